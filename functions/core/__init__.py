@@ -1,0 +1,1 @@
+"""The cloud-agnostic core: it imports no cloud SDK and no Pulumi."""

@@ -1,0 +1,97 @@
+"""The app: one `handle(request) -> Response` that every adapter calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from functions.core.errors import AppError, MethodNotAllowed, StorageError
+from functions.core.handlers import Handlers
+from functions.core.http import Request, Response, json_response
+from functions.core.logs import get_logger
+from functions.core.ports import BlobStore, Clock
+from functions.core.routes import Router
+from functions.core.settings import Settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def error_response(error: AppError, request_id: str) -> Response:
+    """The one JSON error shape, for every error the client may see."""
+    message = "storage is unavailable" if isinstance(error, StorageError) else error.message
+    if type(error) is AppError:
+        message = "internal error"
+    headers = {"allow": ", ".join(error.allow)} if isinstance(error, MethodNotAllowed) else {}
+    body = {"error": {"code": error.code, "message": message, "request_id": request_id}}
+    return json_response(error.status, body, headers)
+
+
+class LazyStore:
+    """Builds the store once, on first use, safely across threads."""
+
+    def __init__(self, factory: Callable[[], BlobStore]) -> None:
+        self._factory = factory
+        self._store: BlobStore | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> BlobStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = self._factory()
+        return self._store
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        adapter: str,
+        store_factory: Callable[[], BlobStore],
+        clock: Clock = utc_now,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = LazyStore(store_factory)
+        self.handlers = Handlers(settings, adapter, self.store, clock)
+        self.router = Router()
+        self.log = logger or get_logger(settings.log_level)
+
+    def handle(self, request: Request) -> Response:
+        request_id = uuid.uuid4().hex
+        started = time.perf_counter()
+        route_name = "-"
+        try:
+            route, params = self.router.match(request.method, request.path)
+            route_name = route.template
+            response = route.endpoint(self.handlers, request, params)
+        except AppError as error:
+            if error.status >= 500:
+                self.log.error(error.message, extra={"fields": {"request_id": request_id}})
+            response = error_response(error, request_id)
+        except Exception:
+            self.log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
+            response = error_response(AppError("internal error"), request_id)
+        self._log_request(request, route_name, response, request_id, started)
+        return Response(
+            response.status, response.body, {**response.headers, "x-request-id": request_id}
+        )
+
+    def _log_request(
+        self, request: Request, route: str, response: Response, request_id: str, started: float
+    ) -> None:
+        fields = {
+            "request_id": request_id,
+            "method": request.method,
+            "route": route,
+            "path": request.path,
+            "status": response.status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        self.log.info("request", extra={"fields": fields})

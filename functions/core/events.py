@@ -1,0 +1,147 @@
+"""The event model: sources, ids, the stored envelope and where it lives."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.core.errors import BadRequest
+
+SOURCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+ORIGIN_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+EVENTS_PREFIX = "events/"
+IDEMPOTENCY_PREFIX = "idempotency/"
+
+# Delivery headers worth keeping with the event: what identifies and types a delivery. Signatures
+# and auth headers are deliberately left out (they are secrets or useless once verified).
+KEPT_HEADERS = (
+    "content-type",
+    "user-agent",
+    "idempotency-key",
+    "webhook-id",
+    "webhook-timestamp",
+    "x-github-delivery",
+    "x-github-event",
+    "x-github-hook-id",
+    "x-request-id",
+)
+IDEMPOTENCY_HEADERS = ("idempotency-key", "x-github-delivery", "webhook-id")
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def validate_source(source: str) -> str:
+    """A source is a short slug; anything else could escape the `events/source=` prefix."""
+    if not SOURCE_PATTERN.fullmatch(source):
+        raise BadRequest("source must be 1 to 64 characters of letters, digits, '-' or '_'")
+    return source
+
+
+def uuid7(now: datetime) -> str:
+    """A UUIDv7 (RFC 9562) whose 48-bit millisecond timestamp is `now`.
+
+    Written here rather than taken from a library because ids must follow the injected clock
+    (tests pin time) and the stdlib gains uuid7 only in Python 3.14.
+    """
+    millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
+    rand = secrets.randbits(74)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp has no time zone")
+    return moment.astimezone(UTC)
+
+
+def partition_prefix(source: str, moment: datetime, *, hour: bool = True) -> str:
+    day = f"{EVENTS_PREFIX}source={source}/year={moment:%Y}/month={moment:%m}/day={moment:%d}/"
+    return f"{day}hour={moment:%H}/" if hour else day
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What is stored for one event; its key follows from its source, time and id."""
+
+    id: str
+    source: str
+    received_at: datetime
+    origin: str
+    payload: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    idempotency_key: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{partition_prefix(self.source, self.received_at)}{self.id}.json"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "received_at": format_time(self.received_at),
+            "origin": self.origin,
+            "idempotency_key": self.idempotency_key,
+            "headers": self.headers,
+            "payload": self.payload,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Envelope:
+        """Validate an envelope that came from elsewhere (a peer): every field that makes the
+        key is checked, so a peer cannot write outside `events/`."""
+        if not isinstance(data, dict):
+            raise BadRequest("envelope must be a JSON object")
+        try:
+            event_id = str(uuid.UUID(str(data["id"])))
+            received_at = parse_time(str(data["received_at"]))
+            source, origin, payload = data["source"], data["origin"], data["payload"]
+        except KeyError as exc:
+            raise BadRequest(f"envelope is missing {exc.args[0]!r}") from exc
+        except ValueError as exc:
+            raise BadRequest(f"envelope has an invalid id or received_at: {exc}") from exc
+        if event_id != data["id"]:
+            raise BadRequest("envelope id must be a lower-case canonical UUID")
+        headers = data.get("headers") or {}
+        idem = data.get("idempotency_key")
+        _check_envelope_fields(source, origin, headers, idem)
+        return cls(event_id, source, received_at, origin, payload, dict(headers), idem)
+
+
+def _check_envelope_fields(source: Any, origin: Any, headers: Any, idem: Any) -> None:
+    if not isinstance(source, str):
+        raise BadRequest("envelope source must be a string")
+    validate_source(source)
+    if not isinstance(origin, str) or not ORIGIN_PATTERN.fullmatch(origin):
+        raise BadRequest("envelope origin must be a short name")
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise BadRequest("envelope headers must map strings to strings")
+    if idem is not None and not isinstance(idem, str):
+        raise BadRequest("envelope idempotency_key must be a string or null")
+
+
+def idempotency_key_of(headers: dict[str, str]) -> str | None:
+    """The delivery's own idempotency key, from the first header that carries one."""
+    for name in IDEMPOTENCY_HEADERS:
+        value = headers.get(name, "").strip()
+        if value:
+            if len(value) > MAX_IDEMPOTENCY_KEY:
+                raise BadRequest(f"{name} must be at most {MAX_IDEMPOTENCY_KEY} characters")
+            return value
+    return None
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: headers[name] for name in KEPT_HEADERS if name in headers}

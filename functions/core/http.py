@@ -1,0 +1,53 @@
+"""Neutral request and response types: every adapter translates to and from these."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request as the core sees it, whatever platform delivered it.
+
+    `path` is the URL path as received (percent-encoding left alone where the platform gives it
+    raw). Header names are lower-case; repeated headers are joined with ", ". `query` keeps every
+    value of a repeated parameter, in order.
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Response:
+    """An HTTP response: the body is always JSON bytes."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return Response(status, body, {"content-type": JSON_CONTENT_TYPE, **(headers or {})})
+
+
+def normalize_headers(pairs: Any) -> dict[str, str]:
+    """Lower-case header names and join repeated ones, from a mapping or (name, value) pairs."""
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    out: dict[str, str] = {}
+    for name, value in items:
+        key = str(name).lower()
+        out[key] = f"{out[key]}, {value}" if key in out else str(value)
+    return out

@@ -1,0 +1,70 @@
+"""Storing events: fresh webhooks (with idempotency) and envelopes received from peers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from functions.core.errors import BadRequest
+from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
+from functions.core.ports import BlobStore
+
+
+@dataclass(frozen=True)
+class Stored:
+    envelope: Envelope
+    duplicate: bool
+
+
+def encode(envelope: Envelope) -> bytes:
+    return json.dumps(envelope.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: invalid UTF-8, NaN and Infinity are all a 400."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"body is not valid JSON: {exc}") from exc
+
+
+def marker_key(source: str, idempotency_key: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"{IDEMPOTENCY_PREFIX}source={source}/{digest}.json"
+
+
+class EventStore:
+    """Writes envelopes with the store's conditional create, so that retries and races store
+    one copy. The idempotency marker holds the whole first envelope: a retry that finds the
+    marker but not the event (the first attempt died between the two writes) stores it then,
+    so an accepted event is never lost."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+
+    def ingest(self, envelope: Envelope) -> Stored:
+        if envelope.idempotency_key is None:
+            self._store.put_if_absent(envelope.key, encode(envelope))
+            return Stored(envelope, duplicate=False)
+        marker = marker_key(envelope.source, envelope.idempotency_key)
+        if self._store.put_if_absent(marker, encode(envelope)):
+            self._store.put_if_absent(envelope.key, encode(envelope))
+            return Stored(envelope, duplicate=False)
+        first = Envelope.from_dict(json.loads(self._store.get(marker)))
+        self._store.put_if_absent(first.key, encode(first))
+        return Stored(first, duplicate=True)
+
+    def receive(self, envelope: Envelope) -> Stored:
+        """Store a peer's envelope under its original key and id, once."""
+        data = encode(envelope)
+        if envelope.idempotency_key is not None:
+            # Lets a later direct delivery of the same webhook here be seen as a duplicate.
+            self._store.put_if_absent(marker_key(envelope.source, envelope.idempotency_key), data)
+        created = self._store.put_if_absent(envelope.key, data)
+        return Stored(envelope, duplicate=not created)

@@ -1,0 +1,54 @@
+"""The route table, declared once, and the router that matches requests against it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from functions.core.errors import MethodNotAllowed, RouteNotFound
+from functions.core.handlers import Handlers
+from functions.core.http import Request, Response
+
+Endpoint = Callable[[Handlers, Request, dict[str, str]], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    endpoint: Endpoint
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        # A parameter takes the whole rest of its segment *and beyond*, so that '/webhook/a/b'
+        # reaches the handler and is refused as a bad source (400) rather than a vague 404.
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>.*)", self.template)
+        return re.compile(regex)
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", Handlers.health),
+    Route("GET", "/peers", Handlers.peers),
+    Route("POST", "/webhook/{source}", Handlers.webhook),
+    Route("POST", "/internal/event", Handlers.internal_event),
+    Route("GET", "/query", Handlers.query),
+)
+
+
+class Router:
+    def __init__(self, routes: tuple[Route, ...] = ROUTES) -> None:
+        self._compiled = [(route, route.pattern) for route in routes]
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        allowed: list[str] = []
+        for route, pattern in self._compiled:
+            found = pattern.fullmatch(path)
+            if found is None:
+                continue
+            if route.method == method:
+                return route, found.groupdict()
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(allowed)))
+        raise RouteNotFound(f"no route for {path}")

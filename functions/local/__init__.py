@@ -1,0 +1,1 @@
+"""The embedded default: files on disk, served by a real WSGI server."""

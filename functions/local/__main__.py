@@ -1,0 +1,3 @@
+from functions.local.server import main
+
+main()

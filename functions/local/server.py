@@ -1,0 +1,54 @@
+"""`python -m functions.local`: the app on the local filesystem, served by waitress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from functions.core.app import App
+from functions.core.settings import Settings
+from functions.core.wsgi import wsgi_app
+from functions.local.store import FileBlobStore
+
+THREADS = 32
+
+
+def build_app(settings: Settings) -> App:
+    return App(settings, "local", lambda: FileBlobStore(settings.data_dir))
+
+
+def application(settings: Settings) -> Callable[..., Any]:
+    app = build_app(settings)
+    return wsgi_app(app.handle, settings.max_body_bytes)
+
+
+def main() -> None:
+    from waitress import create_server
+
+    settings = Settings.from_env()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
+    # that the app's JSON 413 is the one clients see.
+    server = create_server(
+        application(settings),
+        host=settings.host,
+        port=settings.port,
+        threads=THREADS,
+        max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
+        ident="lambda",
+    )
+    print(
+        f"LAMBDA serving http://{settings.host}:{server.effective_port}  "
+        f"data: {settings.data_dir.resolve()}",
+        flush=True,
+    )
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    main()

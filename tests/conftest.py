@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from functions.core.app import App
+from functions.core.http import Request
+from functions.core.settings import Settings
+from tests.support.fakes import FakeClock, MemoryBlobStore
+
+
+class Captured:
+    """A logger whose JSON lines the test can read back."""
+
+    def __init__(self) -> None:
+        from functions.core.logs import JsonFormatter
+
+        self.stream = io.StringIO()
+        self.logger = logging.getLogger(f"lambda.test.{id(self)}")
+        handler = logging.StreamHandler(self.stream)
+        handler.setFormatter(JsonFormatter())
+        self.logger.addHandler(handler)
+        self.logger.propagate = False
+        self.logger.setLevel(logging.INFO)
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
+
+
+class CoreClient:
+    """Calls `App.handle` directly with neutral requests (no I/O but the store)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str | list[str]] | None = None,
+    ) -> tuple[int, Any, dict[str, str]]:
+        q = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in (query or {}).items()}
+        request = Request(
+            method, path, {k.lower(): v for k, v in (headers or {}).items()}, q, body or b""
+        )
+        response = self.app.handle(request)
+        return response.status, json.loads(response.body), dict(response.headers)
+
+    def webhook(self, source: str, payload: Any, **headers: str) -> tuple[int, Any, dict[str, str]]:
+        hdrs = {"content-type": "application/json"} | {
+            k.replace("_", "-"): v for k, v in headers.items()
+        }
+        return self.request("POST", f"/webhook/{source}", json.dumps(payload).encode(), hdrs)
+
+
+MakeClient = Callable[..., CoreClient]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store() -> MemoryBlobStore:
+    return MemoryBlobStore()
+
+
+@pytest.fixture
+def logs() -> Captured:
+    return Captured()
+
+
+@pytest.fixture
+def make_client(clock: FakeClock, store: MemoryBlobStore, logs: Captured) -> MakeClient:
+    def make(settings: Settings | None = None, factory: Any = None) -> CoreClient:
+        app = App(settings or Settings(), "local", factory or (lambda: store), clock, logs.logger)
+        return CoreClient(app)
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> CoreClient:
+    return make_client()

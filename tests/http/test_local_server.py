@@ -1,0 +1,146 @@
+"""The embedded default over real HTTP: `python -m functions.local` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import Server, free_port
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    env = {
+        "PORT": str(port),
+        "DATA_DIR": str(data_dir),
+        "LAMBDA_MAX_BODY_BYTES": "4096",
+        "LAMBDA_PEER_URLS": "http://127.0.0.1:1",
+    }
+    proc = Server(
+        "local",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        tmp_path_factory.mktemp("logs"),
+        env,
+    )
+    proc.wait_for_http("/health")
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=10) as c:
+        yield c
+
+
+def stored_events(data_dir: Path) -> list[Path]:
+    return (
+        sorted(p for p in (data_dir / "events").rglob("*.json"))
+        if (data_dir / "events").exists()
+        else []
+    )
+
+
+def raw(
+    server: Server, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, dict, dict[str, str]]:
+    """Send the path byte for byte (httpx would normalise '..' and escapes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = json.loads(response.read())
+    conn.close()
+    return response.status, data, {k.lower(): v for k, v in response.getheaders()}
+
+
+def test_health_and_peers(client: httpx.Client) -> None:
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["adapter"] == "local"
+    assert client.get("/peers").json() == {"peers": [{"url": "http://127.0.0.1:1"}]}
+
+
+def test_a_webhook_is_stored_as_a_file_under_the_hive_path_and_queried(
+    client: httpx.Client, data_dir: Path
+) -> None:
+    response = client.post("/webhook/shop", json={"order": 42})
+    assert response.status_code == 201
+    body = response.json()
+    path = data_dir / body["key"]
+    assert json.loads(path.read_text())["payload"] == {"order": 42}
+    now = datetime.now(UTC)
+    assert f"/year={now:%Y}/month={now:%m}/day={now:%d}/" in body["key"]
+    rows = client.get("/query", params={"source": "shop", "date": f"{now:%Y-%m-%d}"}).json()
+    assert [r["id"] for r in rows["rows"]] == [body["id"]]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status"),
+    [
+        ("POST", "/webhook/a%2Fb", b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/..", b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/%2E%2E", b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/", b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/" + "x" * 65, b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/ok", b"{}", {"content-type": "text/plain"}, 415),
+        ("POST", "/webhook/ok", b"{", {"content-type": "application/json"}, 400),
+        ("POST", "/webhook/ok", b"[" * 5000, {"content-type": "application/json"}, 413),
+        ("POST", "/internal/event", b"{}", {"content-type": "application/json"}, 400),
+        ("GET", "/query?source=ok&date=2026-13-01", b"", {}, 400),
+        ("GET", "/nowhere", b"", {}, 404),
+        ("DELETE", "/health", b"", {}, 405),
+    ],
+)
+def test_bad_input_gets_one_json_error_shape_and_stores_nothing(
+    server: Server,
+    data_dir: Path,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    before = stored_events(data_dir)
+    got, answer, response_headers = raw(server, method, path, body, headers)
+    assert got == status
+    assert set(answer["error"]) == {"code", "message", "request_id"}
+    assert response_headers["content-type"] == "application/json"
+    assert stored_events(data_dir) == before
+
+
+def test_a_body_far_over_the_limit_is_a_json_413(server: Server) -> None:
+    status, answer, _ = raw(
+        server,
+        "POST",
+        "/webhook/big",
+        b"[" * (3 * 1024 * 1024),
+        {"content-type": "application/json"},
+    )
+    assert (status, answer["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_concurrent_webhooks_are_all_stored(client: httpx.Client, data_dir: Path) -> None:
+    def post(n: int) -> int:
+        with httpx.Client(base_url=str(client.base_url), timeout=10) as c:
+            return c.post("/webhook/burst", json={"n": n}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(post, range(64)))
+    assert statuses == [201] * 64
+    files = list((data_dir / "events" / "source=burst").rglob("*.json"))
+    assert sorted(json.loads(f.read_text())["payload"]["n"] for f in files) == list(range(64))

@@ -1,0 +1,71 @@
+"""Fakes injected through constructors (STYLE.md #12): a clock and an in-memory store."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from functions.core.errors import BlobNotFound
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 23, 10, 59, 59, 500000, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class MemoryBlobStore:
+    """A dict behind a lock; passes the same contract suite as the real stores."""
+
+    def __init__(self) -> None:
+        self.name = "memory"
+        self.objects: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: str, data: bytes) -> None:
+        with self._lock:
+            self.objects[key] = data
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        with self._lock:
+            if key in self.objects:
+                return False
+            self.objects[key] = data
+            return True
+
+    def get(self, key: str) -> bytes:
+        with self._lock:
+            if key not in self.objects:
+                raise BlobNotFound(key)
+            return self.objects[key]
+
+    def list(self, prefix: str) -> Iterator[str]:
+        with self._lock:
+            keys = sorted(k for k in self.objects if k.startswith(prefix))
+        yield from keys
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self.objects.pop(key, None)
+
+
+class FailingOnceStore(MemoryBlobStore):
+    """Fails the first write whose key starts with `prefix`, as a crash or outage would."""
+
+    def __init__(self, prefix: str, error: Exception) -> None:
+        super().__init__()
+        self.prefix, self.error, self.failed = prefix, error, False
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        if key.startswith(self.prefix) and not self.failed:
+            self.failed = True
+            raise self.error
+        return super().put_if_absent(key, data)
