@@ -90,3 +90,71 @@ def make_client(clock: FakeClock, store: MemoryBlobStore, logs: Captured) -> Mak
 @pytest.fixture
 def client(make_client: MakeClient) -> CoreClient:
     return make_client()
+
+
+# --- storage emulators: one process each per test session, started on first use ---------------
+
+from collections.abc import Iterator  # noqa: E402
+
+from tests.support import emulators  # noqa: E402
+from tests.support.processes import Server  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator_logs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("emulators")
+
+
+@pytest.fixture(scope="session")
+def moto(emulator_logs: Any) -> Iterator[Server]:
+    server = emulators.start_moto(emulator_logs)
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in emulators.AWS_ENV.items():
+            env.setenv(key, value)
+        env.setenv("AWS_ENDPOINT_URL_S3", server.url)
+        yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_gcs(emulator_logs: Any) -> Iterator[Server]:
+    server = emulators.start_fake_gcs(emulator_logs)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("STORAGE_EMULATOR_HOST", server.url)
+        yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def azurite(emulator_logs: Any) -> Iterator[Server]:
+    server = emulators.start_azurite(emulator_logs)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto: Server) -> str:
+    import boto3
+
+    name = emulators.unique_bucket("events")
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def gcs_bucket(fake_gcs: Server) -> str:
+    from functions.gcp.store import _client
+
+    name = emulators.unique_bucket("events")
+    _client().create_bucket(name)
+    return name
+
+
+@pytest.fixture
+def azure_container(azurite: Server) -> tuple[str, str]:
+    from azure.storage.blob import BlobServiceClient
+
+    conn = emulators.azurite_connection_string(azurite)
+    name = emulators.unique_bucket("events")
+    BlobServiceClient.from_connection_string(conn).create_container(name)
+    return conn, name

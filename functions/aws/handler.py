@@ -1,0 +1,44 @@
+"""AWS Lambda entry point: `functions.aws.handler.handler`.
+
+Serves Function URL and API Gateway events and stores events in S3. boto3 is imported only when
+a route first needs storage, so `/health` pays for none of it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from functions.aws.events import Event, translation_for
+from functions.core.app import App
+from functions.core.ports import BlobStore
+from functions.core.settings import BUCKET, Settings, require
+
+
+def build_app(settings: Settings) -> App:
+    bucket = require(settings.bucket, BUCKET)
+
+    def store() -> BlobStore:
+        from functions.aws.store import S3BlobStore
+
+        return S3BlobStore(bucket)
+
+    return App(settings, "aws", store)
+
+
+def make_handler(app: App) -> Callable[[Event, Any], Event]:
+    def handle(event: Event, context: Any) -> Event:
+        translation = translation_for(event)
+        return translation.to_response(app.handle(translation.to_request(event)))
+
+    return handle
+
+
+@functools.cache
+def _default_handler() -> Callable[[Event, Any], Event]:
+    return make_handler(build_app(Settings.from_env()))
+
+
+def handler(event: Event, context: Any) -> Event:
+    return _default_handler()(event, context)

@@ -1,0 +1,106 @@
+"""S3 behind the `BlobStore` port (boto3, imported only when the store is built)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from functions.core.errors import BlobNotFound, StorageError
+
+# S3 error codes that mean "this deployment is misconfigured", with the text we log.
+ERROR_TEXT = {
+    "NoSuchBucket": "bucket does not exist",
+    "AccessDenied": "access denied",
+    "AllAccessDisabled": "access disabled",
+    "InvalidAccessKeyId": "invalid credentials",
+    "SignatureDoesNotMatch": "invalid credentials",
+}
+CONFLICT_RETRIES = 3
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, client: Any = None, page_size: int = 1000) -> None:
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            # One client per warm instance; the pool is sized for /query's concurrent GETs.
+            # AWS_ENDPOINT_URL_S3 (the emulator in tests) is honoured by boto3 itself.
+            client = boto3.client(
+                "s3", config=Config(max_pool_connections=64, retries={"mode": "standard"})
+            )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._client = client
+        self._client_error = ClientError
+        self._sdk_errors = (ClientError, BotoCoreError)
+        self.bucket = bucket
+        self.name = f"s3://{bucket}"
+        self._page_size = page_size
+
+    def _error(self, exc: Exception, action: str, key: str) -> StorageError:
+        code = _code(exc)
+        text = ERROR_TEXT.get(code, f"{type(exc).__name__}: {exc}")
+        return StorageError(f"{action} {key} in {self.name} failed: {text}")
+
+    def put(self, key: str, data: bytes) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self.bucket, Key=key, Body=data, ContentType="application/json"
+            )
+        except self._sdk_errors as exc:
+            raise self._error(exc, "put", key) from exc
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._client.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=data,
+                    ContentType="application/json",
+                    IfNoneMatch="*",
+                )
+                return True
+            except self._sdk_errors as exc:
+                code = _code(exc)
+                if code == "PreconditionFailed":
+                    return False
+                # 409: another conditional write to this key is in flight; S3 says retry.
+                if code != "ConditionalRequestConflict" or attempt == CONFLICT_RETRIES:
+                    raise self._error(exc, "put", key) from exc
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def get(self, key: str) -> bytes:
+        try:
+            body: bytes = self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return body
+        except self._sdk_errors as exc:
+            if _code(exc) in ("NoSuchKey", "404"):
+                raise BlobNotFound(key) from exc
+            raise self._error(exc, "get", key) from exc
+
+    def list(self, prefix: str) -> Iterator[str]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        pages = paginator.paginate(
+            Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": self._page_size}
+        )
+        try:
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    yield item["Key"]
+        except self._sdk_errors as exc:
+            raise self._error(exc, "list", prefix) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        except self._sdk_errors as exc:
+            raise self._error(exc, "delete", key) from exc
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

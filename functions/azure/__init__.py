@@ -1,0 +1,1 @@
+"""Azure Functions adapter (Python v2 programming model), Blob Storage."""

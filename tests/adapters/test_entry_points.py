@@ -1,0 +1,185 @@
+"""Each cloud's real entry point: module-level names the platforms call, settings from the
+environment, storage on the emulator, and SDKs imported only when storage is needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.core.settings import Settings
+from tests.support import emulators
+from tests.support.entrypoints import azure_function
+from tests.support.payloads import load_event
+from tests.support.processes import ROOT, Server
+
+SDK_MODULES = ("boto3", "botocore", "google.cloud.storage", "azure.storage.blob", "duckdb")
+
+HEALTH_PROBES = {
+    "aws": (
+        "from functions.aws.handler import handler\n"
+        "event = load_event('aws', 'function_url_get_query')\n"
+        "event['rawPath'] = '/health'\n"
+        "print(handler(event, None)['body'])\n"
+    ),
+    "gcp": (
+        "import flask\n"
+        "from functions.gcp.main import handle\n"
+        "with flask.Flask('t').test_request_context('/health'):\n"
+        "    print(handle(flask.request)[0].decode())\n"
+    ),
+    "azure": (
+        "import azure.functions as func\n"
+        "from functions.azure.function_app import app\n"
+        "(fn,) = app.get_functions()\n"
+        "req = func.HttpRequest('GET', 'https://x.azurewebsites.net/health', headers={},"
+        " body=b'', route_params={'path': 'health'})\n"
+        "print(fn.get_user_function()(req).get_body().decode())\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("cloud", list(HEALTH_PROBES))
+def test_health_in_a_fresh_interpreter_imports_no_storage_sdk(cloud: str) -> None:
+    script = (
+        "import sys\n"
+        "from tests.support.payloads import load_event\n"
+        + HEALTH_PROBES[cloud]
+        + f"print(sorted(m for m in {SDK_MODULES!r} if m in sys.modules))\n"
+    )
+    env = {
+        "LAMBDA_BUCKET": "bucket-never-touched",
+        "PATH": "/usr/bin:/bin",
+        "LAMBDA_AZURE_CONNECTION_STRING": "UseDevelopmentStorage=true",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    health = json.loads(next(line for line in out if line.startswith('{"status"')))
+    assert health["adapter"] == cloud
+    assert out[-1] == "[]", f"{cloud} /health imported {out[-1]}"
+
+
+def test_a_missing_bucket_setting_fails_at_start_naming_the_key() -> None:
+    script = "from functions.aws.handler import handler\nhandler({'version': '2.0'}, None)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Config 'LAMBDA_BUCKET' is missing" in result.stderr
+
+
+def test_lambda_handler_stores_the_stored_payloads_in_s3(
+    monkeypatch: pytest.MonkeyPatch, s3_bucket: str
+) -> None:
+    import boto3
+
+    from functions.aws import handler as module
+
+    monkeypatch.setenv("LAMBDA_BUCKET", s3_bucket)
+    module._default_handler.cache_clear()
+    try:
+        first = module.handler(load_event("aws", "function_url_post_base64"), None)
+        again = module.handler(load_event("aws", "function_url_post_base64"), None)
+        rest = module.handler(load_event("aws", "rest_v1_post_base64"), None)
+        stage = module.handler(load_event("aws", "http_api_v2_post_plain"), None)
+    finally:
+        module._default_handler.cache_clear()
+    assert [r["statusCode"] for r in (first, again, rest, stage)] == [201, 200, 201, 201]
+    key = json.loads(first["body"])["key"]
+    stored = json.loads(boto3.client("s3").get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+    assert stored["payload"] == {"ref": "refs/heads/main", "size": 3}
+    assert stored["origin"] == "aws"
+    assert stored["headers"]["x-github-event"] == "push"
+    assert "x-hub-signature-256" not in stored["headers"]
+
+
+def test_a_missing_bucket_is_a_503_whose_log_names_the_bucket(moto: Server) -> None:
+    from functions.aws.handler import build_app, make_handler
+    from tests.conftest import Captured
+
+    logs = Captured()
+    app = build_app(Settings(bucket="bucket-that-is-not-there"))
+    app.log = logs.logger
+    result = make_handler(app)(load_event("aws", "function_url_post_base64"), None)
+    assert result["statusCode"] == 503
+    assert "bucket-that-is-not-there" not in result["body"]
+    assert json.loads(result["body"])["error"]["code"] == "storage_unavailable"
+    assert any(
+        "bucket-that-is-not-there" in line["message"] and "does not exist" in line["message"]
+        for line in logs.lines()
+    )
+
+
+def test_the_store_and_its_client_are_built_once_per_warm_instance(s3_bucket: str) -> None:
+    from functions.aws.handler import build_app, make_handler
+
+    app = build_app(Settings(bucket=s3_bucket))
+    handle = make_handler(app)
+    handle(load_event("aws", "function_url_post_base64"), None)
+    store: Any = app.store()
+    handle(load_event("aws", "rest_v1_post_base64"), None)
+    assert app.store() is store
+
+
+def test_azure_registers_one_anonymous_catch_all_route_and_an_empty_prefix() -> None:
+    function = azure_function()
+    (trigger,) = [b for b in function.get_bindings() if b.type == "httpTrigger"]
+    assert trigger.route == "{*path}"
+    assert str(trigger.auth_level).lower().endswith("anonymous")
+    assert {"GET", "POST", "DELETE"} <= {str(m).split(".")[-1].upper() for m in trigger.methods}
+    host = json.loads((ROOT / "functions/azure/host.json").read_text())
+    assert host["extensions"]["http"]["routePrefix"] == ""
+
+
+def test_azure_request_keeps_repeated_query_values_and_route_params(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import azure.functions as func
+
+    from functions.azure.http import to_request
+
+    req = func.HttpRequest(
+        "GET",
+        "https://x.azurewebsites.net/query?source=a&source=b&date=d",
+        headers={"X-Thing": "1"},
+        params={"source": "b", "date": "d"},
+        route_params={"path": "query"},
+        body=b"",
+    )
+    request = to_request(req)
+    assert (request.path, request.query["source"], request.header("x-thing")) == (
+        "/query",
+        ("a", "b"),
+        "1",
+    )
+
+
+def test_gcp_bucket_and_emulator_settings_reach_the_function(
+    tmp_path: Path, fake_gcs: Server
+) -> None:
+    from functions.gcp.store import _client
+
+    bucket = emulators.unique_bucket("gcp")
+    _client().create_bucket(bucket)
+    from functions.gcp.main import build_app
+
+    app = build_app(Settings(bucket=bucket))
+    store = app.store()
+    store.put("probe.json", b"{}")
+    assert _client().bucket(bucket).blob("probe.json").download_as_bytes() == b"{}"

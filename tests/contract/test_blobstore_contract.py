@@ -1,0 +1,172 @@
+"""One `BlobStore` contract, run against every implementation: the in-memory fake, the local
+filesystem, S3 (moto server), Cloud Storage (fake-gcs-server) and Azure Blob (Azurite)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.core.errors import BlobNotFound, StorageError
+from functions.core.settings import Settings
+from tests.support.fakes import MemoryBlobStore
+
+PAGE = 7  # small pages so that listing 25 objects must follow continuation tokens
+
+StoreFactory = Callable[[], Any]
+
+
+def memory_store(request: pytest.FixtureRequest) -> Any:
+    return MemoryBlobStore()
+
+
+def local_store(request: pytest.FixtureRequest) -> Any:
+    from functions.local.store import FileBlobStore
+
+    return FileBlobStore(request.getfixturevalue("tmp_path") / "store")
+
+
+def s3_store(request: pytest.FixtureRequest) -> Any:
+    from functions.aws.store import S3BlobStore
+
+    return S3BlobStore(request.getfixturevalue("s3_bucket"), page_size=PAGE)
+
+
+def gcs_store(request: pytest.FixtureRequest) -> Any:
+    from functions.gcp.store import GCSBlobStore
+
+    return GCSBlobStore(request.getfixturevalue("gcs_bucket"), page_size=PAGE)
+
+
+def azure_store(request: pytest.FixtureRequest) -> Any:
+    from functions.azure.store import AzureBlobStore
+
+    conn, container = request.getfixturevalue("azure_container")
+    settings = Settings(azure_connection_string=conn)
+    return AzureBlobStore.from_settings(container, settings, page_size=PAGE)
+
+
+STORES = {
+    "memory": memory_store,
+    "local": local_store,
+    "s3": s3_store,
+    "gcs": gcs_store,
+    "azure": azure_store,
+}
+
+
+@pytest.fixture(params=list(STORES))
+def store(request: pytest.FixtureRequest) -> Any:
+    return STORES[request.param](request)
+
+
+def test_put_then_get_returns_the_bytes(store: Any) -> None:
+    store.put("a/b/c.json", b'{"x": 1}')
+    assert store.get("a/b/c.json") == b'{"x": 1}'
+
+
+def test_put_replaces_an_existing_object(store: Any) -> None:
+    store.put("k.json", b"1")
+    store.put("k.json", b"2")
+    assert store.get("k.json") == b"2"
+
+
+def test_get_of_a_missing_key_raises_blob_not_found(store: Any) -> None:
+    with pytest.raises(BlobNotFound):
+        store.get("nope/missing.json")
+
+
+def test_put_if_absent_creates_once_and_never_overwrites(store: Any) -> None:
+    assert store.put_if_absent("once.json", b"first") is True
+    assert store.put_if_absent("once.json", b"second") is False
+    assert store.get("once.json") == b"first"
+
+
+def test_put_if_absent_has_one_winner_under_a_race(store: Any) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        results.append(store.put_if_absent("race.json", str(n).encode()))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False] * 7 + [True]
+    winner = store.get("race.json")
+    assert winner in {str(n).encode() for n in range(8)}
+
+
+def test_list_pages_through_every_key_under_a_prefix_in_order(store: Any) -> None:
+    keys = [f"events/source=s/hour=01/{n:03d}.json" for n in range(25)]
+    for key in reversed(keys):
+        store.put(key, b"{}")
+    store.put("events/source=s/hour=02/x.json", b"{}")
+    store.put("events/source=sx/hour=01/y.json", b"{}")
+    assert list(store.list("events/source=s/hour=01/")) == keys
+    assert len(list(store.list("events/source=s/"))) == 26
+
+
+def test_list_of_an_empty_prefix_yields_nothing(store: Any) -> None:
+    assert list(store.list("events/source=none/")) == []
+
+
+def test_delete_removes_and_tolerates_a_missing_key(store: Any) -> None:
+    store.put("gone.json", b"x")
+    store.delete("gone.json")
+    store.delete("gone.json")
+    with pytest.raises(BlobNotFound):
+        store.get("gone.json")
+
+
+# --- each cloud store turns a missing bucket into a StorageError that names it -------------
+
+
+def _missing_bucket_stores(request: pytest.FixtureRequest) -> dict[str, StoreFactory]:
+    def s3() -> Any:
+        from functions.aws.store import S3BlobStore
+
+        request.getfixturevalue("moto")
+        return S3BlobStore("no-such-bucket-x")
+
+    def gcs() -> Any:
+        from functions.gcp.store import GCSBlobStore
+
+        request.getfixturevalue("fake_gcs")
+        return GCSBlobStore("no-such-bucket-x")
+
+    def azure() -> Any:
+        from functions.azure.store import AzureBlobStore
+
+        conn, _ = request.getfixturevalue("azure_container")
+        return AzureBlobStore.from_settings(
+            "no-such-bucket-x", Settings(azure_connection_string=conn)
+        )
+
+    return {"s3": s3, "gcs": gcs, "azure": azure}
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gcs", "azure"])
+def test_a_missing_bucket_is_a_storage_error_naming_it(
+    request: pytest.FixtureRequest, cloud: str
+) -> None:
+    store = _missing_bucket_stores(request)[cloud]()
+    with pytest.raises(StorageError, match="no-such-bucket-x"):
+        store.put_if_absent("k.json", b"{}")
+    with pytest.raises(StorageError, match="no-such-bucket-x"):
+        store.get("k.json")
+
+
+def test_the_local_store_ignores_a_half_written_temp_file(tmp_path: Path) -> None:
+    from functions.local.store import FileBlobStore
+
+    store = FileBlobStore(tmp_path)
+    store.put("events/a.json", b"{}")
+    (tmp_path / "events" / ".tmp-deadbeef").write_bytes(b'{"trunc')  # a crash mid-write
+    assert list(store.list("events/")) == ["events/a.json"]
