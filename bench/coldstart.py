@@ -22,15 +22,20 @@ from tests.support.processes import ROOT
 
 PROBES: dict[str, tuple[str, str]] = {
     # entry point: (module imported, code that answers one request `call(method, path, body)`)
-    "local": ("functions.local.server", """
+    "local": (
+        "functions.local.server",
+        """
 from functions.local.server import build_app
 from functions.core.settings import Settings
 from functions.core.http import Request
 app = build_app(Settings.from_env())
 def call(method, path, body):
     return app.handle(Request(method, path, {"content-type": "application/json"}, {}, body)).status
-"""),
-    "aws": ("functions.aws.handler", """
+""",
+    ),
+    "aws": (
+        "functions.aws.handler",
+        """
 from functions.aws.handler import handler
 from tests.support.payloads import load_event
 def call(method, path, body):
@@ -41,8 +46,11 @@ def call(method, path, body):
     event["requestContext"]["http"]["method"] = method
     event["body"] = base64.b64encode(body).decode()
     return handler(event, None)["statusCode"]
-"""),
-    "gcp": ("functions.gcp.main", """
+""",
+    ),
+    "gcp": (
+        "functions.gcp.main",
+        """
 import flask
 from functions.gcp.main import handle
 app = flask.Flask("bench")
@@ -50,8 +58,11 @@ def call(method, path, body):
     with app.test_request_context(path, method=method, data=body,
                                   content_type="application/json"):
         return handle(flask.request)[1]
-"""),
-    "azure": ("functions.azure.function_app", """
+""",
+    ),
+    "azure": (
+        "functions.azure.function_app",
+        """
 import azure.functions as func
 from functions.azure.function_app import app
 (fn,) = app.get_functions()
@@ -61,7 +72,8 @@ def call(method, path, body):
                            headers={"content-type": "application/json"}, body=body,
                            route_params={"path": path.lstrip("/")})
     return user(req).status_code
-"""),
+""",
+    ),
 }
 
 MEASURE = """
@@ -75,8 +87,14 @@ sys.stdout.write(f"RESULT {{status}}\\n")
 def spawn_ms(code: str, env: dict[str, str]) -> tuple[float, str]:
     """Wall time from spawning `python -c code` to the line it prints when it has answered."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     while line and not line.startswith("RESULT "):  # the app's own log lines come first
@@ -87,40 +105,61 @@ def spawn_ms(code: str, env: dict[str, str]) -> tuple[float, str]:
 
 
 def import_ms(module: str, env: dict[str, str]) -> tuple[float, list[tuple[str, float]]]:
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stderr
     rows = []
     for line in out.splitlines():
         if line.startswith("import time:") and "|" in line and "self" not in line:
             _, cumulative, name = (part.strip() for part in line[12:].split("|"))
             rows.append((name, int(cumulative) / 1000))
     total = next(ms for name, ms in reversed(rows) if name.strip() == module)
-    top = sorted(((n.strip(), ms) for n, ms in rows if n.startswith(" ") is False), key=lambda r: -r[1])
+    top = sorted(
+        ((n.strip(), ms) for n, ms in rows if n.startswith(" ") is False), key=lambda r: -r[1]
+    )
     return total, top[:5]
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 1),
-            "min": round(min(values), 1), "max": round(max(values), 1)}
+    return {
+        "median": round(statistics.median(values), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+    }
 
 
 def environment(log_dir: Path) -> tuple[dict[str, str], list[Any]]:
-    moto, gcs, azurite = (emulators.start_moto(log_dir), emulators.start_fake_gcs(log_dir),
-                          emulators.start_azurite(log_dir))
+    moto, gcs, azurite = (
+        emulators.start_moto(log_dir),
+        emulators.start_fake_gcs(log_dir),
+        emulators.start_azurite(log_dir),
+    )
     import boto3
     from azure.storage.blob import BlobServiceClient
 
-    env = {**os.environ, **emulators.AWS_ENV, "PYTHONPATH": str(ROOT),
-           "AWS_ENDPOINT_URL_S3": moto.url, "STORAGE_EMULATOR_HOST": gcs.url,
-           "LAMBDA_BUCKET": "bench", "DATA_DIR": str(log_dir / "data"),
-           "LAMBDA_AZURE_CONNECTION_STRING": emulators.azurite_connection_string(azurite)}
+    env = {
+        **os.environ,
+        **emulators.AWS_ENV,
+        "PYTHONPATH": str(ROOT),
+        "AWS_ENDPOINT_URL_S3": moto.url,
+        "STORAGE_EMULATOR_HOST": gcs.url,
+        "LAMBDA_BUCKET": "bench",
+        "DATA_DIR": str(log_dir / "data"),
+        "LAMBDA_AZURE_CONNECTION_STRING": emulators.azurite_connection_string(azurite),
+    }
     os.environ.update(env)
     boto3.client("s3").create_bucket(Bucket="bench")
     from functions.gcp.store import _client
 
     _client().create_bucket("bench")
-    BlobServiceClient.from_connection_string(env["LAMBDA_AZURE_CONNECTION_STRING"]
-                                             ).create_container("bench")
+    BlobServiceClient.from_connection_string(
+        env["LAMBDA_AZURE_CONNECTION_STRING"]
+    ).create_container("bench")
     return env, [moto, gcs, azurite]
 
 
@@ -128,17 +167,21 @@ def run(runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         env, servers = environment(Path(tmp))
         try:
-            bare = [spawn_ms("import sys; sys.stdout.write('RESULT 0\\n')", env)[0] for _ in range(runs)]
+            bare = [
+                spawn_ms("import sys; sys.stdout.write('RESULT 0\\n')", env)[0] for _ in range(runs)
+            ]
             results: dict[str, Any] = {"bare_interpreter_ms": summary(bare), "entry_points": {}}
             for name, (module, probe) in PROBES.items():
                 health, webhook = [], []
                 for _ in range(runs):
-                    ms, status = spawn_ms(MEASURE.format(probe=probe, method="GET",
-                                                         path="/health"), env)
+                    ms, status = spawn_ms(
+                        MEASURE.format(probe=probe, method="GET", path="/health"), env
+                    )
                     assert status == "200", (name, status)
                     health.append(ms)
-                    ms, status = spawn_ms(MEASURE.format(probe=probe, method="POST",
-                                                         path="/webhook/bench"), env)
+                    ms, status = spawn_ms(
+                        MEASURE.format(probe=probe, method="POST", path="/webhook/bench"), env
+                    )
                     assert status == "201", (name, status)
                     webhook.append(ms)
                 total, top = import_ms(module, env)
@@ -146,8 +189,9 @@ def run(runs: int) -> dict[str, Any]:
                     "import_ms": round(total, 1),
                     "first_health_ms": summary(health),
                     "first_webhook_ms": summary(webhook),
-                    "health_over_bare_ms": round(statistics.median(health)
-                                                 - statistics.median(bare), 1),
+                    "health_over_bare_ms": round(
+                        statistics.median(health) - statistics.median(bare), 1
+                    ),
                     "importtime_top": [{"module": m, "ms": round(v, 1)} for m, v in top],
                 }
             return results

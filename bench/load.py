@@ -19,8 +19,14 @@ import httpx
 MAX_REQUESTS = 200_000
 
 
-async def client(base: str, path: str, deadline: float, latencies: list[float],
-                 errors: list[int], http: httpx.AsyncClient) -> None:
+async def client(
+    base: str,
+    path: str,
+    deadline: float,
+    latencies: list[float],
+    errors: list[int],
+    http: httpx.AsyncClient,
+) -> None:
     n = 0
     while time.perf_counter() < deadline and len(latencies) < MAX_REQUESTS:
         n += 1
@@ -41,13 +47,19 @@ async def run(base: str, path: str, concurrency: int, seconds: float) -> dict[st
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         start = time.perf_counter()
         deadline = start + seconds
-        await asyncio.gather(*(client(base, path, deadline, latencies, errors, http)
-                               for _ in range(concurrency)))
+        await asyncio.gather(
+            *(client(base, path, deadline, latencies, errors, http) for _ in range(concurrency))
+        )
         elapsed = time.perf_counter() - start
     cuts = statistics.quantiles(latencies, n=100)
-    return {"concurrency": concurrency, "requests": len(latencies), "errors": len(errors),
-            "rps": round(len(latencies) / elapsed, 1), "p50_ms": round(cuts[49], 2),
-            "p99_ms": round(cuts[98], 2)}
+    return {
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(cuts[49], 2),
+        "p99_ms": round(cuts[98], 2),
+    }
 
 
 def main() -> None:

@@ -1,0 +1,39 @@
+"""The Pulumi program: read config once, build this cloud's archive, provision its component."""
+
+from __future__ import annotations
+
+import pulumi
+
+from stacks import config as stack_config
+from stacks.packaging import Target, build_archive
+from stacks.peers import peer_urls
+
+
+def main() -> pulumi.ComponentResource:
+    config = stack_config.load()
+    archive = build_archive(Target(config.cloud, config.python, config.arch))
+    peers = peer_urls(config.peer_stacks)
+    component: pulumi.ComponentResource
+    if config.cloud == "aws":
+        from stacks.aws import AwsFunction, AwsFunctionArgs
+
+        component = AwsFunction("lambda", AwsFunctionArgs(config, archive, peers))
+    elif config.cloud == "gcp":
+        from stacks.gcp import GcpFunction, GcpFunctionArgs
+
+        component = GcpFunction("lambda", GcpFunctionArgs(config, archive, peers))
+    else:
+        from stacks.azure import AzureFunction, AzureFunctionArgs
+
+        component = AzureFunction("lambda", AzureFunctionArgs(config, archive, peers))
+    pulumi.export("base_url", component.base_url)
+    pulumi.export("peer_urls", peers)
+    pulumi.export(
+        "archive",
+        {
+            "name": archive.object_name,
+            "sha256": archive.sha256,
+            "bytes": archive.path.stat().st_size,
+        },
+    )
+    return component
