@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV_STAMP := .venv/.synced-$(PY_VERSION)
 AZURITE_STAMP := tools/azurite/node_modules/.installed
 
-.PHONY: install serve test lint typecheck lock clean
+.PHONY: install serve test lint typecheck lock clean smoke converge
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -46,3 +46,12 @@ test: install lint typecheck
 
 clean:
 	rm -rf .venv .tools tools/azurite/node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# After a deploy: make smoke URL="$$(pulumi stack output base_url)"
+smoke: $(VENV_STAMP)
+	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://...'; exit 2; }
+	.venv/bin/python -m scripts.smoke "$(URL)"
+
+# Bring all three stacks up and re-run until the peer URLs converge (Automation API).
+converge: $(VENV_STAMP)
+	.venv/bin/python -m scripts.converge

@@ -1,0 +1,58 @@
+"""The smoke command users run after a deploy, run here against the local server."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from scripts.smoke import run
+from tests.support.processes import ROOT, Server, free_port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("smoke-data")
+    proc = Server(
+        "local-smoke",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        data,
+        {"PORT": str(port), "DATA_DIR": str(data)},
+    )
+    proc.wait_for_http("/health")
+    yield proc
+    proc.stop()
+
+
+def test_make_smoke_passes_against_a_healthy_deployment(server: Server) -> None:
+    result = subprocess.run(
+        ["make", "-s", "smoke", f"URL={server.url}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for check in ("health", "peers", "webhook round trip", "bad input rejected"):
+        assert f"ok   {check}" in result.stdout
+    assert "all checks passed" in result.stdout
+
+
+def test_smoke_fails_with_a_readable_report_when_nothing_answers() -> None:
+    out = io.StringIO()
+    assert run(f"http://127.0.0.1:{free_port()}", out, timeout=2) == 1
+    assert "FAIL health: ConnectError" in out.getvalue()
+
+
+def test_smoke_stops_at_the_first_failing_check(server: Server) -> None:
+    # GIVEN a base URL whose routes are all missing (the app answers 404 under /nope)
+    out = io.StringIO()
+    assert run(f"{server.url}/nope", out) == 1
+    report = out.getvalue()
+    assert "FAIL health: SmokeFailure: /health answered 404" in report
+    assert "peers" not in report
