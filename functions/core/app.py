@@ -8,14 +8,18 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from functions.core.errors import AppError, MethodNotAllowed, StorageError
+from functions.core.errors import AppError, ConfigError, MethodNotAllowed, StorageError
 from functions.core.handlers import Handlers
 from functions.core.http import Request, Response, json_response
 from functions.core.logs import get_logger
 from functions.core.ports import BlobStore, Clock
 from functions.core.routes import Router
-from functions.core.settings import Settings
+from functions.core.settings import PEER_SECRET, Settings
+
+if TYPE_CHECKING:  # imported for real on first fan-out: keeps /health's cold start small
+    from functions.core.fanout import FanOut, Transport
 
 
 def utc_now() -> datetime:
@@ -56,12 +60,50 @@ class App:
         store_factory: Callable[[], BlobStore],
         clock: Clock = utc_now,
         logger: logging.Logger | None = None,
+        transport: Callable[[], Transport] | None = None,
     ) -> None:
         self.settings = settings
         self.store = LazyStore(store_factory)
-        self.handlers = Handlers(settings, adapter, self.store, clock)
+        self._clock = clock
+        self._fanout: FanOut | None = None
+        self._fanout_lock = threading.Lock()
+        self._transport = transport
+        self.handlers = Handlers(settings, adapter, self.store, clock, self.fanout)
         self.router = Router()
         self.log = logger or get_logger(settings.log_level)
+
+    def fanout(self) -> FanOut | None:
+        """The peer fan-out, built on first use (None without peers); shared by all threads."""
+        settings = self.settings
+        if not settings.peer_urls:
+            return None
+        if settings.peer_secret is None:
+            raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")
+        with self._fanout_lock:
+            if self._fanout is None:
+                from functions.core.fanout import FanOut, HttpxTransport
+                from functions.core.outbox import Outbox
+                from functions.core.signing import PeerSigner
+
+                outbox = Outbox(
+                    self.store(), settings.outbox_max_attempts, settings.outbox_backoff_s
+                )
+                transport = self._transport() if self._transport else HttpxTransport()
+                self._fanout = FanOut(
+                    settings.peer_urls,
+                    outbox,
+                    PeerSigner(settings.peer_secret),
+                    transport,
+                    self._clock,
+                    settings.fanout_timeout_s,
+                )
+            return self._fanout
+
+    def retry_outbox(self) -> dict[str, int]:
+        """Entry for the schedules (EventBridge, Azure timer, the local loop)."""
+        result = self.handlers.run_retry()
+        self.log.info("outbox retry", extra={"fields": result})
+        return result
 
     def handle(self, request: Request) -> Response:
         request_id = uuid.uuid4().hex

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from functions import __version__
-from functions.core.errors import PayloadTooLarge, UnsupportedMediaType
+from functions.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from functions.core.events import (
     Envelope,
     idempotency_key_of,
@@ -17,8 +19,12 @@ from functions.core.events import (
 from functions.core.http import Request, Response, json_response
 from functions.core.ingest import EventStore, Stored, parse_json
 from functions.core.ports import BlobStore, Clock
-from functions.core.query import EventQuery, parse_query
 from functions.core.settings import Settings
+
+if TYPE_CHECKING:  # these pull in threads, crypto and DuckDB: imported on first use instead
+    from functions.core.fanout import FanOut
+    from functions.core.outbox import Outbox
+    from functions.core.signing import PeerSigner
 
 
 class Handlers:
@@ -31,12 +37,21 @@ class Handlers:
         adapter: str,
         store: Callable[[], BlobStore],
         clock: Clock,
+        fanout: Callable[[], FanOut | None],
     ) -> None:
         self.settings = settings
         self.adapter = adapter
         self.origin = settings.origin or adapter
         self._store = store
         self._clock = clock
+        self._fanout = fanout
+
+    @cached_property
+    def _signer(self) -> PeerSigner | None:
+        from functions.core.signing import PeerSigner
+
+        secret = self.settings.peer_secret
+        return PeerSigner(secret) if secret else None
 
     def health(self, request: Request, params: dict[str, str]) -> Response:
         return json_response(
@@ -50,11 +65,25 @@ class Handlers:
         )
 
     def peers(self, request: Request, params: dict[str, str]) -> Response:
-        return json_response(200, {"peers": [{"url": url} for url in self.settings.peer_urls]})
+        outbox = self.outbox()
+        peers = [{"url": url, **outbox.backlog(url)} for url in self.settings.peer_urls]
+        return json_response(200, {"peers": peers})
+
+    def outbox(self) -> Outbox:
+        from functions.core.outbox import Outbox
+
+        return Outbox(
+            self._store(), self.settings.outbox_max_attempts, self.settings.outbox_backoff_s
+        )
 
     def webhook(self, request: Request, params: dict[str, str]) -> Response:
         source = validate_source(params["source"])
-        payload = self._json_body(request)
+        self._check_body(request)
+        if source in self.settings.webhooks:
+            from functions.core.verifiers import verify_webhook
+
+            verify_webhook(self.settings.webhooks, source, request)
+        payload = parse_json(request.body)
         now = self._clock()
         envelope = Envelope(
             id=uuid7(now),
@@ -65,13 +94,38 @@ class Handlers:
             headers=kept_headers(dict(request.headers)),
             idempotency_key=idempotency_key_of(dict(request.headers)),
         )
-        return _stored_response(EventStore(self._store()).ingest(envelope))
+        stored = EventStore(self._store()).ingest(envelope)
+        fanout = self._fanout() if stored.created else None
+        delivered = fanout.deliver(stored.envelope) if fanout else {}
+        return _stored_response(stored, delivered)
 
     def internal_event(self, request: Request, params: dict[str, str]) -> Response:
-        envelope = Envelope.from_dict(self._json_body(request))
-        return _stored_response(EventStore(self._store()).receive(envelope))
+        """A peer's envelope: signed, stored under its origin key and id, never fanned out
+        again (so a full mesh has no loops)."""
+        self._check_body(request)
+        if self._signer is None:
+            raise Unauthorized("peer signing is not configured here (LAMBDA_PEER_SECRET)")
+        self._signer.verify(request.body, request.headers)
+        envelope = Envelope.from_dict(parse_json(request.body))
+        return _stored_response(EventStore(self._store()).receive(envelope), {})
+
+    def retry_outbox(self, request: Request, params: dict[str, str]) -> Response:
+        """Called by each cloud's schedule (Cloud Scheduler on GCP) with a bearer token."""
+        token = self.settings.retry_token
+        given = (request.header("authorization") or "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            raise Unauthorized("a valid bearer token is required")
+        return json_response(200, self.run_retry())
+
+    def run_retry(self) -> dict[str, int]:
+        fanout = self._fanout()
+        return (
+            fanout.retry() if fanout else {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
+        )
 
     def query(self, request: Request, params: dict[str, str]) -> Response:
+        from functions.core.query import EventQuery, parse_query
+
         query = parse_query(request.query)
         rows = EventQuery(self._store()).run(query)
         return json_response(
@@ -85,18 +139,18 @@ class Handlers:
             },
         )
 
-    def _json_body(self, request: Request) -> Any:
+    def _check_body(self, request: Request) -> None:
         limit = self.settings.max_body_bytes
         if len(request.body) > limit:
             raise PayloadTooLarge(f"body is larger than {limit} bytes")
         media_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if media_type != "application/json" and not media_type.endswith("+json"):
             raise UnsupportedMediaType("content-type must be application/json")
-        return parse_json(request.body)
 
 
-def _stored_response(stored: Stored) -> Response:
+def _stored_response(stored: Stored, delivered: dict[str, bool]) -> Response:
     envelope = stored.envelope
+    ok = sum(delivered.values())
     return json_response(
         200 if stored.duplicate else 201,
         {
@@ -105,5 +159,6 @@ def _stored_response(stored: Stored) -> Response:
             "source": envelope.source,
             "received_at": envelope.to_dict()["received_at"],
             "duplicate": stored.duplicate,
+            "fanout": {"delivered": ok, "queued": len(delivered) - ok},
         },
     )

@@ -16,6 +16,8 @@ from functions.core.ports import BlobStore
 class Stored:
     envelope: Envelope
     duplicate: bool
+    created: bool = True
+    """This call wrote the event (a fresh one, or a duplicate's first attempt repaired)."""
 
 
 def encode(envelope: Envelope) -> bytes:
@@ -57,8 +59,8 @@ class EventStore:
             self._store.put_if_absent(envelope.key, encode(envelope))
             return Stored(envelope, duplicate=False)
         first = Envelope.from_dict(json.loads(self._store.get(marker)))
-        self._store.put_if_absent(first.key, encode(first))
-        return Stored(first, duplicate=True)
+        repaired = self._store.put_if_absent(first.key, encode(first))
+        return Stored(first, duplicate=True, created=repaired)
 
     def receive(self, envelope: Envelope) -> Stored:
         """Store a peer's envelope under its original key and id, once."""
@@ -67,4 +69,4 @@ class EventStore:
             # Lets a later direct delivery of the same webhook here be seen as a duplicate.
             self._store.put_if_absent(marker_key(envelope.source, envelope.idempotency_key), data)
         created = self._store.put_if_absent(envelope.key, data)
-        return Stored(envelope, duplicate=not created)
+        return Stored(envelope, duplicate=not created, created=created)

@@ -5,9 +5,10 @@ No other module reads `os.environ`; adapters call `Settings.from_env()` once at 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -22,6 +23,13 @@ MAX_BODY_BYTES = "LAMBDA_MAX_BODY_BYTES"
 LOG_LEVEL = "LAMBDA_LOG_LEVEL"
 AZURE_CONNECTION_STRING = "LAMBDA_AZURE_CONNECTION_STRING"
 AZURE_ACCOUNT_URL = "LAMBDA_AZURE_ACCOUNT_URL"
+PEER_SECRET = "LAMBDA_PEER_SECRET"
+RETRY_TOKEN = "LAMBDA_RETRY_TOKEN"
+WEBHOOKS = "LAMBDA_WEBHOOKS"
+FANOUT_TIMEOUT = "LAMBDA_FANOUT_TIMEOUT"
+OUTBOX_MAX_ATTEMPTS = "LAMBDA_OUTBOX_MAX_ATTEMPTS"
+OUTBOX_BACKOFF = "LAMBDA_OUTBOX_BACKOFF"
+OUTBOX_RETRY_INTERVAL = "LAMBDA_OUTBOX_RETRY_INTERVAL"
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
@@ -44,7 +52,8 @@ class Env:
         try:
             return cast(raw)
         except ValueError as exc:
-            raise ConfigError(f"Config '{key}' has an invalid value {raw!r}: {exc}") from exc
+            # The value itself may be a secret: name the key and the problem, not the value.
+            raise ConfigError(f"Config '{key}' has an invalid value: {exc}") from exc
 
     def optional(self, key: str) -> str | None:
         return self._environ.get(key, "").strip() or None
@@ -80,6 +89,48 @@ def _url_list(raw: str) -> tuple[str, ...]:
     return urls
 
 
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
+def _backoff(raw: str) -> tuple[float, float]:
+    """'BASE,CAP' in seconds: retry n waits min(BASE * 2**n, CAP)."""
+    base, cap = (_positive_float(part) for part in raw.split(","))
+    return base, cap
+
+
+@dataclass(frozen=True)
+class WebhookRule:
+    """How one source's inbound webhooks are verified."""
+
+    scheme: str  # github | stripe | standard | none
+    secret: str = field(default="", repr=False)
+    tolerance_s: int = 300
+
+
+SCHEMES = ("github", "stripe", "standard", "none")
+
+
+def _webhook_rules(raw: str) -> dict[str, WebhookRule]:
+    """JSON: {"source": {"scheme": "github", "secret": "...", "tolerance": 300}, ...}."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("must be a JSON object of source -> rule")
+    rules = {}
+    for source, rule in data.items():
+        if not isinstance(rule, dict) or rule.get("scheme") not in SCHEMES:
+            raise ValueError(f"rule for {source!r} needs a scheme among {SCHEMES}")
+        if rule["scheme"] != "none" and not rule.get("secret"):
+            raise ValueError(f"rule for {source!r} needs a secret")
+        rules[source] = WebhookRule(
+            rule["scheme"], str(rule.get("secret", "")), int(rule.get("tolerance", 300))
+        )
+    return rules
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the app reads from its environment, typed and validated."""
@@ -92,13 +143,20 @@ class Settings:
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"
     port: int = 8080
-    azure_connection_string: str | None = None
+    azure_connection_string: str | None = field(default=None, repr=False)
     azure_account_url: str | None = None
+    peer_secret: str | None = field(default=None, repr=False)
+    retry_token: str | None = field(default=None, repr=False)
+    webhooks: dict[str, WebhookRule] = field(default_factory=dict, repr=False)
+    fanout_timeout_s: float = 2.0
+    outbox_max_attempts: int = 12
+    outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
+    outbox_retry_interval_s: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = Env(os.environ if environ is None else environ)
-        return cls(
+        settings = cls(
             origin=env.optional(ORIGIN),
             bucket=env.optional(BUCKET),
             peer_urls=env.get(PEER_URLS, _url_list, ()),
@@ -109,4 +167,14 @@ class Settings:
             port=env.get(PORT, _port, 8080),
             azure_connection_string=env.optional(AZURE_CONNECTION_STRING),
             azure_account_url=env.optional(AZURE_ACCOUNT_URL),
+            peer_secret=env.optional(PEER_SECRET),
+            retry_token=env.optional(RETRY_TOKEN),
+            webhooks=env.get(WEBHOOKS, _webhook_rules, {}),
+            fanout_timeout_s=env.get(FANOUT_TIMEOUT, _positive_float, 2.0),
+            outbox_max_attempts=env.get(OUTBOX_MAX_ATTEMPTS, _positive_int, 12),
+            outbox_backoff_s=env.get(OUTBOX_BACKOFF, _backoff, (5.0, 600.0)),
+            outbox_retry_interval_s=env.get(OUTBOX_RETRY_INTERVAL, _positive_float, 10.0),
         )
+        if settings.peer_urls and not settings.peer_secret:
+            raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")
+        return settings

@@ -24,6 +24,11 @@ from tests.support.entrypoints import (
 from tests.support.processes import ROOT, Server, free_port
 
 ENTRY_POINTS = ["local", "aws-url", "aws-rest", "gcp", "azure"]
+PEER_SECRET = "conformance-peer-secret"
+SIGNED = {"x-sign": "now"}  # replaced by Standard Webhooks headers at request time
+REPLAYED = {"x-sign": "10 minutes ago"}
+BAD_SIGNATURE = {"x-sign": "wrong secret"}
+COMMON_ENV = {"LAMBDA_MAX_BODY_BYTES": "4096", "LAMBDA_PEER_SECRET": PEER_SECRET}
 JSON = {"content-type": "application/json"}
 KEY = re.compile(
     r"events/source=[\w-]+/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/[0-9a-f-]{36}\.json"
@@ -37,7 +42,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _local(workdir: Path) -> Iterator[Any]:
     port = free_port()
-    env = {"PORT": str(port), "DATA_DIR": str(workdir / "data"), "LAMBDA_MAX_BODY_BYTES": "4096"}
+    env = {"PORT": str(port), "DATA_DIR": str(workdir / "data"), **COMMON_ENV}
     server = Server("local", [sys.executable, "-m", "functions.local"], port, workdir, env)
     server.wait_for_http("/health")
     yield HttpEntryPoint("local", port)
@@ -52,7 +57,7 @@ def _aws(request: pytest.FixtureRequest, payload: str) -> Iterator[Any]:
     request.getfixturevalue("moto")
     bucket = emulators.unique_bucket("conf")
     boto3.client("s3").create_bucket(Bucket=bucket)
-    app = build_app(Settings(bucket=bucket, max_body_bytes=4096))
+    app = build_app(Settings(bucket=bucket, max_body_bytes=4096, peer_secret=PEER_SECRET))
     yield LambdaEntryPoint(f"aws-{payload}", make_handler(app), payload)
 
 
@@ -78,7 +83,7 @@ def _gcp(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Any]:
         "LAMBDA_BUCKET": bucket,
         "STORAGE_EMULATOR_HOST": gcs.url,
         "PYTHONPATH": str(ROOT),
-        "LAMBDA_MAX_BODY_BYTES": "4096",
+        **COMMON_ENV,
     }
     server = Server("gcp", argv, port, workdir, env).wait_for_http("/health")
     yield HttpEntryPoint("gcp", port)
@@ -97,7 +102,8 @@ def _azure(request: pytest.FixtureRequest) -> Iterator[Any]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("LAMBDA_BUCKET", container)
         env.setenv("LAMBDA_AZURE_CONNECTION_STRING", conn)
-        env.setenv("LAMBDA_MAX_BODY_BYTES", "4096")
+        for key, value in COMMON_ENV.items():
+            env.setenv(key, value)
         default_app.cache_clear()
         yield AzureEntryPoint("azure", azure_function().get_user_function())
     default_app.cache_clear()
@@ -153,9 +159,13 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str | None]] = [
     ("POST", "/webhook/orders", b"{nope", JSON, 400, "bad_request"),
     ("POST", "/webhook/orders", b'"\xff\xfe"', JSON, 400, "bad_request"),
     ("POST", "/webhook/orders", b"[" * 5000, JSON, 413, "payload_too_large"),
-    ("POST", "/internal/event", envelope(PEER_ID), JSON, 201, None),
-    ("POST", "/internal/event", envelope(PEER_ID), JSON, 200, None),
-    ("POST", "/internal/event", envelope("../../etc"), JSON, 400, "bad_request"),
+    ("POST", "/internal/event", envelope(PEER_ID), JSON, 401, "unauthorized"),
+    ("POST", "/internal/event", envelope(PEER_ID), BAD_SIGNATURE, 401, "unauthorized"),
+    ("POST", "/internal/event", envelope(PEER_ID), REPLAYED, 401, "unauthorized"),
+    ("POST", "/internal/event", envelope(PEER_ID), SIGNED, 201, None),
+    ("POST", "/internal/event", envelope(PEER_ID), SIGNED, 200, None),
+    ("POST", "/internal/event", envelope("../../etc"), SIGNED, 400, "bad_request"),
+    ("POST", "/internal/outbox/retry", b"", {}, 401, "unauthorized"),
     ("GET", "/query?source=orders&date=2026-02-30", b"", {}, 400, "bad_request"),
     ("GET", "/query?source=orders&date=2026-11-23&hour=24", b"", {}, 400, "bad_request"),
     ("GET", "/query?source=orders&date=2026-11-23&oops=1", b"", {}, 400, "bad_request"),
@@ -164,6 +174,19 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str | None]] = [
     ("DELETE", "/health", b"", {}, 405, "method_not_allowed"),
     ("GET", "/webhook/orders", b"", {}, 405, "method_not_allowed"),
 ]
+
+
+def sign(headers: dict[str, str], body: bytes) -> dict[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    from functions.core.signing import PeerSigner
+
+    how = headers.get("x-sign")
+    if how is None:
+        return headers
+    secret = "not-the-peer-secret" if how == "wrong secret" else PEER_SECRET
+    now = datetime.now(UTC) - (timedelta(minutes=10) if how == "10 minutes ago" else timedelta())
+    return PeerSigner(secret).headers("msg-conformance", body, now)
 
 
 def normalise(value: Any) -> Any:
@@ -192,7 +215,7 @@ TRANSCRIPTS: dict[str, list[Any]] = {}
 def test_every_case_gives_the_expected_status_and_error_shape(entry: Any) -> None:
     transcript = []
     for method, target, body, headers, status, code in CASES:
-        got, response_headers, answer = entry.request(method, target, body, headers)
+        got, response_headers, answer = entry.request(method, target, body, sign(headers, body))
         label = f"{entry.name}: {method} {target[:40]}"
         assert got == status, f"{label} -> {got} {answer}"
         assert response_headers["content-type"].startswith("application/json"), label

@@ -28,7 +28,8 @@ def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "PORT": str(port),
         "DATA_DIR": str(data_dir),
         "LAMBDA_MAX_BODY_BYTES": "4096",
-        "LAMBDA_PEER_URLS": "http://127.0.0.1:1",
+        "LAMBDA_PEER_URLS": "http://127.0.0.1:1",  # nothing listens: every delivery is queued
+        "LAMBDA_PEER_SECRET": "local-test-secret",
     }
     proc = Server(
         "local",
@@ -72,7 +73,9 @@ def test_health_and_peers(client: httpx.Client) -> None:
     health = client.get("/health")
     assert health.status_code == 200
     assert health.json()["adapter"] == "local"
-    assert client.get("/peers").json() == {"peers": [{"url": "http://127.0.0.1:1"}]}
+    assert client.get("/peers").json() == {
+        "peers": [{"url": "http://127.0.0.1:1", "pending": 0, "dead": 0}]
+    }
 
 
 def test_a_webhook_is_stored_as_a_file_under_the_hive_path_and_queried(
@@ -81,6 +84,7 @@ def test_a_webhook_is_stored_as_a_file_under_the_hive_path_and_queried(
     response = client.post("/webhook/shop", json={"order": 42})
     assert response.status_code == 201
     body = response.json()
+    assert body["fanout"] == {"delivered": 0, "queued": 1}  # the peer is down: queued
     path = data_dir / body["key"]
     assert json.loads(path.read_text())["payload"] == {"order": 42}
     now = datetime.now(UTC)
@@ -100,7 +104,7 @@ def test_a_webhook_is_stored_as_a_file_under_the_hive_path_and_queried(
         ("POST", "/webhook/ok", b"{}", {"content-type": "text/plain"}, 415),
         ("POST", "/webhook/ok", b"{", {"content-type": "application/json"}, 400),
         ("POST", "/webhook/ok", b"[" * 5000, {"content-type": "application/json"}, 413),
-        ("POST", "/internal/event", b"{}", {"content-type": "application/json"}, 400),
+        ("POST", "/internal/event", b"{}", {"content-type": "application/json"}, 401),
         ("GET", "/query?source=ok&date=2026-13-01", b"", {}, 400),
         ("GET", "/nowhere", b"", {}, 404),
         ("DELETE", "/health", b"", {}, 405),

@@ -37,7 +37,12 @@ def test_peers_lists_the_configured_urls(make_client: MakeClient) -> None:
     status, body, _ = make_client(settings).request("GET", "/peers")
     assert (status, body) == (
         200,
-        {"peers": [{"url": "https://a.example"}, {"url": "https://b.example"}]},
+        {
+            "peers": [
+                {"url": "https://a.example", "pending": 0, "dead": 0},
+                {"url": "https://b.example", "pending": 0, "dead": 0},
+            ]
+        },
     )
 
 
@@ -196,17 +201,29 @@ def envelope(**changes: object) -> dict:
     return {**base, **changes}
 
 
+PEER_SECRET = "peer-secret-for-tests"
+
+
 def post_envelope(client: CoreClient, data: object) -> tuple[int, dict, dict]:
-    return client.request(
-        "POST", "/internal/event", json.dumps(data).encode(), {"content-type": "application/json"}
-    )
+    from datetime import UTC, datetime
+
+    from functions.core.signing import PeerSigner
+
+    body = json.dumps(data).encode()
+    headers = PeerSigner(PEER_SECRET).headers("msg-1", body, datetime.now(UTC))
+    return client.request("POST", "/internal/event", body, headers)
+
+
+@pytest.fixture
+def peer_client(make_client: MakeClient) -> CoreClient:
+    return make_client(Settings(peer_secret=PEER_SECRET))
 
 
 def test_internal_event_keeps_the_origin_key_and_id_once(
-    client: CoreClient, store: MemoryBlobStore
+    peer_client: CoreClient, store: MemoryBlobStore
 ) -> None:
-    first = post_envelope(client, envelope())
-    again = post_envelope(client, envelope())
+    first = post_envelope(peer_client, envelope())
+    again = post_envelope(peer_client, envelope())
     key = (
         "events/source=github/year=2026/month=11/day=23/hour=09/"
         "01a205e8-45ee-710d-8d6d-e5388c610601.json"
@@ -231,9 +248,9 @@ def test_internal_event_keeps_the_origin_key_and_id_once(
     ],
 )
 def test_internal_event_rejects_a_malformed_envelope(
-    client: CoreClient, store: MemoryBlobStore, bad: object
+    peer_client: CoreClient, store: MemoryBlobStore, bad: object
 ) -> None:
-    status, body, _ = post_envelope(client, bad)
+    status, body, _ = post_envelope(peer_client, bad)
     assert status == 400, body
     assert store.objects == {}
 

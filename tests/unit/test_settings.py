@@ -22,6 +22,7 @@ def test_values_are_parsed_and_normalised() -> None:
         {
             "PORT": "9000",
             "LAMBDA_PEER_URLS": " https://a.example/ ,http://127.0.0.1:8081,",
+            "LAMBDA_PEER_SECRET": "s",
             "LAMBDA_MAX_BODY_BYTES": "2048",
             "LAMBDA_LOG_LEVEL": "debug",
         }
@@ -50,3 +51,26 @@ def test_a_bad_value_fails_naming_its_key(key: str, value: str) -> None:
 def test_a_missing_required_value_names_its_key() -> None:
     with pytest.raises(ConfigError, match=f"'{BUCKET}' is missing"):
         require(Settings.from_env({}).bucket, BUCKET)
+
+
+def test_peers_without_a_signing_secret_fail_at_start() -> None:
+    with pytest.raises(ConfigError, match="LAMBDA_PEER_SECRET"):
+        Settings.from_env({"LAMBDA_PEER_URLS": "https://a.example"})
+
+
+def test_secrets_never_appear_in_the_settings_repr() -> None:
+    settings = Settings.from_env({
+        "LAMBDA_PEER_URLS": "https://a.example", "LAMBDA_PEER_SECRET": "p-s3cret",
+        "LAMBDA_RETRY_TOKEN": "r-s3cret",
+        "LAMBDA_WEBHOOKS": '{"github": {"scheme": "github", "secret": "g-s3cret"}}',
+    })
+    assert settings.webhooks["github"].secret == "g-s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize("raw", ['{"gh": {"scheme": "gitlab", "secret": "x"}}',
+                                 '{"gh": {"scheme": "github"}}', "[1]", "{not json"])
+def test_a_bad_webhook_rule_fails_naming_the_key_but_not_the_value(raw: str) -> None:
+    with pytest.raises(ConfigError, match="LAMBDA_WEBHOOKS") as caught:
+        Settings.from_env({"LAMBDA_WEBHOOKS": raw})
+    assert raw not in str(caught.value)
