@@ -112,8 +112,12 @@ class Handlers:
     def retry_outbox(self, request: Request, params: dict[str, str]) -> Response:
         """Called by each cloud's schedule (Cloud Scheduler on GCP) with a bearer token."""
         token = self.settings.retry_token
-        given = (request.header("authorization") or "").removeprefix("Bearer ").strip()
-        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        scheme, _, given = (request.header("authorization") or "").partition(" ")
+        if (
+            not token
+            or scheme != "Bearer"
+            or not hmac.compare_digest(given.strip().encode(), token.encode())
+        ):
             raise Unauthorized("a valid bearer token is required")
         return json_response(200, self.run_retry())
 

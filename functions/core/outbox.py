@@ -69,10 +69,11 @@ class Outbox:
         self._base, self._cap = backoff
 
     def delay(self, attempts: int) -> timedelta:
-        return timedelta(seconds=min(self._base * 2 ** max(attempts - 1, 0), self._cap))
+        """Before retry n+1: BASE after the first attempt, then doubling, up to CAP."""
+        return timedelta(seconds=min(self._base * 2**attempts, self._cap))
 
     def add(self, peer: str, envelope: Envelope, now: datetime) -> Entry:
-        entry = Entry(peer, envelope, 0, now + self.delay(1))
+        entry = Entry(peer, envelope, 0, now + self.delay(0))
         self._store.put(entry.key, entry.encode())
         return entry
 

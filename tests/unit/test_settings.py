@@ -59,17 +59,27 @@ def test_peers_without_a_signing_secret_fail_at_start() -> None:
 
 
 def test_secrets_never_appear_in_the_settings_repr() -> None:
-    settings = Settings.from_env({
-        "LAMBDA_PEER_URLS": "https://a.example", "LAMBDA_PEER_SECRET": "p-s3cret",
-        "LAMBDA_RETRY_TOKEN": "r-s3cret",
-        "LAMBDA_WEBHOOKS": '{"github": {"scheme": "github", "secret": "g-s3cret"}}',
-    })
+    settings = Settings.from_env(
+        {
+            "LAMBDA_PEER_URLS": "https://a.example",
+            "LAMBDA_PEER_SECRET": "p-s3cret",
+            "LAMBDA_RETRY_TOKEN": "r-s3cret",
+            "LAMBDA_WEBHOOKS": '{"github": {"scheme": "github", "secret": "g-s3cret"}}',
+        }
+    )
     assert settings.webhooks["github"].secret == "g-s3cret"
     assert "s3cret" not in repr(settings)
 
 
-@pytest.mark.parametrize("raw", ['{"gh": {"scheme": "gitlab", "secret": "x"}}',
-                                 '{"gh": {"scheme": "github"}}', "[1]", "{not json"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"gh": {"scheme": "gitlab", "secret": "x"}}',
+        '{"gh": {"scheme": "github"}}',
+        "[1]",
+        "{not json",
+    ],
+)
 def test_a_bad_webhook_rule_fails_naming_the_key_but_not_the_value(raw: str) -> None:
     with pytest.raises(ConfigError, match="LAMBDA_WEBHOOKS") as caught:
         Settings.from_env({"LAMBDA_WEBHOOKS": raw})

@@ -1,0 +1,206 @@
+"""Fan-out and the outbox, with a fake transport and a fake clock: no network, no sleeping
+(except the one test that proves a slow peer cannot hold a webhook)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from functions.core.app import App
+from functions.core.fanout import DeliveryError
+from functions.core.settings import Settings
+from functions.core.signing import PeerSigner
+from tests.conftest import Captured, CoreClient
+from tests.support.fakes import FakeClock, MemoryBlobStore
+
+SECRET = "fanout-secret"
+PEERS = ("https://peer-a.example", "https://peer-b.example")
+
+
+class FakeTransport:
+    """Records deliveries, checks their signatures like a peer would, fails peers on demand."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.down: set[str] = set()
+        self.delay = 0.0
+        self.delivered: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        if self.delay:
+            time.sleep(min(self.delay, timeout))
+            raise DeliveryError("timed out")
+        peer = url.removesuffix("/internal/event")
+        if peer in self.down:
+            raise DeliveryError("connection refused")
+        PeerSigner(SECRET).verify(body, headers)  # raises if unsigned or tampered
+        with self._lock:
+            self.delivered.append((peer, json.loads(body)["id"]))
+
+
+@pytest.fixture
+def transport(clock: FakeClock) -> FakeTransport:
+    # Signatures carry the (fake) clock's time and the receiver checks it against real time.
+    clock.now = datetime.now(UTC)
+    return FakeTransport(clock)
+
+
+@pytest.fixture
+def app(store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: FakeTransport) -> App:
+    settings = Settings(
+        peer_urls=PEERS,
+        peer_secret=SECRET,
+        retry_token="tok",
+        outbox_max_attempts=3,
+        outbox_backoff_s=(10.0, 60.0),
+        fanout_timeout_s=0.2,
+    )
+    return App(settings, "local", lambda: store, clock, logs.logger, lambda: transport)
+
+
+@pytest.fixture
+def client(app: App) -> CoreClient:
+    return CoreClient(app)
+
+
+def pending(store: MemoryBlobStore) -> list[str]:
+    return [k for k in store.objects if k.startswith("outbox/")]
+
+
+def test_a_webhook_is_delivered_signed_to_every_peer_before_it_answers(
+    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+) -> None:
+    status, body, _ = client.webhook("github", {"a": 1})
+    assert (status, body["fanout"]) == (201, {"delivered": 2, "queued": 0})
+    assert sorted(transport.delivered) == sorted((p, body["id"]) for p in PEERS)
+    assert pending(store) == []
+
+
+def test_a_failed_delivery_is_kept_in_the_outbox_and_reported_by_peers(
+    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+) -> None:
+    transport.down.add(PEERS[1])
+    status, body, _ = client.webhook("github", {"a": 1})
+    assert (status, body["fanout"]) == (201, {"delivered": 1, "queued": 1})
+    (entry,) = pending(store)
+    assert json.loads(store.objects[entry])["peer"] == PEERS[1]
+    _, peers, _ = client.request("GET", "/peers")
+    assert peers["peers"] == [
+        {"url": PEERS[0], "pending": 0, "dead": 0},
+        {"url": PEERS[1], "pending": 1, "dead": 0},
+    ]
+
+
+def test_retry_waits_for_the_backoff_then_delivers_exactly_the_missed_events(
+    app: App,
+    client: CoreClient,
+    transport: FakeTransport,
+    store: MemoryBlobStore,
+    clock: FakeClock,
+) -> None:
+    transport.down.add(PEERS[1])
+    ids = [client.webhook("s", {"n": n})[1]["id"] for n in range(5)]
+    transport.down.clear()
+    assert app.retry_outbox()["attempted"] == 0  # not due yet
+    clock.advance(seconds=11)
+    assert app.retry_outbox() == {"attempted": 5, "delivered": 5, "failed": 0, "dead": 0}
+    to_b = sorted(i for peer, i in transport.delivered if peer == PEERS[1])
+    assert to_b == sorted(ids)
+    assert pending(store) == []
+
+
+def test_retries_back_off_and_dead_letter_after_the_configured_attempts(
+    app: App,
+    client: CoreClient,
+    transport: FakeTransport,
+    store: MemoryBlobStore,
+    clock: FakeClock,
+) -> None:
+    transport.down.add(PEERS[0])
+    client.webhook("s", {})
+    outcomes = []
+    for wait in (10, 20, 40):  # 10 s, then doubling, as configured
+        clock.advance(seconds=wait - 1)
+        assert app.retry_outbox()["attempted"] == 0
+        clock.advance(seconds=1)
+        outcomes.append(app.retry_outbox())
+    assert [o["failed"] for o in outcomes] == [1, 1, 0]
+    assert outcomes[-1]["dead"] == 1
+    (dead,) = [k for k in store.objects if k.startswith("outbox-dead/")]
+    assert json.loads(store.objects[dead])["last_error"] == "connection refused"
+    _, peers, _ = client.request("GET", "/peers")
+    assert peers["peers"][0] == {"url": PEERS[0], "pending": 0, "dead": 1}
+
+
+def test_a_slow_peer_cannot_hold_the_webhook_past_the_bound(
+    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+) -> None:
+    transport.delay = 5.0
+    started = time.perf_counter()
+    status, body, _ = client.webhook("s", {})
+    elapsed = time.perf_counter() - started
+    assert status == 201
+    assert body["fanout"] == {"delivered": 0, "queued": 2}
+    assert elapsed < 1.0, elapsed  # bound 0.2 s (+0.25 s grace), far below the 5 s peer
+    assert len(pending(store)) == 2
+
+
+def test_a_duplicate_delivery_does_not_fan_out_again(
+    client: CoreClient, transport: FakeTransport
+) -> None:
+    client.webhook("s", {}, idempotency_key="k")
+    client.webhook("s", {}, idempotency_key="k")
+    assert len(transport.delivered) == 2
+
+
+def test_a_received_peer_event_is_never_fanned_out_again(
+    client: CoreClient, transport: FakeTransport, clock: FakeClock
+) -> None:
+    envelope = {
+        "id": "019aa0c4-1111-7222-8333-444455556666",
+        "source": "s",
+        "received_at": "2026-11-23T10:00:00.000000Z",
+        "origin": "gcp",
+        "idempotency_key": None,
+        "headers": {},
+        "payload": {},
+    }
+    body = json.dumps(envelope).encode()
+    headers = PeerSigner(SECRET).headers(envelope["id"], body, datetime.now(UTC))
+    status, answer, _ = client.request("POST", "/internal/event", body, headers)
+    assert (status, answer["fanout"]) == (201, {"delivered": 0, "queued": 0})
+    assert transport.delivered == []
+
+
+@pytest.mark.parametrize("auth", [None, "Bearer wrong", "tok", "Basic tok"])
+def test_the_retry_route_needs_the_bearer_token(client: CoreClient, auth: str | None) -> None:
+    headers = {"authorization": auth} if auth else {}
+    status, body, _ = client.request("POST", "/internal/outbox/retry", b"", headers)
+    assert (status, body["error"]["code"]) == (401, "unauthorized")
+
+
+def test_the_retry_route_runs_the_outbox(client: CoreClient) -> None:
+    status, body, _ = client.request(
+        "POST", "/internal/outbox/retry", b"", {"authorization": "Bearer tok"}
+    )
+    assert (status, body) == (200, {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0})
+
+
+def test_secrets_appear_in_no_response_and_no_log(
+    client: CoreClient, transport: FakeTransport, logs: Captured
+) -> None:
+    transport.down.update(PEERS)
+    seen: list[Any] = [
+        client.webhook("s", {}),
+        client.request("GET", "/peers"),
+        client.request("POST", "/internal/event", b"{}", {"content-type": "application/json"}),
+    ]
+    text = json.dumps(seen) + json.dumps(logs.lines())
+    assert SECRET not in text
+    assert "tok" not in json.dumps([s[1] for s in seen])
