@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV_STAMP := .venv/.synced-$(PY_VERSION)
 AZURITE_STAMP := tools/azurite/node_modules/.installed
 
-.PHONY: install serve test lint typecheck lock clean smoke converge
+.PHONY: install serve test lint typecheck lock clean smoke converge mesh
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -55,3 +55,7 @@ smoke: $(VENV_STAMP)
 # Bring all three stacks up and re-run until the peer URLs converge (Automation API).
 converge: $(VENV_STAMP)
 	.venv/bin/python -m scripts.converge
+
+# Three local members (aws, gcp, azure entry points) on their emulators, wired as signed peers.
+mesh: install
+	.venv/bin/python -m scripts.mesh

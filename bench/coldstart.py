@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support import emulators
-from tests.support.processes import ROOT
+from scripts import emulators
+from scripts.processes import ROOT
 
 PROBES: dict[str, tuple[str, str]] = {
     # entry point: (module imported, code that answers one request `call(method, path, body)`)
@@ -65,7 +65,7 @@ def call(method, path, body):
         """
 import azure.functions as func
 from functions.azure.function_app import app
-(fn,) = app.get_functions()
+fn = {f.get_function_name(): f for f in app.get_functions()}["http"]
 user = fn.get_user_function()
 def call(method, path, body):
     req = func.HttpRequest(method, "https://x.azurewebsites.net" + path,

@@ -36,9 +36,20 @@ def make_handler(app: App) -> Callable[[Event, Any], Event]:
 
 
 @functools.cache
+def default_app() -> App:
+    return build_app(Settings.from_env())
+
+
+@functools.cache
 def _default_handler() -> Callable[[Event, Any], Event]:
-    return make_handler(build_app(Settings.from_env()))
+    return make_handler(default_app())
 
 
 def handler(event: Event, context: Any) -> Event:
     return _default_handler()(event, context)
+
+
+def retry_outbox(event: Event, context: Any) -> dict[str, int]:
+    """`functions.aws.handler.retry_outbox`: invoked by the EventBridge schedule that the Pulumi
+    program provisions (a second function on the same code), never by HTTP."""
+    return default_app().retry_outbox()

@@ -15,7 +15,15 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+RETRY_SCHEDULE = "0 */1 * * * *"  # every minute: the outbox's retry schedule
+
+
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def http(req: func.HttpRequest) -> func.HttpResponse:
     response: func.HttpResponse = to_response(default_app().handle(to_request(req)))
     return response
+
+
+@app.timer_trigger(schedule=RETRY_SCHEDULE, arg_name="timer", run_on_startup=False)
+def retry_outbox(timer: func.TimerRequest) -> None:
+    default_app().retry_outbox()

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from tests.support import emulators
-from tests.support.entrypoints import azure_function
+from scripts import emulators
+from scripts.platforms import azure_functions
+from scripts.processes import ROOT, Server
 from tests.support.payloads import load_event
-from tests.support.processes import ROOT, Server
 
 SDK_MODULES = ("boto3", "botocore", "google.cloud.storage", "azure.storage.blob", "duckdb")
 
@@ -35,7 +35,7 @@ HEALTH_PROBES = {
     "azure": (
         "import azure.functions as func\n"
         "from functions.azure.function_app import app\n"
-        "(fn,) = app.get_functions()\n"
+        "fn = {f.get_function_name(): f for f in app.get_functions()}['http']\n"
         "req = func.HttpRequest('GET', 'https://x.azurewebsites.net/health', headers={},"
         " body=b'', route_params={'path': 'health'})\n"
         "print(fn.get_user_function()(req).get_body().decode())\n"
@@ -93,6 +93,7 @@ def test_lambda_handler_stores_the_stored_payloads_in_s3(
 
     monkeypatch.setenv("LAMBDA_BUCKET", s3_bucket)
     module._default_handler.cache_clear()
+    module.default_app.cache_clear()
     try:
         first = module.handler(load_event("aws", "function_url_post_base64"), None)
         again = module.handler(load_event("aws", "function_url_post_base64"), None)
@@ -100,6 +101,7 @@ def test_lambda_handler_stores_the_stored_payloads_in_s3(
         stage = module.handler(load_event("aws", "http_api_v2_post_plain"), None)
     finally:
         module._default_handler.cache_clear()
+        module.default_app.cache_clear()
     assert [r["statusCode"] for r in (first, again, rest, stage)] == [201, 200, 201, 201]
     key = json.loads(first["body"])["key"]
     stored = json.loads(boto3.client("s3").get_object(Bucket=s3_bucket, Key=key)["Body"].read())
@@ -138,7 +140,7 @@ def test_the_store_and_its_client_are_built_once_per_warm_instance(s3_bucket: st
 
 
 def test_azure_registers_one_anonymous_catch_all_route_and_an_empty_prefix() -> None:
-    function = azure_function()
+    function = azure_functions()["http"]
     (trigger,) = [b for b in function.get_bindings() if b.type == "httpTrigger"]
     assert trigger.route == "{*path}"
     assert str(trigger.auth_level).lower().endswith("anonymous")

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from tests.support import emulators
+from scripts import emulators
+from scripts.platforms import azure_functions
+from scripts.processes import ROOT, Server, free_port
 from tests.support.entrypoints import (
     AzureEntryPoint,
     HttpEntryPoint,
     LambdaEntryPoint,
-    azure_function,
 )
-from tests.support.processes import ROOT, Server, free_port
 
 ENTRY_POINTS = ["local", "aws-url", "aws-rest", "gcp", "azure"]
 PEER_SECRET = "conformance-peer-secret"
@@ -105,7 +105,7 @@ def _azure(request: pytest.FixtureRequest) -> Iterator[Any]:
         for key, value in COMMON_ENV.items():
             env.setenv(key, value)
         default_app.cache_clear()
-        yield AzureEntryPoint("azure", azure_function().get_user_function())
+        yield AzureEntryPoint("azure", azure_functions()["http"].get_user_function())
     default_app.cache_clear()
 
 

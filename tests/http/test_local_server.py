@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import Server, free_port
+from scripts.processes import Server, free_port
 
 
 @pytest.fixture(scope="module")

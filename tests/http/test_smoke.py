@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from scripts.processes import ROOT, Server, free_port
 from scripts.smoke import run
-from tests.support.processes import ROOT, Server, free_port
 
 
 @pytest.fixture(scope="module")

@@ -169,7 +169,7 @@ HEALTH = {
     ),
     "azure": (
         "import azure.functions as func\nfrom function_app import app\n"
-        "(fn,) = app.get_functions()\n"
+        "fn = {f.get_function_name(): f for f in app.get_functions()}['http']\n"
         "r = func.HttpRequest('GET', 'https://x.azurewebsites.net/health', headers={},"
         " body=b'', route_params={'path': 'health'})\n"
         "print(fn.get_user_function()(r).get_body().decode())\n"

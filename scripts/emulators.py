@@ -11,7 +11,7 @@ import uuid
 from importlib.resources import files
 from pathlib import Path
 
-from tests.support.processes import ROOT, Server, free_port
+from scripts.processes import ROOT, Server, free_port
 
 AZURITE_MAIN = ROOT / "tools/azurite/node_modules/azurite/dist/src/blob/main.js"
 # Azurite's documented development account; it is public and only valid against the emulator.

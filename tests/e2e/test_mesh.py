@@ -1,0 +1,307 @@
+"""End to end on the local three-cloud mesh (scripts/mesh.py): the AWS, GCP and Azure entry
+points as three processes, each on its own emulator, wired as signed peers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+from stripe._webhook import WebhookSignature
+
+from functions.core.signing import PeerSigner
+from scripts.mesh import CLOUDS, Mesh
+
+GITHUB_SECRET, STRIPE_SECRET = "gh-mesh-secret", "whsec_stripe_mesh"
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+WEBHOOKS = json.dumps(
+    {
+        "gh": {"scheme": "github", "secret": GITHUB_SECRET},
+        "stripe": {"scheme": "stripe", "secret": STRIPE_SECRET},
+        "acme": {"scheme": "standard", "secret": STANDARD_SECRET},
+    }
+)
+FANOUT_TIMEOUT = 1.0
+
+
+class SlowPeer:
+    """A peer that takes `delay` seconds to answer while `slow` is set, then acknowledges."""
+
+    def __init__(self) -> None:
+        self.slow = threading.Event()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                if peer.slow.is_set():
+                    time.sleep(5)
+                try:
+                    self.send_response(201)
+                    self.send_header("content-type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting, as it should
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def slow_peer() -> Iterator[SlowPeer]:
+    peer = SlowPeer()
+    yield peer
+    peer.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory, slow_peer: SlowPeer) -> Iterator[Mesh]:
+    mesh = Mesh(
+        tmp_path_factory.mktemp("mesh"),
+        fanout_timeout=FANOUT_TIMEOUT,
+        backoff="0.2,1",
+        schedule=0.3,
+        extra_peers={"gcp": [slow_peer.url]},
+        extra_env={"LAMBDA_WEBHOOKS": WEBHOOKS},
+    )
+    try:
+        yield mesh.start()
+    finally:
+        mesh.stop()
+
+
+def post(mesh: Mesh, cloud: str, source: str, payload: Any, **headers: str) -> httpx.Response:
+    return httpx.post(
+        f"{mesh.members[cloud].url}/webhook/{source}", json=payload, headers=headers, timeout=30
+    )
+
+
+def keys(mesh: Mesh, cloud: str, source: str) -> list[str]:
+    return list(mesh.store(cloud).list(f"events/source={source}/"))
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+@pytest.mark.parametrize("origin", CLOUDS)
+def test_a_webhook_to_any_member_is_stored_everywhere_under_one_key_and_id(
+    mesh: Mesh, origin: str
+) -> None:
+    response = post(mesh, origin, f"from-{origin}", {"origin": origin})
+    assert response.status_code == 201
+    stored = response.json()
+    assert stored["fanout"]["queued"] == 0 or origin == "gcp"  # gcp also has the slow peer
+    for cloud in CLOUDS:
+        envelope = json.loads(mesh.store(cloud).get(stored["key"]))
+        assert (envelope["id"], envelope["origin"]) == (stored["id"], origin), cloud
+        day, hour = stored["received_at"][:10], stored["received_at"][11:13]
+        rows = httpx.get(
+            f"{mesh.members[cloud].url}/query",
+            params={"source": f"from-{origin}", "date": day, "hour": hour},
+        ).json()
+        assert [row["id"] for row in rows["rows"]] == [stored["id"]], cloud
+
+
+def test_a_stopped_peer_catches_up_on_every_missed_event_exactly_once(mesh: Mesh) -> None:
+    # GIVEN azure is down
+    mesh.stop_member("azure")
+    try:
+        ids = []
+        for n in range(40):
+            response = post(mesh, "aws" if n % 2 else "gcp", "catchup", {"n": n})
+            # THEN webhooks still succeed at the others, with the azure delivery queued
+            assert response.status_code == 201
+            assert response.json()["fanout"]["queued"] >= 1
+            ids.append(response.json()["id"])
+        peers = httpx.get(f"{mesh.members['aws'].url}/peers").json()["peers"]
+        azure_url = mesh.members["azure"].url
+        assert next(p for p in peers if p["url"] == azure_url)["pending"] == 20
+    finally:
+        mesh.start_member("azure")
+    # WHEN it comes back, the schedules' retries deliver everything it missed
+    assert wait_for(lambda: len(keys(mesh, "azure", "catchup")) >= 40)
+    time.sleep(1.5)  # several more retry rounds: nothing may arrive twice
+    azure_keys = keys(mesh, "azure", "catchup")
+    assert sorted(k.rsplit("/", 1)[1][:-5] for k in azure_keys) == sorted(ids)
+    for cloud in ("aws", "gcp"):
+        peers = httpx.get(f"{mesh.members[cloud].url}/peers").json()["peers"]
+        assert next(p for p in peers if p["url"] == azure_url) == {
+            "url": azure_url,
+            "pending": 0,
+            "dead": 0,
+        }
+
+
+def test_a_slow_peer_does_not_hold_a_webhook_past_the_bound(
+    mesh: Mesh, slow_peer: SlowPeer
+) -> None:
+    slow_peer.slow.set()
+    try:
+        started = time.perf_counter()
+        response = post(mesh, "gcp", "slow", {"x": 1})
+        elapsed = time.perf_counter() - started
+    finally:
+        slow_peer.slow.clear()
+    assert response.status_code == 201
+    assert response.json()["fanout"] == {"delivered": 2, "queued": 1}
+    assert elapsed < FANOUT_TIMEOUT + 1.0, elapsed  # the slow peer takes 5 s
+
+
+def signed(body: bytes, secret: str, at: datetime) -> dict[str, str]:
+    return PeerSigner(secret).headers("msg-x", body, at)
+
+
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_unsigned_wrongly_signed_and_replayed_peer_events_are_rejected(
+    mesh: Mesh, cloud: str
+) -> None:
+    event_id = f"019aa0c4-2222-7333-8444-{CLOUDS.index(cloud):012d}"
+    body = json.dumps(
+        {
+            "id": event_id,
+            "source": "forged",
+            "origin": "evil",
+            "received_at": "2026-11-20T08:00:00.000000Z",
+            "idempotency_key": None,
+            "headers": {},
+            "payload": {"forged": True},
+        }
+    ).encode()
+    now = datetime.now(UTC)
+    attempts = [
+        {"content-type": "application/json"},
+        signed(body, "whsec_bm90IHRoZSBzZWNyZXQ=", now),
+        signed(body, mesh.secret, now - timedelta(minutes=10)),
+        {**signed(body, mesh.secret, now), "webhook-id": "another-id"},
+    ]
+    for headers in attempts:
+        response = httpx.post(
+            f"{mesh.members[cloud].url}/internal/event", content=body, headers=headers
+        )
+        assert response.status_code == 401, (cloud, headers, response.text)
+        assert response.json()["error"]["code"] == "unauthorized"
+    assert keys(mesh, cloud, "forged") == []
+    assert mesh.secret not in response.text
+
+
+def github(body: bytes, secret: str = GITHUB_SECRET) -> dict[str, str]:
+    return {
+        "x-hub-signature-256": "sha256="
+        + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    }
+
+
+def stripe(body: bytes) -> dict[str, str]:
+    return {
+        "stripe-signature": WebhookSignature.generate_signature_header(body.decode(), STRIPE_SECRET)
+    }
+
+
+def standard(body: bytes) -> dict[str, str]:
+    now = datetime.now(UTC)
+    return {
+        "webhook-id": "msg_mesh",
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(STANDARD_SECRET).sign("msg_mesh", now, body.decode()),
+    }
+
+
+@pytest.mark.parametrize(
+    ("cloud", "source", "sign"),
+    [("aws", "gh", github), ("gcp", "stripe", stripe), ("azure", "acme", standard)],
+)
+def test_each_webhook_verifier_accepts_a_signed_request_and_rejects_a_tampered_one(
+    mesh: Mesh, cloud: str, source: str, sign: Callable[[bytes], dict[str, str]]
+) -> None:
+    body = json.dumps({"amount": 100}).encode()
+    url = f"{mesh.members[cloud].url}/webhook/{source}"
+    base = {"content-type": "application/json"}
+    tampered = httpx.post(url, content=body.replace(b"100", b"999"), headers={**base, **sign(body)})
+    assert tampered.status_code == 401
+    assert keys(mesh, cloud, source) == []
+    good = httpx.post(url, content=body, headers={**base, **sign(body)})
+    assert good.status_code == 201, good.text
+    assert len(keys(mesh, cloud, source)) == 1
+
+
+def test_a_burst_of_concurrent_webhooks_loses_none_anywhere(mesh: Mesh) -> None:
+    url = f"{mesh.members['aws'].url}/webhook/burst"
+
+    def send(n: int) -> tuple[int, str]:
+        response = httpx.post(url, json={"n": n}, timeout=60)
+        return response.status_code, response.json().get("id", "")
+
+    with ThreadPoolExecutor(32) as pool:
+        results = list(pool.map(send, range(300)))
+    assert [status for status, _ in results] == [201] * 300
+    ids = sorted(i for _, i in results)
+    for cloud in CLOUDS:
+        assert wait_for(lambda c=cloud: len(keys(mesh, c, "burst")) >= 300), cloud
+        stored = sorted(k.rsplit("/", 1)[1][:-5] for k in keys(mesh, cloud, "burst"))
+        assert stored == ids, cloud
+
+
+def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from scripts.processes import ROOT
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scripts.mesh", "--schedule", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        urls = {line.split()[0]: line.split()[1] for line in lines[1:4]}
+        assert set(urls) == set(CLOUDS), lines
+        for url in urls.values():
+            assert httpx.get(f"{url}/health").json()["status"] == "ok"
+        children = children_of(proc.pid)
+        assert len(children) == 6  # three emulators and three members
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        assert proc.wait(timeout=60) == 0
+    for pid in children:
+        assert not Path(f"/proc/{pid}").exists(), f"process {pid} was left running"
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
