@@ -11,6 +11,7 @@ Cloud Scheduler by a thread here that calls the GCP member's retry route with it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 import sys
 import tempfile
@@ -150,17 +151,15 @@ class Mesh:
         while not self._stop.wait(self.schedule):
             if self.members["gcp"].server is None:
                 continue
-            try:
+            with contextlib.suppress(httpx.HTTPError):  # the next tick tries again
                 httpx.post(
                     f"{self.members['gcp'].url}/internal/outbox/retry",
                     timeout=30,
                     headers={"authorization": f"Bearer {self.token}"},
                 )
-            except httpx.HTTPError:
-                pass  # the next tick tries again
 
     def _create_buckets(self) -> None:
-        self.store("aws").client.create_bucket(Bucket=self.buckets["aws"])  # type: ignore[attr-defined]
+        self._s3_client().create_bucket(Bucket=self.buckets["aws"])
         self._gcs_client().create_bucket(self.buckets["gcp"])
         from azure.storage.blob import BlobServiceClient
 
@@ -176,26 +175,26 @@ class Mesh:
 
         return storage.Client(
             project="mesh",
-            credentials=AnonymousCredentials(),
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": self.gcs.url},
+        )
+
+    def _s3_client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         )
 
     def store(self, cloud: str) -> Any:
         if cloud == "aws":
-            import boto3
-
             from functions.aws.store import S3BlobStore
 
-            client = boto3.client(
-                "s3",
-                endpoint_url=self.moto.url,
-                region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            store = S3BlobStore(self.buckets["aws"], client=client)
-            store.client = client  # type: ignore[attr-defined]
-            return store
+            return S3BlobStore(self.buckets["aws"], client=self._s3_client())
         if cloud == "gcp":
             from functions.gcp.store import GCSBlobStore
 

@@ -23,7 +23,9 @@ def _template(name: str) -> Any:
     return json.loads((EVENTS / "aws" / f"{name}.json").read_text())
 
 
-def lambda_event_v2(method: str, target: str, body: bytes, headers: dict[str, str]) -> dict:
+def lambda_event_v2(
+    method: str, target: str, body: bytes, headers: dict[str, str]
+) -> dict[str, Any]:
     """A Function URL event (payload 2.0); bodies arrive base64-encoded, as binary ones do."""
     url = urlsplit(target)
     event = copy.deepcopy(_template("function_url_post_base64"))
@@ -35,7 +37,9 @@ def lambda_event_v2(method: str, target: str, body: bytes, headers: dict[str, st
     return dict(event)
 
 
-def lambda_event_v1(method: str, target: str, body: bytes, headers: dict[str, str]) -> dict:
+def lambda_event_v1(
+    method: str, target: str, body: bytes, headers: dict[str, str]
+) -> dict[str, Any]:
     """A REST API event (payload 1.0) with multi-value headers and query strings."""
     url = urlsplit(target)
     event = copy.deepcopy(_template("rest_v1_post_plain"))
@@ -78,4 +82,4 @@ def azure_functions() -> dict[str, Any]:
     """The registered functions by name (the v2 model lets `get_functions` run only once)."""
     from functions.azure.function_app import app
 
-    return {fn.get_function_name(): fn for fn in app.get_functions()}
+    return {str(fn.get_function_name()): fn for fn in app.get_functions()}

@@ -16,7 +16,13 @@ def function_environment(
         keys.BUCKET: bucket,
         keys.PEER_URLS: peers,
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
+        keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
+        keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
     }
     if config.peer_secret is not None:
-        env["LAMBDA_PEER_SECRET"] = config.peer_secret
+        env[keys.PEER_SECRET] = config.peer_secret
+    if config.retry_token is not None:
+        env[keys.RETRY_TOKEN] = config.retry_token
+    if config.webhooks is not None:
+        env[keys.WEBHOOKS] = config.webhooks
     return env

@@ -60,12 +60,61 @@ class AwsFunction(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
         )
+        self._retry_schedule(name, config, role, logs, args)
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.name, authorization_type="NONE", opts=child
         )
         self._public_permissions(name, child)
         self.base_url = self.url.function_url.apply(lambda url: url.rstrip("/"))
         self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.bucket})
+
+    def _retry_schedule(
+        self,
+        name: str,
+        config: StackConfig,
+        role: aws.iam.Role,
+        logs: aws.cloudwatch.LogGroup,
+        args: AwsFunctionArgs,
+    ) -> None:
+        """The outbox's retries: an EventBridge schedule invoking `retry_outbox`, a second
+        function on the same code and role (an explicit entry point, not a sniffed event)."""
+        child = pulumi.ResourceOptions(parent=self)
+        retry = aws.lambda_.Function(
+            f"{name}-retry",
+            name=f"{config.prefix}-retry",
+            role=role.arn,
+            runtime=f"python{config.python}",
+            architectures=[config.arch],
+            handler="functions.aws.handler.retry_outbox",
+            code=pulumi.FileArchive(str(args.archive.path)),
+            source_code_hash=args.archive.sha256_base64,
+            memory_size=config.memory_mb,
+            timeout=300,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=function_environment(config, self.bucket.bucket, args.peer_urls)
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=logs.name
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        )
+        minutes = config.retry_schedule_minutes
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-retry-schedule",
+            schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(
+            f"{name}-retry-target", rule=rule.name, arn=retry.arn, opts=child
+        )
+        aws.lambda_.Permission(
+            f"{name}-retry-invoke",
+            action="lambda:InvokeFunction",
+            function=retry.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
 
     def _bucket(self, name: str, child: pulumi.ResourceOptions) -> aws.s3.Bucket:
         bucket = aws.s3.Bucket(f"{name}-events", force_destroy=False, opts=child)

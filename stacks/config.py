@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from dataclasses import dataclass, field
 
 import pulumi
@@ -28,7 +31,25 @@ class StackConfig:
     gcp_project: str | None = None
     azure_plan: str = "flex"
     max_body_bytes: int = 1024 * 1024
+    fanout_timeout_s: float = 2.0
+    outbox_max_attempts: int = 12
+    retry_schedule_minutes: int = 1
     peer_secret: pulumi.Output[str] | None = field(default=None, compare=False)
+    webhooks: pulumi.Output[str] | None = field(default=None, compare=False)
+
+    @property
+    def retry_token(self) -> pulumi.Output[str] | None:
+        """Derived from the peer secret, so there is one secret less to manage; still a
+        secret Output, never plain text in state."""
+        if self.peer_secret is None:
+            return None
+        return pulumi.Output.secret(
+            self.peer_secret.apply(
+                lambda secret: hmac.new(
+                    secret.encode(), b"lambda-outbox-retry", hashlib.sha256
+                ).hexdigest()
+            )
+        )
 
     @property
     def prefix(self) -> str:
@@ -65,8 +86,19 @@ def load() -> StackConfig:
         gcp_project=config.get("gcpProject") or pulumi.Config("gcp").get("project"),
         azure_plan=config.get("azurePlan") or "flex",
         max_body_bytes=config.get_int("maxBodyBytes") or 1024 * 1024,
-        peer_secret=config.get_secret("peerSecret"),
+        fanout_timeout_s=config.get_float("fanoutTimeoutSeconds") or 2.0,
+        outbox_max_attempts=config.get_int("outboxMaxAttempts") or 12,
+        retry_schedule_minutes=config.get_int("retryScheduleMinutes") or 1,
+        # Peers sign every request with it: required, set with `pulumi config set --secret`.
+        peer_secret=config.require_secret("peerSecret"),
+        webhooks=_webhooks(config),
     )
+
+
+def _webhooks(config: pulumi.Config) -> pulumi.Output[str] | None:
+    """lambda:webhooks (secret object): {"github": {"scheme": "github", "secret": "..."}}."""
+    rules = config.get_secret_object("webhooks")
+    return None if rules is None else pulumi.Output.secret(rules.apply(json.dumps))
 
 
 def _provider_region(cloud: str) -> str:

@@ -109,4 +109,28 @@ class GcpFunction(pulumi.ComponentResource):
             opts=child,
         )
         self.base_url = self.function.url.apply(lambda url: url.rstrip("/"))
+        self._retry_schedule(name, config, child)
         self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.name})
+
+    def _retry_schedule(
+        self, name: str, config: StackConfig, child: pulumi.ResourceOptions
+    ) -> None:
+        """Cloud Scheduler calls the retry route with the bearer token (a secret header)."""
+        token = config.retry_token
+        if token is None:
+            return
+        gcp.cloudscheduler.Job(
+            f"{name}-retry",
+            project=config.gcp_project,
+            region=config.region,
+            schedule=f"*/{config.retry_schedule_minutes} * * * *",
+            attempt_deadline="320s",
+            http_target=gcp.cloudscheduler.JobHttpTargetArgs(
+                uri=self.base_url.apply(lambda url: f"{url}/internal/outbox/retry"),
+                http_method="POST",
+                headers=pulumi.Output.secret(
+                    token.apply(lambda t: {"Authorization": f"Bearer {t}"})
+                ),
+            ),
+            opts=child,
+        )

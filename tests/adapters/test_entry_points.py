@@ -185,3 +185,37 @@ def test_gcp_bucket_and_emulator_settings_reach_the_function(
     store = app.store()
     store.put("probe.json", b"{}")
     assert _client().bucket(bucket).blob("probe.json").download_as_bytes() == b"{}"
+
+
+def test_azure_registers_the_outbox_retry_timer() -> None:
+    from functions.azure.function_app import RETRY_SCHEDULE
+
+    timer = azure_functions()["retry_outbox"]
+    (binding,) = [b for b in timer.get_bindings() if b.type == "timerTrigger"]
+    assert binding.schedule == RETRY_SCHEDULE == "0 */1 * * * *"
+
+
+def test_the_aws_scheduled_entry_point_runs_the_outbox(
+    monkeypatch: pytest.MonkeyPatch, s3_bucket: str
+) -> None:
+    from functions.aws import handler as module
+
+    # GIVEN a peer that refuses connections, so the first delivery is queued
+    monkeypatch.setenv("LAMBDA_BUCKET", s3_bucket)
+    monkeypatch.setenv("LAMBDA_PEER_URLS", "http://127.0.0.1:9")
+    monkeypatch.setenv("LAMBDA_PEER_SECRET", "s")
+    monkeypatch.setenv("LAMBDA_OUTBOX_BACKOFF", "0.001,0.001")
+    module._default_handler.cache_clear()
+    module.default_app.cache_clear()
+    try:
+        event = load_event("aws", "function_url_post_base64")
+        event["headers"].pop("x-github-delivery")
+        answer = json.loads(module.handler(event, None)["body"])
+        assert answer["fanout"] == {"delivered": 0, "queued": 1}
+        # WHEN EventBridge invokes the scheduled entry point
+        result = module.retry_outbox({"source": "aws.events"}, None)
+    finally:
+        module._default_handler.cache_clear()
+        module.default_app.cache_clear()
+    # THEN it attempted the queued delivery (and rescheduled it: the peer is still down)
+    assert result == {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}

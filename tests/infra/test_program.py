@@ -19,8 +19,12 @@ def peers(**urls: str | None) -> dict[str, str | None]:
     return {f"{ORG}/lambda/{cloud}": url for cloud, url in urls.items()}
 
 
+FN = "aws:lambda/function:Function"
+
+
 def env_of(mocks: RecordingMocks, typ: str, path: tuple[str, ...]) -> dict[str, Any]:
-    value: Any = mocks.one(typ).inputs
+    found = mocks.named(typ, "lambda-fn") if typ == FN else mocks.one(typ)
+    value: Any = found.inputs
     for part in path:
         value = value[part]
     return dict(value)
@@ -81,7 +85,7 @@ def test_aws_role_may_only_touch_its_own_bucket_objects_and_log_group(aws_run: A
 
 def test_aws_function_runtime_memory_timeout_and_logs(aws_run: Any) -> None:
     mocks, _ = aws_run
-    fn = mocks.one("aws:lambda/function:Function")
+    fn = mocks.named(FN, "lambda-fn")
     assert fn.inputs["runtime"] == "python3.12", fn.urn
     assert fn.inputs["architectures"] == ["arm64"], fn.urn
     assert fn.inputs["handler"] == "functions.aws.handler.handler"
@@ -97,7 +101,9 @@ def test_aws_function_url_is_public_with_both_permissions(aws_run: Any) -> None:
     url = mocks.one("aws:lambda/functionUrl:FunctionUrl")
     assert url.inputs["authorizationType"] == "NONE", url.urn
     perms = {
-        p.inputs["action"]: p.inputs for p in mocks.of_type("aws:lambda/permission:Permission")
+        p.inputs["action"]: p.inputs
+        for p in mocks.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "*"
     }
     assert set(perms) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
     assert perms["lambda:InvokeFunctionUrl"]["functionUrlAuthType"] == "NONE"
@@ -108,12 +114,12 @@ def test_aws_function_url_is_public_with_both_permissions(aws_run: Any) -> None:
 
 def test_aws_env_holds_exactly_the_peer_urls_and_the_secret(aws_run: Any) -> None:
     mocks, _ = aws_run
-    env = env_of(mocks, "aws:lambda/function:Function", ("environment", "variables"))
+    env = env_of(mocks, FN, ("environment", "variables"))
     assert env["LAMBDA_PEER_URLS"] == f"{GCP_URL},{AZURE_URL}"
     assert env["LAMBDA_BUCKET"] == mocks.one("aws:s3/bucket:Bucket").inputs["bucket"]
     assert env["LAMBDA_ORIGIN"] == "aws"
     assert env["LAMBDA_PEER_SECRET"] == "s3cr3t"
-    fn = mocks.one("aws:lambda/function:Function")
+    fn = mocks.named(FN, "lambda-fn")
     assert "environment" in fn.secret_inputs, f"{fn.urn}: the secret is stored in plain text"
 
 
@@ -130,14 +136,14 @@ def test_peer_urls_come_from_the_deployed_peer_stacks_only(
 ) -> None:
     mocks, _ = run_program("aws", AWS_CONFIG, deployed)
     assert sorted(mocks.stack_references) == [f"{ORG}/lambda/azure", f"{ORG}/lambda/gcp"]
-    env = env_of(mocks, "aws:lambda/function:Function", ("environment", "variables"))
+    env = env_of(mocks, FN, ("environment", "variables"))
     assert env["LAMBDA_PEER_URLS"] == expected
 
 
 def test_peer_stacks_can_be_configured() -> None:
     custom = {"acme/lambda/gcp-prod": GCP_URL}
     mocks, _ = run_program("aws", {**AWS_CONFIG, "peerStacks": list(custom)}, custom)
-    env = env_of(mocks, "aws:lambda/function:Function", ("environment", "variables"))
+    env = env_of(mocks, FN, ("environment", "variables"))
     assert env["LAMBDA_PEER_URLS"] == GCP_URL
 
 
@@ -256,3 +262,54 @@ def test_azure_consumption_switch_runs_from_a_sas_package_url() -> None:
     settings = {s["name"]: s["value"] for s in app.inputs["siteConfig"]["appSettings"]}
     assert "WEBSITE_RUN_FROM_PACKAGE" in settings
     assert mocks.of_type("pulumi-python:dynamic:Resource") == []
+
+
+def test_aws_outbox_retries_run_on_an_eventbridge_schedule(aws_run: Any) -> None:
+    mocks, _ = aws_run
+    retry = mocks.named(FN, "lambda-retry")
+    main = mocks.named(FN, "lambda-fn")
+    assert retry.inputs["handler"] == "functions.aws.handler.retry_outbox", retry.urn
+    assert (retry.inputs["role"], retry.inputs["sourceCodeHash"]) == (
+        main.inputs["role"],
+        main.inputs["sourceCodeHash"],
+    )
+    rule = mocks.one("aws:cloudwatch/eventRule:EventRule")
+    assert rule.inputs["scheduleExpression"] == "rate(1 minute)", rule.urn
+    target = mocks.one("aws:cloudwatch/eventTarget:EventTarget")
+    assert target.inputs["arn"] == retry.inputs["arn"]
+    (invoke,) = [
+        p
+        for p in mocks.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "events.amazonaws.com"
+    ]
+    assert invoke.inputs["function"] == retry.inputs["name"]
+    assert invoke.inputs["sourceArn"] == rule.inputs["arn"]
+
+
+def test_aws_retry_token_is_derived_and_secret(aws_run: Any) -> None:
+    mocks, _ = aws_run
+    env = env_of(mocks, FN, ("environment", "variables"))
+    assert len(env["LAMBDA_RETRY_TOKEN"]) == 64
+    assert env["LAMBDA_RETRY_TOKEN"] != env["LAMBDA_PEER_SECRET"]
+
+
+def test_gcp_outbox_retries_run_on_cloud_scheduler_with_a_secret_bearer(gcp_run: Any) -> None:
+    mocks, result = gcp_run
+    job = mocks.one("gcp:cloudscheduler/job:Job")
+    target = job.inputs["httpTarget"]
+    assert target["uri"] == f"{result['base_url']}/internal/outbox/retry", job.urn
+    assert target["httpMethod"] == "POST"
+    fn = mocks.one("gcp:cloudfunctionsv2/function:Function")
+    token = fn.inputs["serviceConfig"]["environmentVariables"]["LAMBDA_RETRY_TOKEN"]
+    assert target["headers"] == {"Authorization": f"Bearer {token}"}
+    assert "httpTarget" in job.secret_inputs or "httpTarget.headers" in job.secret_inputs
+
+
+def test_webhook_rules_reach_the_function_as_a_secret() -> None:
+    rules = {"github": {"scheme": "github", "secret": "gh-secret"}}
+    mocks, _ = run_program(
+        "aws", AWS_CONFIG, peers(gcp=None, azure=None), secrets={"webhooks": rules}
+    )
+    env = env_of(mocks, FN, ("environment", "variables"))
+    assert json.loads(env["LAMBDA_WEBHOOKS"]) == rules
+    assert "environment" in mocks.named(FN, "lambda-fn").secret_inputs

@@ -53,6 +53,10 @@ def _aws(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
         "aws:lambda/function:Function": {
             "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('name')}"
         },
+        "aws:cloudwatch/eventRule:EventRule": {
+            "arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{rid}",
+            "name": rid,
+        },
         "aws:lambda/functionUrl:FunctionUrl": {
             "functionUrl": "https://x7kq2m4lzp3vbn6hd5tc2rg7yu0ijwfe.lambda-url.eu-west-1.on.aws/",
             "urlId": "x7kq2m4lzp3vbn6hd5tc2rg7yu0ijwfe",
@@ -144,6 +148,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def of_type(self, typ: str) -> list[Registered]:
         return [r for r in self.resources if r.typ == typ]
 
+    def named(self, typ: str, name: str) -> Registered:
+        found = [r for r in self.of_type(typ) if r.name == name]
+        assert len(found) == 1, f"expected {typ} named {name}, got {[r.urn for r in found]}"
+        return found[0]
+
     def one(self, typ: str) -> Registered:
         found = self.of_type(typ)
         assert len(found) == 1, f"expected one {typ}, got {[r.urn for r in found]}"
@@ -165,8 +174,11 @@ def run_program(
         mocks, project="lambda", stack=stack, preview=False, organization="organization"
     )
     values = {f"lambda:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    values.update({f"lambda:{k}": v for k, v in (secrets or {}).items()})
-    pulumi.runtime.set_all_config(values, [f"lambda:{k}" for k in (secrets or {})])
+    secrets = {"peerSecret": "mesh-peer-secret", **(secrets or {})}
+    values.update(
+        {f"lambda:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in secrets.items()}
+    )
+    pulumi.runtime.set_all_config(values, [f"lambda:{k}" for k in secrets])
     result: dict[str, Any] = {}
 
     @pulumi.runtime.test
