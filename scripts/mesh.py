@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from scripts import emulators
+from scripts.platforms import gcp_framework_argv
 from scripts.processes import ROOT, Server, free_port
 
 CLOUDS = ("aws", "gcp", "azure")
@@ -132,18 +133,7 @@ class Mesh:
             )
             return Member(cloud, ports[cloud], serve, env)
         env["STORAGE_EMULATOR_HOST"] = self.gcs.url
-        framework = str(Path(python).parent / "functions-framework")
-        argv = [
-            framework,
-            "--target",
-            "handle",
-            "--source",
-            "functions/gcp/main.py",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(ports[cloud]),
-        ]
+        argv = gcp_framework_argv(ports[cloud])
         return Member(cloud, ports[cloud], argv, env)
 
     def _cloud_scheduler(self) -> None:

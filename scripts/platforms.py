@@ -11,6 +11,7 @@ import base64
 import copy
 import functools
 import json
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -75,6 +76,22 @@ def azure_request(method: str, target: str, body: bytes, headers: dict[str, str]
         route_params={"path": unquote(url.path).lstrip("/")},
         body=body,
     )
+
+
+def gcp_framework_argv(port: int) -> list[str]:
+    """Google's functions-framework serving the GCP entry point: its real local runtime."""
+    framework = Path(sys.executable).parent / "functions-framework"
+    return [
+        str(framework),
+        "--target",
+        "handle",
+        "--source",
+        "functions/gcp/main.py",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 @functools.cache

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from stacks.app_env import function_environment
+from stacks.args import FunctionArgs
 from stacks.config import StackConfig
-from stacks.packaging import Archive
 
 # Only what the app does to its bucket: put (conditional included), get, list, delete.
 OBJECT_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
 BUCKET_ACTIONS = ["s3:ListBucket"]
 
 
-@dataclass(frozen=True)
-class AwsFunctionArgs:
-    config: StackConfig
-    archive: Archive
-    peer_urls: pulumi.Input[str]
-
-
 class AwsFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: AwsFunctionArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lambda:aws:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -41,26 +33,11 @@ class AwsFunction(pulumi.ComponentResource):
             opts=child,
         )
         role = self._role(name, logs, child)
-        self.function = aws.lambda_.Function(
-            f"{name}-fn",
-            name=config.prefix,
-            role=role.arn,
-            runtime=f"python{config.python}",
-            architectures=[config.arch],
-            handler="functions.aws.handler.handler",
-            code=pulumi.FileArchive(str(args.archive.path)),
-            source_code_hash=args.archive.sha256_base64,
-            memory_size=config.memory_mb,
-            timeout=config.timeout_s,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=function_environment(config, self.bucket.bucket, args.peer_urls)
-            ),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=logs.name
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        self._role_arn, self._logs, self._args = role.arn, logs, args
+        self.function = self._function(
+            f"{name}-fn", config.prefix, "functions.aws.handler.handler", config.timeout_s
         )
-        self._retry_schedule(name, config, role, logs, args)
+        self._retry_schedule(name, config)
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.name, authorization_type="NONE", opts=child
         )
@@ -68,35 +45,36 @@ class AwsFunction(pulumi.ComponentResource):
         self.base_url = self.url.function_url.apply(lambda url: url.rstrip("/"))
         self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.bucket})
 
-    def _retry_schedule(
-        self,
-        name: str,
-        config: StackConfig,
-        role: aws.iam.Role,
-        logs: aws.cloudwatch.LogGroup,
-        args: AwsFunctionArgs,
-    ) -> None:
+    def _function(
+        self, name: str, function_name: str, handler: str, timeout: int
+    ) -> aws.lambda_.Function:
+        config, archive = self._args.config, self._args.archive
+        return aws.lambda_.Function(
+            name,
+            name=function_name,
+            role=self._role_arn,
+            runtime=f"python{config.python}",
+            architectures=[config.arch],
+            handler=handler,
+            code=pulumi.FileArchive(str(archive.path)),
+            source_code_hash=archive.sha256_base64,
+            memory_size=config.memory_mb,
+            timeout=timeout,
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables=function_environment(config, self.bucket.bucket, self._args.peer_urls)
+            ),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="Text", log_group=self._logs.name
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._logs]),
+        )
+
+    def _retry_schedule(self, name: str, config: StackConfig) -> None:
         """The outbox's retries: an EventBridge schedule invoking `retry_outbox`, a second
         function on the same code and role (an explicit entry point, not a sniffed event)."""
         child = pulumi.ResourceOptions(parent=self)
-        retry = aws.lambda_.Function(
-            f"{name}-retry",
-            name=f"{config.prefix}-retry",
-            role=role.arn,
-            runtime=f"python{config.python}",
-            architectures=[config.arch],
-            handler="functions.aws.handler.retry_outbox",
-            code=pulumi.FileArchive(str(args.archive.path)),
-            source_code_hash=args.archive.sha256_base64,
-            memory_size=config.memory_mb,
-            timeout=300,
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=function_environment(config, self.bucket.bucket, args.peer_urls)
-            ),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
-                log_format="Text", log_group=logs.name
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[logs]),
+        retry = self._function(
+            f"{name}-retry", f"{config.prefix}-retry", "functions.aws.handler.retry_outbox", 300
         )
         minutes = config.retry_schedule_minutes
         rule = aws.cloudwatch.EventRule(

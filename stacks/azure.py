@@ -3,12 +3,11 @@ function app on the Flex Consumption plan (default) or Linux Consumption (`azure
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_azure_native as azure
 
 from stacks.app_env import function_environment
+from stacks.args import FunctionArgs
 from stacks.config import StackConfig
 from stacks.flex_deploy import FlexDeployment
 from stacks.packaging import Archive
@@ -18,18 +17,11 @@ from stacks.packaging import Archive
 BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 
 
-@dataclass(frozen=True)
-class AzureFunctionArgs:
-    config: StackConfig
-    archive: Archive
-    peer_urls: pulumi.Input[str]
-
-
 class AzureFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: AzureFunctionArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lambda:azure:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -60,6 +52,53 @@ class AzureFunction(pulumi.ComponentResource):
         self.base_url = self.app.default_host_name.apply(lambda host: f"https://{host}")
         self.register_outputs({"base_url": self.base_url, "container": self.container.name})
 
+    def _plan(
+        self, name: str, config: StackConfig, sku: str, tier: str, child: pulumi.ResourceOptions
+    ) -> azure.web.AppServicePlan:
+        return azure.web.AppServicePlan(
+            f"{name}-plan",
+            resource_group_name=self.group.name,
+            location=config.region,
+            kind="functionapp",
+            reserved=True,
+            sku=azure.web.SkuDescriptionArgs(name=sku, tier=tier),
+            opts=child,
+        )
+
+    def _app(
+        self,
+        name: str,
+        config: StackConfig,
+        plan: azure.web.AppServicePlan,
+        settings: dict[str, pulumi.Input[str]],
+        child: pulumi.ResourceOptions,
+        linux_fx_version: str | None = None,
+        function_app_config: azure.web.FunctionAppConfigArgs | None = None,
+    ) -> azure.web.WebApp:
+        """A Linux function app with its own identity, HTTPS only, TLS 1.2."""
+        return azure.web.WebApp(
+            f"{name}-app",
+            resource_group_name=self.group.name,
+            location=config.region,
+            kind="functionapp,linux",
+            server_farm_id=plan.id,
+            https_only=True,
+            identity=azure.web.ManagedServiceIdentityArgs(
+                type=azure.web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+            ),
+            site_config=azure.web.SiteConfigArgs(
+                linux_fx_version=linux_fx_version,
+                min_tls_version="1.2",
+                ftps_state="Disabled",
+                app_settings=[
+                    azure.web.NameValuePairArgs(name=k, value=v)
+                    for k, v in sorted(settings.items())
+                ],
+            ),
+            function_app_config=function_app_config,
+            opts=child,
+        )
+
     def _container(self, name: str, child: pulumi.ResourceOptions) -> azure.storage.BlobContainer:
         return azure.storage.BlobContainer(
             name,
@@ -79,34 +118,14 @@ class AzureFunction(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> azure.web.WebApp:
         deployments = self._container(f"{name}-deployments", child)
-        plan = azure.web.AppServicePlan(
-            f"{name}-plan",
-            resource_group_name=self.group.name,
-            location=config.region,
-            kind="functionapp",
-            reserved=True,
-            sku=azure.web.SkuDescriptionArgs(name="FC1", tier="FlexConsumption"),
-            opts=child,
-        )
+        plan = self._plan(name, config, "FC1", "FlexConsumption", child)
         settings = {**env, "AzureWebJobsStorage__accountName": self.account.name}
-        app = azure.web.WebApp(
-            f"{name}-app",
-            resource_group_name=self.group.name,
-            location=config.region,
-            kind="functionapp,linux",
-            server_farm_id=plan.id,
-            https_only=True,
-            identity=azure.web.ManagedServiceIdentityArgs(
-                type=azure.web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
-            ),
-            site_config=azure.web.SiteConfigArgs(
-                min_tls_version="1.2",
-                ftps_state="Disabled",
-                app_settings=[
-                    azure.web.NameValuePairArgs(name=k, value=v)
-                    for k, v in sorted(settings.items())
-                ],
-            ),
+        app = self._app(
+            name,
+            config,
+            plan,
+            settings,
+            child,
             function_app_config=azure.web.FunctionAppConfigArgs(
                 deployment=azure.web.FunctionsDeploymentArgs(
                     storage=azure.web.FunctionsDeploymentStorageArgs(
@@ -122,7 +141,6 @@ class AzureFunction(pulumi.ComponentResource):
                     instance_memory_mb=max(2048, config.memory_mb), maximum_instance_count=100
                 ),
             ),
-            opts=child,
         )
         role = self._grant_blob_access(name, app, child)
         scm_host = app.enabled_host_names.apply(
@@ -205,15 +223,7 @@ class AzureFunction(pulumi.ComponentResource):
             blob.name,
             sas.service_sas_token,
         )
-        plan = azure.web.AppServicePlan(
-            f"{name}-plan",
-            resource_group_name=self.group.name,
-            location=config.region,
-            kind="functionapp",
-            reserved=True,
-            sku=azure.web.SkuDescriptionArgs(name="Y1", tier="Dynamic"),
-            opts=child,
-        )
+        plan = self._plan(name, config, "Y1", "Dynamic", child)
         settings: dict[str, pulumi.Input[str]] = {
             **env,
             "FUNCTIONS_WORKER_RUNTIME": "python",
@@ -222,23 +232,11 @@ class AzureFunction(pulumi.ComponentResource):
             "LAMBDA_AZURE_CONNECTION_STRING": connection,
             "WEBSITE_RUN_FROM_PACKAGE": package_url,
         }
-        return azure.web.WebApp(
-            f"{name}-app",
-            resource_group_name=self.group.name,
-            location=config.region,
-            kind="functionapp,linux",
-            server_farm_id=plan.id,
-            https_only=True,
-            identity=azure.web.ManagedServiceIdentityArgs(
-                type=azure.web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
-            ),
-            site_config=azure.web.SiteConfigArgs(
-                linux_fx_version=f"Python|{config.python}",
-                min_tls_version="1.2",
-                app_settings=[
-                    azure.web.NameValuePairArgs(name=k, value=v)
-                    for k, v in sorted(settings.items())
-                ],
-            ),
-            opts=child,
+        return self._app(
+            name,
+            config,
+            plan,
+            settings,
+            child,
+            linux_fx_version=f"Python|{config.python}",
         )

@@ -3,24 +3,15 @@ its own service account, and public invocation on its Cloud Run service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_gcp as gcp
 
 from stacks.app_env import function_environment
+from stacks.args import FunctionArgs
 from stacks.config import StackConfig
-from stacks.packaging import Archive
 
 # Read, create, list and delete objects; nothing on the bucket's own settings or IAM.
 EVENTS_ROLE = "roles/storage.objectUser"
-
-
-@dataclass(frozen=True)
-class GcpFunctionArgs:
-    config: StackConfig
-    archive: Archive
-    peer_urls: pulumi.Input[str]
 
 
 def _private_bucket(
@@ -43,7 +34,7 @@ class GcpFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: GcpFunctionArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lambda:gcp:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

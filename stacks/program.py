@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from stacks import config as stack_config
+from stacks.args import FunctionArgs
 from stacks.packaging import Target, build_archive
 from stacks.peers import peer_urls
 
@@ -14,18 +15,19 @@ def main() -> pulumi.ComponentResource:
     archive = build_archive(Target(config.cloud, config.python, config.arch))
     peers = peer_urls(config.peer_stacks)
     component: pulumi.ComponentResource
+    args = FunctionArgs(config, archive, peers)
     if config.cloud == "aws":
-        from stacks.aws import AwsFunction, AwsFunctionArgs
+        from stacks.aws import AwsFunction
 
-        component = AwsFunction("lambda", AwsFunctionArgs(config, archive, peers))
+        component = AwsFunction("lambda", args)
     elif config.cloud == "gcp":
-        from stacks.gcp import GcpFunction, GcpFunctionArgs
+        from stacks.gcp import GcpFunction
 
-        component = GcpFunction("lambda", GcpFunctionArgs(config, archive, peers))
+        component = GcpFunction("lambda", args)
     else:
-        from stacks.azure import AzureFunction, AzureFunctionArgs
+        from stacks.azure import AzureFunction
 
-        component = AzureFunction("lambda", AzureFunctionArgs(config, archive, peers))
+        component = AzureFunction("lambda", args)
     pulumi.export("base_url", component.base_url)
     pulumi.export("peer_urls", peers)
     pulumi.export(

@@ -15,7 +15,7 @@ import pytest
 
 from functions.core.settings import Settings
 from scripts import emulators
-from scripts.platforms import azure_functions
+from scripts.platforms import azure_functions, gcp_framework_argv
 from scripts.processes import ROOT, Server, free_port
 from tests.support.entrypoints import (
     AzureEntryPoint,
@@ -68,17 +68,7 @@ def _gcp(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Any]:
     bucket = emulators.unique_bucket("conf")
     _client().create_bucket(bucket)
     port = free_port()
-    argv = [
-        str(Path(sys.executable).parent / "functions-framework"),
-        "--target",
-        "handle",
-        "--source",
-        "functions/gcp/main.py",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    argv = gcp_framework_argv(port)
     env = {
         "LAMBDA_BUCKET": bucket,
         "STORAGE_EMULATOR_HOST": gcs.url,
