@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import threading
+import time
 
 from functions.core.app import App
 from functions.core.settings import Settings
@@ -17,9 +17,20 @@ def build_app(settings: Settings) -> App:
     return App(settings, "local", lambda: FileBlobStore(settings.data_dir))
 
 
-def application(settings: Settings) -> Callable[..., Any]:
-    app = build_app(settings)
-    return wsgi_app(app.handle, settings.max_body_bytes)
+def retry_loop(app: App, interval: float) -> threading.Thread:
+    """The local stand-in for the clouds' schedules: retry the outbox every `interval`."""
+
+    def loop() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                app.retry_outbox()
+            except Exception:  # logged; the next round tries again
+                app.log.exception("outbox retry failed")
+
+    thread = threading.Thread(target=loop, name="outbox-retry", daemon=True)
+    thread.start()
+    return thread
 
 
 def main() -> None:
@@ -29,8 +40,11 @@ def main() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
     # that the app's JSON 413 is the one clients see.
+    app = build_app(settings)
+    if settings.peer_urls:
+        retry_loop(app, settings.outbox_retry_interval_s)
     server = create_server(
-        application(settings),
+        wsgi_app(app.handle, settings.max_body_bytes),
         host=settings.host,
         port=settings.port,
         threads=THREADS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -148,3 +149,56 @@ def test_concurrent_webhooks_are_all_stored(client: httpx.Client, data_dir: Path
     assert statuses == [201] * 64
     files = list((data_dir / "events" / "source=burst").rglob("*.json"))
     assert sorted(json.loads(f.read_text())["payload"]["n"] for f in files) == list(range(64))
+
+
+def test_the_local_server_retries_its_outbox_until_a_peer_comes_back(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    logs = tmp_path_factory.mktemp("retry-logs")
+    peer_port = free_port()
+    common = {
+        "LAMBDA_PEER_SECRET": "retry-secret",
+        "LAMBDA_OUTBOX_RETRY_INTERVAL": "0.2",
+        "LAMBDA_OUTBOX_BACKOFF": "0.1,0.5",
+    }
+    origin_port = free_port()
+    origin = Server(
+        "origin",
+        [sys.executable, "-m", "functions.local"],
+        origin_port,
+        logs,
+        {
+            **common,
+            "PORT": str(origin_port),
+            "DATA_DIR": str(logs / "origin"),
+            "LAMBDA_PEER_URLS": f"http://127.0.0.1:{peer_port}",
+        },
+    ).wait_for_http("/health")
+    peer = None
+    try:
+        # GIVEN the peer is down when the webhook arrives
+        answer = httpx.post(f"{origin.url}/webhook/later", json={"x": 1}).json()
+        assert answer["fanout"] == {"delivered": 0, "queued": 1}
+        # WHEN it comes up, THEN the retry loop delivers the event
+        peer = Server(
+            "peer",
+            [sys.executable, "-m", "functions.local"],
+            peer_port,
+            logs,
+            {**common, "PORT": str(peer_port), "DATA_DIR": str(logs / "peer")},
+        ).wait_for_http("/health")
+        delivered = logs / "peer" / answer["key"]
+        deadline = time.monotonic() + 30
+        while not delivered.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert json.loads(delivered.read_text())["id"] == answer["id"]
+        backlog = httpx.get(f"{origin.url}/peers").json()["peers"][0]
+        deadline = time.monotonic() + 10
+        while backlog["pending"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            backlog = httpx.get(f"{origin.url}/peers").json()["peers"][0]
+        assert (backlog["pending"], backlog["dead"]) == (0, 0)
+    finally:
+        origin.stop()
+        if peer:
+            peer.stop()
