@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 VENV_STAMP := .venv/.synced-$(PY_VERSION)
 AZURITE_STAMP := tools/azurite/node_modules/.installed
 
-.PHONY: install serve test lint typecheck lock clean smoke converge mesh
+.PHONY: install serve test lint typecheck lock clean smoke converge mesh compact bench
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -59,3 +59,7 @@ converge: $(VENV_STAMP)
 # Three local members (aws, gcp, azure entry points) on their emulators, wired as signed peers.
 mesh: install
 	.venv/bin/python -m scripts.mesh
+
+# Compact the local store's closed hours into Parquet (the clouds do it on an hourly schedule).
+compact: $(VENV_STAMP)
+	.venv/bin/python -m functions.local.compact

@@ -9,7 +9,6 @@ import pulumi_aws as aws
 
 from stacks.app_env import function_environment
 from stacks.args import FunctionArgs
-from stacks.config import StackConfig
 
 # Only what the app does to its bucket: put (conditional included), get, list, delete.
 OBJECT_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
@@ -37,7 +36,15 @@ class AwsFunction(pulumi.ComponentResource):
         self.function = self._function(
             f"{name}-fn", config.prefix, "functions.aws.handler.handler", config.timeout_s
         )
-        self._retry_schedule(name, config)
+        minutes = config.retry_schedule_minutes
+        # The outbox's retries, and the hourly compaction of closed hours (ten past the hour).
+        self._schedule(
+            name,
+            "retry",
+            "functions.aws.handler.retry_outbox",
+            f"rate({minutes} minute{'s' if minutes > 1 else ''})",
+        )
+        self._schedule(name, "compact", "functions.aws.handler.compact", "cron(10 * * * ? *)")
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.name, authorization_type="NONE", opts=child
         )
@@ -69,26 +76,22 @@ class AwsFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self._logs]),
         )
 
-    def _retry_schedule(self, name: str, config: StackConfig) -> None:
-        """The outbox's retries: an EventBridge schedule invoking `retry_outbox`, a second
-        function on the same code and role (an explicit entry point, not a sniffed event)."""
+    def _schedule(self, name: str, task: str, handler: str, expression: str) -> None:
+        """A scheduled task: an EventBridge rule invoking its own function on the same code and
+        role, with an explicit handler (nothing sniffs the event to know what to do)."""
         child = pulumi.ResourceOptions(parent=self)
-        retry = self._function(
-            f"{name}-retry", f"{config.prefix}-retry", "functions.aws.handler.retry_outbox", 300
-        )
-        minutes = config.retry_schedule_minutes
+        prefix = self._args.config.prefix
+        function = self._function(f"{name}-{task}", f"{prefix}-{task}", handler, 300)
         rule = aws.cloudwatch.EventRule(
-            f"{name}-retry-schedule",
-            schedule_expression=f"rate({minutes} minute{'s' if minutes > 1 else ''})",
-            opts=child,
+            f"{name}-{task}-schedule", schedule_expression=expression, opts=child
         )
         aws.cloudwatch.EventTarget(
-            f"{name}-retry-target", rule=rule.name, arn=retry.arn, opts=child
+            f"{name}-{task}-target", rule=rule.name, arn=function.arn, opts=child
         )
         aws.lambda_.Permission(
-            f"{name}-retry-invoke",
+            f"{name}-{task}-invoke",
             action="lambda:InvokeFunction",
-            function=retry.name,
+            function=function.name,
             principal="events.amazonaws.com",
             source_arn=rule.arn,
             opts=child,

@@ -100,24 +100,31 @@ class GcpFunction(pulumi.ComponentResource):
             opts=child,
         )
         self.base_url = self.function.url.apply(lambda url: url.rstrip("/"))
-        self._retry_schedule(name, config, child)
+        self._scheduler_job(
+            f"{name}-retry",
+            config,
+            "/internal/outbox/retry",
+            f"*/{config.retry_schedule_minutes} * * * *",
+            child,
+        )
+        self._scheduler_job(f"{name}-compact", config, "/internal/compact", "10 * * * *", child)
         self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.name})
 
-    def _retry_schedule(
-        self, name: str, config: StackConfig, child: pulumi.ResourceOptions
+    def _scheduler_job(
+        self, name: str, config: StackConfig, path: str, cron: str, child: pulumi.ResourceOptions
     ) -> None:
-        """Cloud Scheduler calls the retry route with the bearer token (a secret header)."""
+        """Cloud Scheduler calls a scheduled route with the bearer token (a secret header)."""
         token = config.retry_token
         if token is None:
             return
         gcp.cloudscheduler.Job(
-            f"{name}-retry",
+            name,
             project=config.gcp_project,
             region=config.region,
-            schedule=f"*/{config.retry_schedule_minutes} * * * *",
+            schedule=cron,
             attempt_deadline="320s",
             http_target=gcp.cloudscheduler.JobHttpTargetArgs(
-                uri=self.base_url.apply(lambda url: f"{url}/internal/outbox/retry"),
+                uri=self.base_url.apply(lambda url: f"{url}{path}"),
                 http_method="POST",
                 headers=pulumi.Output.secret(
                     token.apply(lambda t: {"Authorization": f"Bearer {t}"})

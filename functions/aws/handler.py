@@ -53,3 +53,8 @@ def retry_outbox(event: Event, context: Any) -> dict[str, int]:
     """`functions.aws.handler.retry_outbox`: invoked by the EventBridge schedule that the Pulumi
     program provisions (a second function on the same code), never by HTTP."""
     return default_app().retry_outbox()
+
+
+def compact(event: Event, context: Any) -> dict[str, int]:
+    """`functions.aws.handler.compact`: the hourly EventBridge schedule's entry point."""
+    return default_app().compact()

@@ -16,6 +16,7 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 RETRY_SCHEDULE = "0 */1 * * * *"  # every minute: the outbox's retry schedule
+COMPACT_SCHEDULE = "0 10 * * * *"  # ten past every hour: compaction of closed hours
 
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
@@ -27,3 +28,8 @@ def http(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(schedule=RETRY_SCHEDULE, arg_name="timer", run_on_startup=False)
 def retry_outbox(timer: func.TimerRequest) -> None:
     default_app().retry_outbox()
+
+
+@app.timer_trigger(schedule=COMPACT_SCHEDULE, arg_name="timer", run_on_startup=False)
+def compact(timer: func.TimerRequest) -> None:
+    default_app().compact()

@@ -105,6 +105,12 @@ class App:
         self.log.info("outbox retry", extra={"fields": result})
         return result
 
+    def compact(self) -> dict[str, int]:
+        """Entry for the hourly compaction schedules and the local command."""
+        result = self.handlers.run_compact()
+        self.log.info("compaction", extra={"fields": result})
+        return result
+
     def handle(self, request: Request) -> Response:
         request_id = uuid.uuid4().hex
         started = time.perf_counter()

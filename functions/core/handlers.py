@@ -18,6 +18,7 @@ from functions.core.events import (
 )
 from functions.core.http import Request, Response, json_response
 from functions.core.ingest import EventStore, Stored, parse_json
+from functions.core.partitions import HourIndex
 from functions.core.ports import BlobStore, Clock
 from functions.core.settings import Settings
 
@@ -45,6 +46,13 @@ class Handlers:
         self._store = store
         self._clock = clock
         self._fanout = fanout
+
+    def _events(self) -> EventStore:
+        return EventStore(self._store(), self._hour_index)
+
+    @cached_property
+    def _hour_index(self) -> HourIndex:
+        return HourIndex(self._store())
 
     @cached_property
     def _signer(self) -> PeerSigner | None:
@@ -94,7 +102,7 @@ class Handlers:
             headers=kept_headers(dict(request.headers)),
             idempotency_key=idempotency_key_of(dict(request.headers)),
         )
-        stored = EventStore(self._store()).ingest(envelope)
+        stored = self._events().ingest(envelope)
         fanout = self._fanout() if stored.created else None
         delivered = fanout.deliver(stored.envelope) if fanout else {}
         return _stored_response(stored, delivered)
@@ -107,10 +115,26 @@ class Handlers:
             raise Unauthorized("peer signing is not configured here (LAMBDA_PEER_SECRET)")
         self._signer.verify(request.body, request.headers)
         envelope = Envelope.from_dict(parse_json(request.body))
-        return _stored_response(EventStore(self._store()).receive(envelope), {})
+        return _stored_response(self._events().receive(envelope), {})
 
     def retry_outbox(self, request: Request, params: dict[str, str]) -> Response:
-        """Called by each cloud's schedule (Cloud Scheduler on GCP) with a bearer token."""
+        """Called by Cloud Scheduler on GCP (elsewhere the schedules call `run_retry`)."""
+        self._check_schedule_token(request)
+        return json_response(200, self.run_retry())
+
+    def compact(self, request: Request, params: dict[str, str]) -> Response:
+        """Called hourly by Cloud Scheduler on GCP (elsewhere the schedules call
+        `run_compact`)."""
+        self._check_schedule_token(request)
+        return json_response(200, self.run_compact())
+
+    def run_compact(self) -> dict[str, int]:
+        from functions.core.compaction import Compactor
+
+        result: dict[str, int] = Compactor(self._store(), self._clock).run()
+        return result
+
+    def _check_schedule_token(self, request: Request) -> None:
         token = self.settings.retry_token
         scheme, _, given = (request.header("authorization") or "").partition(" ")
         if (
@@ -119,7 +143,6 @@ class Handlers:
             or not hmac.compare_digest(given.strip().encode(), token.encode())
         ):
             raise Unauthorized("a valid bearer token is required")
-        return json_response(200, self.run_retry())
 
     def run_retry(self) -> dict[str, int]:
         fanout = self._fanout()

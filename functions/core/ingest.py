@@ -9,6 +9,7 @@ from typing import Any
 
 from functions.core.errors import BadRequest
 from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
+from functions.core.partitions import HourIndex
 from functions.core.ports import BlobStore
 
 
@@ -47,19 +48,25 @@ class EventStore:
     marker but not the event (the first attempt died between the two writes) stores it then,
     so an accepted event is never lost."""
 
-    def __init__(self, store: BlobStore) -> None:
+    def __init__(self, store: BlobStore, index: HourIndex | None = None) -> None:
         self._store = store
+        self._index = index
+
+    def _write(self, envelope: Envelope) -> bool:
+        if self._index is not None:  # first, so the compactor can find the partition
+            self._index.mark(envelope.source, envelope.received_at)
+        return self._store.put_if_absent(envelope.key, encode(envelope))
 
     def ingest(self, envelope: Envelope) -> Stored:
         if envelope.idempotency_key is None:
-            self._store.put_if_absent(envelope.key, encode(envelope))
+            self._write(envelope)
             return Stored(envelope, duplicate=False)
         marker = marker_key(envelope.source, envelope.idempotency_key)
         if self._store.put_if_absent(marker, encode(envelope)):
-            self._store.put_if_absent(envelope.key, encode(envelope))
+            self._write(envelope)
             return Stored(envelope, duplicate=False)
         first = Envelope.from_dict(json.loads(self._store.get(marker)))
-        repaired = self._store.put_if_absent(first.key, encode(first))
+        repaired = self._write(first)
         return Stored(first, duplicate=True, created=repaired)
 
     def receive(self, envelope: Envelope) -> Stored:
@@ -68,5 +75,5 @@ class EventStore:
         if envelope.idempotency_key is not None:
             # Lets a later direct delivery of the same webhook here be seen as a duplicate.
             self._store.put_if_absent(marker_key(envelope.source, envelope.idempotency_key), data)
-        created = self._store.put_if_absent(envelope.key, data)
+        created = self._write(envelope)
         return Stored(envelope, duplicate=not created, created=created)

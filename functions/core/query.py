@@ -31,11 +31,6 @@ COLUMNS = {
     "headers": "JSON",
     "payload": "JSON",
 }
-SQL = (
-    "SELECT id, source, received_at, origin, idempotency_key, headers, payload "
-    "FROM read_json(?, format = 'newline_delimited', columns = {columns}) "
-    "ORDER BY received_at DESC, id DESC LIMIT ?"
-)
 
 
 @dataclass(frozen=True)
@@ -84,49 +79,107 @@ def parse_query(query: Mapping[str, tuple[str, ...]]) -> QueryParams:
     return QueryParams(validate_source(source), day, hour, limit or DEFAULT_LIMIT)
 
 
+def fetch_all(store: BlobStore, keys: list[str], workers: int = FETCH_WORKERS) -> Iterator[bytes]:
+    """Every object's bytes, fetched concurrently; objects deleted meanwhile are skipped."""
+
+    def get(key: str) -> bytes | None:
+        try:
+            return store.get(key)
+        except BlobNotFound:
+            return None
+
+    if not keys:
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+        yield from (blob for blob in pool.map(get, keys) if blob)
+
+
+def write_ndjson(path: str, blobs: Iterator[bytes]) -> None:
+    with open(path, "wb") as out:
+        for blob in blobs:
+            out.write(blob.rstrip(b"\n") + b"\n")
+
+
+@dataclass
+class Sources:
+    """What a query reads: compacted Parquet objects and the raw events not in them."""
+
+    parquet: list[str]
+    raw: list[str]
+
+
+def plan(store: BlobStore, params: QueryParams) -> Sources:
+    from functions.core.compaction import event_id, load_manifest
+
+    raw = [k for k in store.list(params.prefix) if k.endswith(".json")]
+    by_hour: dict[int, list[str]] = {}
+    for key in raw:
+        by_hour.setdefault(int(key.split("/hour=")[1][:2]), []).append(key)
+    sources = Sources([], [])
+    for hour, keys in sorted(by_hour.items()):
+        moment = datetime(params.day.year, params.day.month, params.day.day, hour)
+        manifest = load_manifest(store, params.source, moment)
+        if manifest is None:
+            sources.raw += keys
+            continue
+        sources.parquet.append(manifest.file)
+        sources.raw += [k for k in keys if event_id(k) not in manifest.ids]  # late arrivals
+    return sources
+
+
 class EventQuery:
-    """Lists the partition, fetches its objects concurrently, and lets DuckDB order them."""
+    """Plans the partition (compacted hours from Parquet, the rest and late events from raw
+    JSON), fetches what it needs concurrently, and lets DuckDB order and limit the rows."""
 
     def __init__(self, store: BlobStore, workers: int = FETCH_WORKERS) -> None:
         self._store = store
         self._workers = workers
 
     def run(self, params: QueryParams) -> list[dict[str, Any]]:
-        keys = [key for key in self._store.list(params.prefix) if key.endswith(".json")]
-        if not keys:
+        sources = plan(self._store, params)
+        if not sources.raw and not sources.parquet:
             return []
         with tempfile.TemporaryDirectory(prefix="lambda-query-") as tmp:
-            path = os.path.join(tmp, "events.ndjson")
-            with open(path, "wb") as out:
-                for blob in self._fetch(keys):
-                    out.write(blob.rstrip(b"\n") + b"\n")
-            return self._select(path, params.limit)
-
-    def _fetch(self, keys: list[str]) -> Iterator[bytes]:
-        with ThreadPoolExecutor(max_workers=min(self._workers, len(keys))) as pool:
-            yield from (blob for blob in pool.map(self._get_or_none, keys) if blob)
-
-    def _get_or_none(self, key: str) -> bytes | None:
-        try:
-            return self._store.get(key)
-        except BlobNotFound:  # deleted between the listing and the read
-            return None
+            ndjson = os.path.join(tmp, "events.ndjson")
+            write_ndjson(ndjson, fetch_all(self._store, sources.raw, self._workers))
+            parquet = []
+            for n, blob in enumerate(fetch_all(self._store, sources.parquet, self._workers)):
+                parquet.append(os.path.join(tmp, f"part-{n}.parquet"))
+                with open(parquet[-1], "wb") as out:
+                    out.write(blob)
+            return self._select(ndjson if sources.raw else None, parquet, params.limit)
 
     @staticmethod
-    def _select(path: str, limit: int) -> list[dict[str, Any]]:
+    def _select(ndjson: str | None, parquet: list[str], limit: int) -> list[dict[str, Any]]:
         import duckdb  # heavy (~140 ms): imported on the first query, never on /health
 
-        columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
+        names = ", ".join(COLUMNS)
+        parts: list[str] = []
+        args: list[Any] = []
+        if ndjson:
+            types = "{" + ", ".join(f"'{k}': '{v}'" for k, v in COLUMNS.items()) + "}"
+            parts.append(
+                f"SELECT {names} FROM read_json(?, format = 'newline_delimited', columns = {types})"
+            )
+            args.append(ndjson)
+        if parquet:
+            parts.append(f"SELECT {names} FROM read_parquet(?)")
+            args.append(parquet)
+        sql = (
+            f"SELECT {names} FROM ({' UNION ALL '.join(parts)}) "
+            "ORDER BY received_at DESC, id DESC LIMIT ?"
+        )
         config: dict[str, str | bool | int | float | list[str]] = {
             "autoinstall_known_extensions": False
         }
         with duckdb.connect(config=config) as con:
-            rows = con.execute(SQL.format(columns=columns), [path, limit]).fetchall()
+            rows = con.execute(sql, [*args, limit]).fetchall()
         return [_row(row) for row in rows]
 
 
 def _row(row: tuple[Any, ...]) -> dict[str, Any]:
     event_id, source, received_at, origin, idem, headers, payload = row
+    # JSON columns come back as text from both raw JSON and Parquet (where they are VARCHAR).
     return {
         "id": event_id,
         "source": source,

@@ -187,12 +187,13 @@ def test_gcp_bucket_and_emulator_settings_reach_the_function(
     assert _client().bucket(bucket).blob("probe.json").download_as_bytes() == b"{}"
 
 
-def test_azure_registers_the_outbox_retry_timer() -> None:
-    from functions.azure.function_app import RETRY_SCHEDULE
-
-    timer = azure_functions()["retry_outbox"]
+@pytest.mark.parametrize(
+    ("function", "schedule"), [("retry_outbox", "0 */1 * * * *"), ("compact", "0 10 * * * *")]
+)
+def test_azure_registers_the_scheduled_timers(function: str, schedule: str) -> None:
+    timer = azure_functions()[function]
     (binding,) = [b for b in timer.get_bindings() if b.type == "timerTrigger"]
-    assert binding.schedule == RETRY_SCHEDULE == "0 */1 * * * *"
+    assert binding.schedule == schedule
 
 
 def test_the_aws_scheduled_entry_point_runs_the_outbox(

@@ -202,3 +202,29 @@ def test_the_local_server_retries_its_outbox_until_a_peer_comes_back(
         origin.stop()
         if peer:
             peer.stop()
+
+
+def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None:
+    import subprocess
+    from datetime import timedelta
+
+    from functions.core.app import App
+    from functions.core.settings import Settings
+    from functions.local.store import FileBlobStore
+    from scripts.processes import ROOT
+    from tests.conftest import CoreClient
+    from tests.support.fakes import FakeClock
+
+    # GIVEN events stored two hours ago
+    clock = FakeClock(datetime.now(UTC) - timedelta(hours=2))
+    client = CoreClient(App(Settings(), "local", lambda: FileBlobStore(tmp_path), clock))
+    for n in range(5):
+        assert client.webhook("cmd", {"n": n})[0] == 201
+    # WHEN the command runs, THEN that hour is rolled into Parquet, and a re-run does nothing
+    run = [sys.executable, "-m", "functions.local.compact"]
+    env = {"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    first = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(first.stdout) == {"partitions": 1, "compacted": 1, "events": 5}
+    assert len(list((tmp_path / "compacted").rglob("*.parquet"))) == 1
+    again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(again.stdout)["compacted"] == 0

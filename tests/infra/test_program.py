@@ -273,17 +273,24 @@ def test_aws_outbox_retries_run_on_an_eventbridge_schedule(aws_run: Any) -> None
         main.inputs["role"],
         main.inputs["sourceCodeHash"],
     )
-    rule = mocks.one("aws:cloudwatch/eventRule:EventRule")
+    rule = mocks.named("aws:cloudwatch/eventRule:EventRule", "lambda-retry-schedule")
     assert rule.inputs["scheduleExpression"] == "rate(1 minute)", rule.urn
-    target = mocks.one("aws:cloudwatch/eventTarget:EventTarget")
+    target = mocks.named("aws:cloudwatch/eventTarget:EventTarget", "lambda-retry-target")
     assert target.inputs["arn"] == retry.inputs["arn"]
-    (invoke,) = [
-        p
-        for p in mocks.of_type("aws:lambda/permission:Permission")
-        if p.inputs["principal"] == "events.amazonaws.com"
-    ]
+    invoke = mocks.named("aws:lambda/permission:Permission", "lambda-retry-invoke")
+    assert invoke.inputs["principal"] == "events.amazonaws.com"
     assert invoke.inputs["function"] == retry.inputs["name"]
     assert invoke.inputs["sourceArn"] == rule.inputs["arn"]
+
+
+def test_aws_compaction_runs_hourly_on_its_own_entry_point(aws_run: Any) -> None:
+    mocks, _ = aws_run
+    compact = mocks.named(FN, "lambda-compact")
+    assert compact.inputs["handler"] == "functions.aws.handler.compact", compact.urn
+    rule = mocks.named("aws:cloudwatch/eventRule:EventRule", "lambda-compact-schedule")
+    assert rule.inputs["scheduleExpression"] == "cron(10 * * * ? *)"
+    target = mocks.named("aws:cloudwatch/eventTarget:EventTarget", "lambda-compact-target")
+    assert target.inputs["arn"] == compact.inputs["arn"]
 
 
 def test_aws_retry_token_is_derived_and_secret(aws_run: Any) -> None:
@@ -295,7 +302,7 @@ def test_aws_retry_token_is_derived_and_secret(aws_run: Any) -> None:
 
 def test_gcp_outbox_retries_run_on_cloud_scheduler_with_a_secret_bearer(gcp_run: Any) -> None:
     mocks, result = gcp_run
-    job = mocks.one("gcp:cloudscheduler/job:Job")
+    job = mocks.named("gcp:cloudscheduler/job:Job", "lambda-retry")
     target = job.inputs["httpTarget"]
     assert target["uri"] == f"{result['base_url']}/internal/outbox/retry", job.urn
     assert target["httpMethod"] == "POST"
@@ -313,3 +320,10 @@ def test_webhook_rules_reach_the_function_as_a_secret() -> None:
     env = env_of(mocks, FN, ("environment", "variables"))
     assert json.loads(env["LAMBDA_WEBHOOKS"]) == rules
     assert "environment" in mocks.named(FN, "lambda-fn").secret_inputs
+
+
+def test_gcp_compaction_is_called_hourly_by_cloud_scheduler(gcp_run: Any) -> None:
+    mocks, result = gcp_run
+    job = mocks.named("gcp:cloudscheduler/job:Job", "lambda-compact")
+    assert job.inputs["schedule"] == "10 * * * *"
+    assert job.inputs["httpTarget"]["uri"] == f"{result['base_url']}/internal/compact"

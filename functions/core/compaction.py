@@ -1,0 +1,127 @@
+"""Compaction: closed hourly partitions rolled into one Parquet file each, for fast reads.
+
+Raw events stay where they are; the Parquet file (sorted by time, the envelope's fields as
+columns, headers and payload kept whole as JSON text) goes under `compacted/...` with a
+manifest naming it and the ids it holds. Queries read the Parquet for the ids in the manifest
+and raw JSON for any other event in the hour, so a late event is still found and nothing is
+counted twice. The file's name is a digest of the ids it holds and the manifest is written
+last: a crash leaves at most an unreferenced file, which the next run (same input, same name)
+overwrites or removes. Re-running changes nothing when no event arrived since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from functions.core.errors import BlobNotFound
+from functions.core.events import partition_prefix
+from functions.core.partitions import HourIndex, compacted_prefix, manifest_key, parquet_key
+from functions.core.ports import BlobStore, Clock
+from functions.core.query import COLUMNS, fetch_all, write_ndjson
+
+CLOSE_GRACE = timedelta(minutes=5)  # an hour is closed this long after it ends
+LOOKBACK_HOURS = 48
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str
+    digest: str
+    ids: frozenset[str]
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "file": self.file,
+                "digest": self.digest,
+                "count": len(self.ids),
+                "ids": sorted(self.ids),
+            }
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Manifest:
+        raw: dict[str, Any] = json.loads(data)
+        return cls(raw["file"], raw["digest"], frozenset(raw["ids"]))
+
+
+def load_manifest(store: BlobStore, source: str, hour: datetime) -> Manifest | None:
+    try:
+        return Manifest.decode(store.get(manifest_key(source, hour)))
+    except BlobNotFound:
+        return None
+
+
+def event_id(key: str) -> str:
+    return key.rsplit("/", 1)[-1].removesuffix(".json")
+
+
+def write_parquet(ndjson: str, out: str) -> None:
+    import duckdb
+
+    columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in COLUMNS) + "}"
+    with duckdb.connect(config={"autoinstall_known_extensions": False}) as con:
+        con.execute(
+            f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', "
+            f"columns = {columns}) ORDER BY received_at, id) TO '{out}' "
+            "(FORMAT parquet, COMPRESSION zstd)",
+            [ndjson],
+        )
+
+
+class Compactor:
+    def __init__(self, store: BlobStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def compact_hour(self, source: str, hour: datetime) -> dict[str, Any]:
+        hour = hour.replace(minute=0, second=0, microsecond=0)
+        keys = [k for k in self._store.list(partition_prefix(source, hour)) if k.endswith(".json")]
+        ids = sorted(event_id(k) for k in keys)
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:20]
+        current = load_manifest(self._store, source, hour)
+        result = {"source": source, "hour": f"{hour:%Y-%m-%dT%H}", "events": len(ids)}
+        if not ids or (current is not None and current.digest == digest):
+            self._remove_orphans(source, hour, current)
+            return {**result, "compacted": False}
+        with tempfile.TemporaryDirectory(prefix="lambda-compact-") as tmp:
+            ndjson, parquet = os.path.join(tmp, "in.ndjson"), os.path.join(tmp, "out.parquet")
+            write_ndjson(ndjson, fetch_all(self._store, keys))
+            write_parquet(ndjson, parquet)
+            key = parquet_key(source, hour, digest)
+            with open(parquet, "rb") as data:
+                self._store.put(key, data.read())
+        manifest = Manifest(key, digest, frozenset(ids))
+        self._store.put(manifest_key(source, hour), manifest.encode())  # last: the commit
+        self._remove_orphans(source, hour, manifest)
+        return {**result, "compacted": True}
+
+    def _remove_orphans(self, source: str, hour: datetime, manifest: Manifest | None) -> None:
+        for key in self._store.list(compacted_prefix(source, hour)):
+            if key.endswith(".parquet") and (manifest is None or key != manifest.file):
+                self._store.delete(key)
+
+    def closed_hours(self, lookback_hours: int = LOOKBACK_HOURS) -> list[datetime]:
+        now = self._clock()
+        last = (now - CLOSE_GRACE).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+        return [last - timedelta(hours=n) for n in range(lookback_hours)]
+
+    def run(self, lookback_hours: int = LOOKBACK_HOURS) -> dict[str, int]:
+        """Compact every closed hour in the lookback window that the hour index knows of."""
+        index = HourIndex(self._store)
+        results = [
+            self.compact_hour(source, hour)
+            for hour in self.closed_hours(lookback_hours)
+            for source in index.sources(hour)
+        ]
+        return {
+            "partitions": len(results),
+            "compacted": sum(1 for r in results if r["compacted"]),
+            "events": sum(r["events"] for r in results if r["compacted"]),
+        }

@@ -1,0 +1,56 @@
+"""Where a partition's raw events, compacted Parquet and manifest live, and the hour index that
+tells the compactor which (source, hour) partitions exist without listing every event."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from functions.core.events import EVENTS_PREFIX, partition_prefix
+from functions.core.ports import BlobStore
+
+COMPACTED_PREFIX = "compacted/"
+INDEX_PREFIX = "index/"
+
+
+def compacted_prefix(source: str, hour: datetime) -> str:
+    return COMPACTED_PREFIX + partition_prefix(source, hour)[len(EVENTS_PREFIX) :]
+
+
+def manifest_key(source: str, hour: datetime) -> str:
+    return compacted_prefix(source, hour) + "manifest.json"
+
+
+def parquet_key(source: str, hour: datetime, digest: str) -> str:
+    return compacted_prefix(source, hour) + f"part-{digest}.parquet"
+
+
+def index_prefix(hour: datetime) -> str:
+    return f"{INDEX_PREFIX}hour={hour:%Y-%m-%dT%H}/"
+
+
+def index_key(source: str, hour: datetime) -> str:
+    return f"{index_prefix(hour)}source={source}"
+
+
+class HourIndex:
+    """Marks each (source, hour) that received an event: one conditional put per partition per
+    warm instance, remembered in memory so the hot path pays it once."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def mark(self, source: str, moment: datetime) -> None:
+        key = index_key(source, moment)
+        with self._lock:
+            if key in self._seen:
+                return
+        self._store.put_if_absent(key, b"")
+        with self._lock:
+            self._seen.add(key)
+
+    def sources(self, hour: datetime) -> list[str]:
+        prefix = index_prefix(hour)
+        return [key[len(prefix) + len("source=") :] for key in self._store.list(prefix)]
