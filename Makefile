@@ -63,3 +63,7 @@ mesh: install
 # Compact the local store's closed hours into Parquet (the clouds do it on an hourly schedule).
 compact: $(VENV_STAMP)
 	.venv/bin/python -m functions.local.compact
+
+# The benchmark suite: `make bench` (quick, a few minutes) or `make bench ARGS=--full`.
+bench: install
+	.venv/bin/python -m bench $(ARGS)

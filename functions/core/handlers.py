@@ -48,7 +48,7 @@ class Handlers:
         self._fanout = fanout
 
     def _events(self) -> EventStore:
-        return EventStore(self._store(), self._hour_index)
+        return EventStore(self._store(), self._hour_index, self._clock)
 
     @cached_property
     def _hour_index(self) -> HourIndex:

@@ -9,8 +9,8 @@ from typing import Any
 
 from functions.core.errors import BadRequest
 from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
-from functions.core.partitions import HourIndex
-from functions.core.ports import BlobStore
+from functions.core.partitions import HourIndex, late_key
+from functions.core.ports import BlobStore, Clock
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,23 @@ class EventStore:
     marker but not the event (the first attempt died between the two writes) stores it then,
     so an accepted event is never lost."""
 
-    def __init__(self, store: BlobStore, index: HourIndex | None = None) -> None:
+    def __init__(
+        self, store: BlobStore, index: HourIndex | None = None, clock: Clock | None = None
+    ) -> None:
         self._store = store
         self._index = index
+        self._clock = clock
 
     def _write(self, envelope: Envelope) -> bool:
-        if self._index is not None:  # first, so the compactor can find the partition
-            self._index.mark(envelope.source, envelope.received_at)
+        """Markers first, then the event: a marker without its event is harmless, an event
+        without its markers could be missed by compaction or by a compacted hour's query."""
+        hour = envelope.received_at.replace(minute=0, second=0, microsecond=0)
+        if self._index is not None:
+            self._index.mark(envelope.source, hour)
+        if self._clock is not None and hour < self._clock().replace(
+            minute=0, second=0, microsecond=0
+        ):
+            self._store.put(late_key(envelope.source, hour, envelope.id), b"")
         return self._store.put_if_absent(envelope.key, encode(envelope))
 
     def ingest(self, envelope: Envelope) -> Stored:

@@ -11,6 +11,7 @@ from functions.core.ports import BlobStore
 
 COMPACTED_PREFIX = "compacted/"
 INDEX_PREFIX = "index/"
+LATE_PREFIX = "late/"
 
 
 def compacted_prefix(source: str, hour: datetime) -> str:
@@ -23,6 +24,16 @@ def manifest_key(source: str, hour: datetime) -> str:
 
 def parquet_key(source: str, hour: datetime, digest: str) -> str:
     return compacted_prefix(source, hour) + f"part-{digest}.parquet"
+
+
+def late_prefix(source: str, hour: datetime) -> str:
+    return LATE_PREFIX + partition_prefix(source, hour)[len(EVENTS_PREFIX) :]
+
+
+def late_key(source: str, hour: datetime, event_id: str) -> str:
+    """Marks an event written into an hour that had already ended: a compacted hour's query
+    lists these few markers instead of every raw event of the hour."""
+    return late_prefix(source, hour) + event_id
 
 
 def index_prefix(hour: datetime) -> str:

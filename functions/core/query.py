@@ -109,21 +109,42 @@ class Sources:
 
 
 def plan(store: BlobStore, params: QueryParams) -> Sources:
-    from functions.core.compaction import event_id, load_manifest
+    """Compacted hours: their Parquet file plus the late events marked since (a few keys);
+    other hours: their raw events. Raw events of compacted hours are never listed."""
+    from functions.core.compaction import load_manifest
+    from functions.core.partitions import compacted_prefix, late_prefix
 
-    raw = [k for k in store.list(params.prefix) if k.endswith(".json")]
-    by_hour: dict[int, list[str]] = {}
-    for key in raw:
-        by_hour.setdefault(int(key.split("/hour=")[1][:2]), []).append(key)
+    day = datetime(params.day.year, params.day.month, params.day.day)
+    scope = day.replace(hour=params.hour) if params.hour is not None else day
+    compacted_scope = compacted_prefix(params.source, scope)
+    if params.hour is None:
+        compacted_scope = compacted_scope.rsplit("hour=", 1)[0]
+    compacted_hours = sorted(
+        {
+            int(k.split("/hour=")[1][:2])
+            for k in store.list(compacted_scope)
+            if k.endswith("/manifest.json")
+        }
+    )
     sources = Sources([], [])
-    for hour, keys in sorted(by_hour.items()):
-        moment = datetime(params.day.year, params.day.month, params.day.day, hour)
-        manifest = load_manifest(store, params.source, moment)
+    if not compacted_hours:
+        sources.raw = [k for k in store.list(params.prefix) if k.endswith(".json")]
+        return sources
+    hours = [params.hour] if params.hour is not None else list(range(24))
+    for hour in hours:
+        moment = day.replace(hour=hour)
+        manifest = load_manifest(store, params.source, moment) if hour in compacted_hours else None
+        prefix = partition_prefix(params.source, moment)
         if manifest is None:
-            sources.raw += keys
+            sources.raw += [k for k in store.list(prefix) if k.endswith(".json")]
             continue
         sources.parquet.append(manifest.file)
-        sources.raw += [k for k in keys if event_id(k) not in manifest.ids]  # late arrivals
+        late = late_prefix(params.source, moment)
+        sources.raw += [
+            f"{prefix}{k[len(late) :]}.json"
+            for k in store.list(late)
+            if k[len(late) :] not in manifest.ids
+        ]
     return sources
 
 

@@ -164,3 +164,27 @@ def test_a_crash_before_the_manifest_loses_nothing_and_a_re_run_completes() -> N
     ]
     assert parquet == sorted(manifests)  # no orphan left behind
     assert snapshot(client) == before
+
+
+class ListingStore(MemoryBlobStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.listed: list[str] = []
+
+    def list(self, prefix: str) -> Any:
+        self.listed.append(prefix)
+        return super().list(prefix)
+
+
+def test_a_compacted_day_is_read_without_listing_its_raw_events() -> None:
+    store = ListingStore()
+    client, clock = make(store)
+    ingest(client, clock, 60)
+    clock.now = START + timedelta(hours=3, minutes=10)
+    Compactor(store, clock).run()
+    store.listed.clear()
+    rows(client)
+    raw_listed = [p for p in store.listed if p.startswith("events/")]
+    # only the hours without a manifest (the other 21 hours of the day) are listed, all empty
+    assert len(raw_listed) == 21
+    assert not any("/hour=07/" in p or "/hour=08/" in p or "/hour=09/" in p for p in raw_listed)

@@ -1,0 +1,119 @@
+"""`make bench`: the benchmark suite. `--quick` (the default, a few minutes) or `--full`.
+
+Writes bench/results/results.json, results.md and scaling.png, and puts the table in README.md
+between the bench markers. Every figure is a median over repeated runs with its min and max;
+comparisons are measured side by side in the same run and given as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import artifacts, coldstart, fanout, query, report
+from scripts.processes import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict[str, Any]:
+    samples = [fanout.load(url, concurrency, seconds) for _ in range(runs)]
+
+    def spread(key: str) -> dict[str, float]:
+        values = [s[key] for s in samples]
+        return {
+            "median": round(statistics.median(values), 2),
+            "min": min(values),
+            "max": max(values),
+        }
+
+    return {
+        "concurrency": concurrency,
+        "runs": runs,
+        "errors": sum(s["errors"] for s in samples),
+        "rps": spread("rps"),
+        "p50_ms": spread("p50_ms"),
+        "p99_ms": spread("p99_ms"),
+    }
+
+
+def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
+    slow = fanout.SlowPeer()
+    slow.slow.set()
+    peers = [fanout.local(f"peer{i}", work, []) for i in range(2)]
+    setups = {
+        "no peers": fanout.local("alone", work, []),
+        "two peers": fanout.local("two", work, [p.url for p in peers]),
+        "one slow peer": fanout.local("slow", work, [slow.url]),
+    }
+    results: dict[str, Any] = {}
+    try:
+        for name, server in setups.items():
+            levels = (1, 16, 64) if name == "no peers" else (1, 16)
+            results[name] = [repeated_load(server.url, c, seconds, runs) for c in levels]
+            print(
+                f"  load {name}: "
+                + ", ".join(
+                    f"c={r['concurrency']} {r['rps']['median']} rps" for r in results[name]
+                ),
+                flush=True,
+            )
+    finally:
+        for server in [*setups.values(), *peers]:
+            server.stop()
+        slow.server.shutdown()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="the default")
+    mode.add_argument("--full", action="store_true", help="100k events on S3 too, longer runs")
+    args = parser.parse_args()
+    full = args.full
+    runs, seconds = (5, 5.0) if full else (3, 2.0)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "mode": "full" if full else "quick",
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+    }
+    print("cold start ...", flush=True)
+    results["cold_start"] = coldstart.run(runs=10 if full else 5)
+    print("artifacts ...", flush=True)
+    results["artifacts"] = artifacts.run()
+    with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:
+        work = Path(tmp)
+        print("ingest and fan-out ...", flush=True)
+        results["load"] = ingest_and_fanout(work, seconds, runs)
+        print("query scaling ...", flush=True)
+        moto = query.start_s3(work)
+        try:
+            results["query"] = query.run(
+                work,
+                [1_000, 10_000, 100_000],
+                [1_000, 10_000, 100_000] if full else [1_000, 10_000],
+                runs,
+                moto[1],
+            )
+        finally:
+            moto[0].stop()
+    results["duration_s"] = round(time.perf_counter() - started, 1)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = report.markdown(results)
+    (RESULTS / "results.md").write_text(table)
+    report.plot(results["query"], RESULTS / "scaling.png")
+    report.update_readme(ROOT / "README.md", table)
+    print(table)
+    print(f"written to {RESULTS} in {results['duration_s']} s")
+
+
+if __name__ == "__main__":
+    main()

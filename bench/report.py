@@ -1,0 +1,142 @@
+"""The benchmark's Markdown table, its scaling plot, and the README section they refresh."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _cold(results: dict[str, Any]) -> list[str]:
+    cold = results["cold_start"]
+    bare = cold["bare_interpreter_ms"]
+    lines = [
+        f"**Cold start** (median of {10 if results['mode'] == 'full' else 5} fresh interpreters; "
+        f"bare interpreter {bare['median']} ms, {bare['min']}-{bare['max']})",
+        "",
+        "| entry point | module import | first /health | first /webhook | /health over bare "
+        "| /health over the platform's framework | top imports |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in cold["entry_points"].items():
+        top = ", ".join(f"{t['module']} {t['ms']}" for t in r["importtime_top"][1:4])
+        framework = (
+            f"{r['health_over_framework_ms']} ms (over `{r['framework']}`)"
+            if r.get("framework")
+            else "—"
+        )
+        lines.append(
+            f"| {name} | {r['import_ms']} ms | {r['first_health_ms']['median']} ms "
+            f"({r['first_health_ms']['min']}-{r['first_health_ms']['max']}) "
+            f"| {r['first_webhook_ms']['median']} ms | {r['health_over_bare_ms']} ms "
+            f"| {framework} | {top} |"
+        )
+    return lines
+
+
+def _artifacts(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "**Artifacts** (default targets)",
+        "",
+        "| cloud | target | zipped | unzipped | files | largest |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for cloud, r in results["artifacts"].items():
+        largest = ", ".join(f"{x['name']} {x['mib']}" for x in r["largest"][:3])
+        lines.append(
+            f"| {cloud} | {r['target']} | {r['zipped_mib']} MiB | "
+            f"{r['unzipped_mib']} MiB | {r['files']} | {largest} (MiB) |"
+        )
+    return lines
+
+
+def _load(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "**Ingest** (`POST /webhook` on the local server, a separate load-generator "
+        "process; median of runs, min-max)",
+        "",
+        "| setup | clients | req/s | p50 | p99 | p50 vs no peers |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    base = {r["concurrency"]: r for r in results["load"]["no peers"]}
+    for setup, rows in results["load"].items():
+        for r in rows:
+            ratio = r["p50_ms"]["median"] / base[r["concurrency"]]["p50_ms"]["median"]
+            lines.append(
+                f"| {setup} | {r['concurrency']} | {r['rps']['median']} "
+                f"({r['rps']['min']}-{r['rps']['max']}) | {r['p50_ms']['median']} ms "
+                f"| {r['p99_ms']['median']} ms | x{ratio:.1f} |"
+            )
+    return lines
+
+
+def _query(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "**Query** (`GET /query`, limit 100; median of runs, min-max)",
+        "",
+        "| store | scope | events | raw JSON | compacted Parquet | speed-up |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results["query"]:
+        raw, comp = r["raw"], r["compacted"]
+        lines.append(
+            f"| {r['store']} | {r['scope']} | {r['events']:,} | {raw['median_ms']} ms "
+            f"({raw['min_ms']}-{raw['max_ms']}) | {comp['median_ms']} ms "
+            f"({comp['min_ms']}-{comp['max_ms']}) | x{r['speedup']} |"
+        )
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"Measured by `make bench` ({results['mode']}) on {results['machine']}, "
+        f"2 cores; {results['duration_s']} s in all.",
+        "",
+    ]
+    lines += _cold(results) + _artifacts(results) + _load(results) + _query(results)
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict[str, Any]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    for ax, scope in zip(axes, ("hour", "day"), strict=True):
+        for store in sorted({r["store"] for r in rows}):
+            for kind, style in (("raw", "--o"), ("compacted", "-s")):
+                points = sorted(
+                    (r["events"], r[kind]["median_ms"])
+                    for r in rows
+                    if r["store"] == store and r["scope"] == scope
+                )
+                if points:
+                    xs, ys = zip(*points, strict=True)
+                    ax.plot(xs, ys, style, label=f"{store}, {kind}")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            title=f"/query over one {scope}",
+            xlabel="events in the partition",
+            ylabel="median latency (ms)",
+        )
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def update_readme(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    block = f"{START}\n{table}\n![query scaling](bench/results/scaling.png)\n{END}"
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+        readme.write_text(text)
