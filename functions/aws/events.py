@@ -6,9 +6,7 @@ discriminator); nothing here guesses which cloud it runs on.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
-from urllib.parse import parse_qs, unquote
 
 from functions.core.http import Request, Response, normalize_headers
 
@@ -17,7 +15,27 @@ Event = dict[str, Any]
 
 def _body(event: Event) -> bytes:
     body = event.get("body") or ""
-    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if not event.get("isBase64Encoded"):
+        return body.encode()
+    import base64  # only for base64 bodies: keeps /health's cold start small
+
+    return base64.b64decode(body)
+
+
+def _query(raw: str) -> dict[str, tuple[str, ...]]:
+    if not raw:
+        return {}
+    from urllib.parse import parse_qs
+
+    return {k: tuple(v) for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def _unquote(path: str) -> str:
+    if "%" not in path:
+        return path
+    from urllib.parse import unquote
+
+    return unquote(path)
 
 
 def _strip_stage(path: str, stage: str | None) -> str:
@@ -34,14 +52,13 @@ class PayloadV2:
     def to_request(self, event: Event) -> Request:
         context = event.get("requestContext") or {}
         # rawPath is the path as sent, still percent-encoded; the core expects it decoded.
-        path = _strip_stage(unquote(event.get("rawPath") or "/"), context.get("stage"))
-        query = parse_qs(event.get("rawQueryString") or "", keep_blank_values=True)
+        path = _strip_stage(_unquote(event.get("rawPath") or "/"), context.get("stage"))
         return Request(
             method=str(context.get("http", {}).get("method", "GET")).upper(),
             path=path,
             # 2.0 already joins repeated headers with commas.
             headers=normalize_headers(event.get("headers") or {}),
-            query={k: tuple(v) for k, v in query.items()},
+            query=_query(event.get("rawQueryString") or ""),
             body=_body(event),
         )
 

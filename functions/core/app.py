@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -112,7 +112,7 @@ class App:
         return result
 
     def handle(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()
         started = time.perf_counter()
         route_name = "-"
         try:

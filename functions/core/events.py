@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from functions.core.errors import BadRequest
 
 SOURCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 ORIGIN_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+UUID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 EVENTS_PREFIX = "events/"
 IDEMPOTENCY_PREFIX = "idempotency/"
 
@@ -44,13 +43,15 @@ def uuid7(now: datetime) -> str:
     """A UUIDv7 (RFC 9562) whose 48-bit millisecond timestamp is `now`.
 
     Written here rather than taken from a library because ids must follow the injected clock
-    (tests pin time) and the stdlib gains uuid7 only in Python 3.14.
+    (tests pin time) and the stdlib gains uuid7 only in Python 3.14; formatted by hand to keep
+    `uuid` and `secrets` (~10 ms of imports) out of the cold start.
     """
     millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
-    rand = secrets.randbits(74)
+    rand = int.from_bytes(os.urandom(10)) >> 6  # 74 random bits
     value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
     value |= rand & ((1 << 62) - 1)
-    return str(uuid.UUID(int=value))
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def format_time(moment: datetime) -> str:
@@ -69,8 +70,7 @@ def partition_prefix(source: str, moment: datetime, *, hour: bool = True) -> str
     return f"{day}hour={moment:%H}/" if hour else day
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """What is stored for one event; its key follows from its source, time and id."""
 
     id: str
@@ -78,7 +78,7 @@ class Envelope:
     received_at: datetime
     origin: str
     payload: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = {}  # noqa: RUF012 - never mutated
     idempotency_key: str | None = None
 
     @property
@@ -103,14 +103,14 @@ class Envelope:
         if not isinstance(data, dict):
             raise BadRequest("envelope must be a JSON object")
         try:
-            event_id = str(uuid.UUID(str(data["id"])))
+            event_id = data["id"]
             received_at = parse_time(str(data["received_at"]))
             source, origin, payload = data["source"], data["origin"], data["payload"]
         except KeyError as exc:
             raise BadRequest(f"envelope is missing {exc.args[0]!r}") from exc
         except ValueError as exc:
-            raise BadRequest(f"envelope has an invalid id or received_at: {exc}") from exc
-        if event_id != data["id"]:
+            raise BadRequest(f"envelope has an invalid received_at: {exc}") from exc
+        if not isinstance(event_id, str) or not UUID_PATTERN.fullmatch(event_id):
             raise BadRequest("envelope id must be a lower-case canonical UUID")
         headers = data.get("headers") or {}
         idem = data.get("idempotency_key")

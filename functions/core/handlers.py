@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -135,6 +134,8 @@ class Handlers:
         return result
 
     def _check_schedule_token(self, request: Request) -> None:
+        import hmac
+
         token = self.settings.retry_token
         scheme, _, given = (request.header("authorization") or "").partition(" ")
         if (

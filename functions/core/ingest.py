@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from functions.core.errors import BadRequest
 from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
@@ -13,8 +11,7 @@ from functions.core.partitions import HourIndex, late_key
 from functions.core.ports import BlobStore, Clock
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(NamedTuple):
     envelope: Envelope
     duplicate: bool
     created: bool = True
@@ -38,6 +35,8 @@ def parse_json(body: bytes) -> Any:
 
 
 def marker_key(source: str, idempotency_key: str) -> str:
+    import hashlib  # only for deliveries that carry an idempotency key
+
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     return f"{IDEMPOTENCY_PREFIX}source={source}/{digest}.json"
 

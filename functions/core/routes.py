@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from functions.core.errors import MethodNotAllowed, RouteNotFound
 from functions.core.handlers import Handlers
@@ -13,8 +13,7 @@ from functions.core.http import Request, Response
 Endpoint = Callable[[Handlers, Request, dict[str, str]], Response]
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     method: str
     template: str
     endpoint: Endpoint

@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TypeVar
-from urllib.parse import urlsplit
+from typing import NamedTuple, TypeVar
 
 from functions.core.errors import ConfigError
 
@@ -81,6 +78,8 @@ def _port(raw: str) -> int:
 
 
 def _url_list(raw: str) -> tuple[str, ...]:
+    from urllib.parse import urlsplit  # only when peers are configured
+
     urls = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
     for url in urls:
         parts = urlsplit(url)
@@ -102,13 +101,15 @@ def _backoff(raw: str) -> tuple[float, float]:
     return base, cap
 
 
-@dataclass(frozen=True)
-class WebhookRule:
+class WebhookRule(NamedTuple):
     """How one source's inbound webhooks are verified."""
 
     scheme: str  # github | stripe | standard | none
-    secret: str = field(default="", repr=False)
+    secret: str = ""
     tolerance_s: int = 300
+
+    def __repr__(self) -> str:
+        return f"WebhookRule(scheme={self.scheme!r}, tolerance_s={self.tolerance_s})"
 
 
 SCHEMES = ("github", "stripe", "standard", "none")
@@ -131,8 +132,10 @@ def _webhook_rules(raw: str) -> dict[str, WebhookRule]:
     return rules
 
 
-@dataclass(frozen=True)
-class Settings:
+SECRET_FIELDS = frozenset({"azure_connection_string", "peer_secret", "retry_token", "webhooks"})
+
+
+class Settings(NamedTuple):
     """Everything the app reads from its environment, typed and validated."""
 
     origin: str | None = None
@@ -140,18 +143,22 @@ class Settings:
     peer_urls: tuple[str, ...] = ()
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_level: str = "INFO"
-    data_dir: Path = Path(".data")
+    data_dir: str = ".data"
     host: str = "127.0.0.1"
     port: int = 8080
-    azure_connection_string: str | None = field(default=None, repr=False)
+    azure_connection_string: str | None = None
     azure_account_url: str | None = None
-    peer_secret: str | None = field(default=None, repr=False)
-    retry_token: str | None = field(default=None, repr=False)
-    webhooks: dict[str, WebhookRule] = field(default_factory=dict, repr=False)
+    peer_secret: str | None = None
+    retry_token: str | None = None
+    webhooks: dict[str, WebhookRule] = {}  # noqa: RUF012 - never mutated
     fanout_timeout_s: float = 2.0
     outbox_max_attempts: int = 12
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
+        return f"Settings({shown})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -162,7 +169,7 @@ class Settings:
             peer_urls=env.get(PEER_URLS, _url_list, ()),
             max_body_bytes=env.get(MAX_BODY_BYTES, _positive_int, DEFAULT_MAX_BODY_BYTES),
             log_level=env.get(LOG_LEVEL, str.upper, "INFO"),
-            data_dir=env.get(DATA_DIR, Path, Path(".data")),
+            data_dir=env.get(DATA_DIR, str, ".data"),
             host=env.get(HOST, str, "127.0.0.1"),
             port=env.get(PORT, _port, 8080),
             azure_connection_string=env.optional(AZURE_CONNECTION_STRING),

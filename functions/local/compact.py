@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from functions.core.app import utc_now
 from functions.core.compaction import LOOKBACK_HOURS, Compactor
@@ -17,7 +18,7 @@ def main() -> None:
     parser.add_argument("--lookback-hours", type=int, default=LOOKBACK_HOURS)
     args = parser.parse_args()
     settings = Settings.from_env()
-    compactor = Compactor(FileBlobStore(settings.data_dir), utc_now)
+    compactor = Compactor(FileBlobStore(Path(settings.data_dir)), utc_now)
     print(json.dumps(compactor.run(args.lookback_hours)))
 
 

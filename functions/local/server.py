@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from functions.core.app import App
 from functions.core.settings import Settings
@@ -14,7 +15,7 @@ THREADS = 32
 
 
 def build_app(settings: Settings) -> App:
-    return App(settings, "local", lambda: FileBlobStore(settings.data_dir))
+    return App(settings, "local", lambda: FileBlobStore(Path(settings.data_dir)))
 
 
 def retry_loop(app: App, interval: float) -> threading.Thread:
@@ -37,7 +38,8 @@ def main() -> None:
     from waitress import create_server
 
     settings = Settings.from_env()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(settings.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
     # that the app's JSON 413 is the one clients see.
     app = build_app(settings)
@@ -53,7 +55,7 @@ def main() -> None:
     )
     print(
         f"LAMBDA serving http://{settings.host}:{server.effective_port}  "
-        f"data: {settings.data_dir.resolve()}",
+        f"data: {data_dir.resolve()}",
         flush=True,
     )
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from functions.core.errors import ConfigError
@@ -12,7 +10,7 @@ from functions.core.settings import BUCKET, Settings, require
 
 def test_defaults_serve_the_embedded_app_on_loopback() -> None:
     settings = Settings.from_env({})
-    assert (settings.host, settings.port, settings.data_dir) == ("127.0.0.1", 8080, Path(".data"))
+    assert (settings.host, settings.port, settings.data_dir) == ("127.0.0.1", 8080, ".data")
     assert settings.max_body_bytes == 1024 * 1024
     assert settings.peer_urls == ()
 
