@@ -98,7 +98,7 @@ def main() -> None:
             results["query"] = query.run(
                 work,
                 [1_000, 10_000, 100_000],
-                [1_000, 10_000, 100_000] if full else [1_000, 10_000],
+                [1_000, 10_000, 100_000] if full else [1_000],
                 runs,
                 moto[1],
             )

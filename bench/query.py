@@ -76,8 +76,9 @@ def measure(
             source = f"{scope}{size}"
             seed(store, envelopes(source, size, spread), local_root)
             hour = "12" if scope == "hour" else None
-            # the slowest combinations (raw S3 at scale) get fewer runs, never fewer than two
-            n = runs if local_root is not None or size < 10_000 else max(2, runs // 2)
+            # the slowest combinations (raw reads at scale) get fewer runs, never fewer than two
+            slow = size >= 100_000 or (local_root is None and size >= 10_000)
+            n = max(2, runs // 2) if slow else runs
             raw = [query_ms(app, source, hour) for _ in range(n)]
             started = time.perf_counter()
             for h in range(12, 13) if scope == "hour" else range(24):
