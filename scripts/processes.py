@@ -1,11 +1,13 @@
 """Start servers the tests need as child processes on 127.0.0.1, and always stop them.
 
-Children get PR_SET_PDEATHSIG so that they die with the test run even if pytest itself is
-killed; `stop` ends only the process we started, by its id.
+Each child leads its own process group and gets PR_SET_PDEATHSIG, so that it dies with the
+test run even if pytest itself is killed; `stop` ends that group only (the child and what it
+forked, such as gunicorn's workers under functions-framework), by its id.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -55,6 +57,7 @@ class Server:
             env={**os.environ, **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=_die_with_parent,
         )
 
@@ -80,14 +83,22 @@ class Server:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
+        group = self.process.pid  # the child leads its own group (start_new_session)
         if self.process.poll() is None:
-            self.process.terminate()
+            _signal_group(group, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                _signal_group(group, signal.SIGKILL)
                 self.process.wait()
+        # Whatever the child forked and left behind (gunicorn workers, say) goes too.
+        _signal_group(group, signal.SIGKILL)
         self._log.close()
+
+
+def _signal_group(group: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
 
 
 def port_open(port: int) -> bool:
