@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks.packaging import Archive, Target, build_archive, content_key, unpack
+from stacks.packaging import Archive, Target, build_archive, content_key, unpack, vendor
 
 DEFAULT_TARGETS = {
     "aws": Target("aws", "3.12", "arm64"),
@@ -193,26 +193,7 @@ def test_the_unpacked_archive_answers_health_on_the_target_python(
     if cloud == "gcp":
         # Cloud Build installs requirements.txt; do the same, for the target Python.
         deps = tmp_path / "gcp-deps"
-        from uv import find_uv_bin
-
-        subprocess.run(
-            [
-                find_uv_bin(),
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                str(deps),
-                "--python",
-                python,
-                "--only-binary",
-                ":all:",
-                "--no-deps",
-                "-r",
-                str(root / "requirements.txt"),
-            ],
-            check=True,
-        )
+        vendor((root / "requirements.txt").read_text(), target, deps)
         path.append(deps)
     # -I: isolated (no user site, no PYTHON* variables, no cwd); -S: no site-packages at all.
     # sys.path is then the stdlib plus exactly the unpacked archive.
