@@ -1,4 +1,5 @@
-"""The five routes' handlers. They speak only the core's types."""
+"""The routes' handlers (the five public routes and the two the schedules call). They
+speak only the core's types."""
 
 from __future__ import annotations
 
