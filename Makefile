@@ -21,9 +21,13 @@ $(VENV_STAMP): requirements.lock | $(UV)
 	$(UV) pip sync --quiet --python .venv/bin/python requirements.lock
 	touch $@
 
+# requirements.txt is what the Pulumi CLI installs into its own virtualenv: the infra group only,
+# at the same pins as requirements.lock.
 lock: | $(UV)
 	$(UV) pip compile pyproject.toml --all-extras --group dev --group infra --universal \
 		--python-version $(PY_VERSION) --generate-hashes --quiet -o requirements.lock
+	$(UV) pip compile --group infra --universal -c requirements.lock \
+		--python-version $(PY_VERSION) --generate-hashes --quiet -o requirements.txt
 
 $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
 	npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error

@@ -6,23 +6,23 @@ import pulumi
 
 from functions.core import settings as keys
 from stacks.config import StackConfig
+from stacks.peers import Peers, SigningKey
 
 
 def function_environment(
-    config: StackConfig, bucket: pulumi.Input[str], peers: pulumi.Input[str]
+    config: StackConfig, bucket: pulumi.Input[str], peers: Peers, key: SigningKey
 ) -> dict[str, pulumi.Input[str]]:
     env: dict[str, pulumi.Input[str]] = {
         keys.ORIGIN: config.cloud,
         keys.BUCKET: bucket,
-        keys.PEER_URLS: peers,
+        keys.PEER_URLS: peers.urls,
+        keys.PEER_SECRET: key.key,
+        keys.PEER_KEYS: peers.keys,
+        keys.RETRY_TOKEN: key.retry_token,
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
     }
-    if config.peer_secret is not None:
-        env[keys.PEER_SECRET] = config.peer_secret
-    if config.retry_token is not None:
-        env[keys.RETRY_TOKEN] = config.retry_token
     if config.webhooks is not None:
         env[keys.WEBHOOKS] = config.webhooks
     return env

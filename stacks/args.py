@@ -1,4 +1,4 @@
-"""What every cloud's component takes: the stack's settings, its archive and its peers."""
+"""What every cloud's component takes: the stack's settings, its archive, its peers and key."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ import pulumi
 
 from stacks.config import StackConfig
 from stacks.packaging import Archive
+from stacks.peers import Peers, SigningKey
 
 
 @dataclass(frozen=True)
 class FunctionArgs:
     config: StackConfig
     archive: Archive
-    peer_urls: pulumi.Input[str]
+    peers: Peers
+    key: SigningKey
+
+    def environment(self, bucket: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        from stacks.app_env import function_environment
+
+        return function_environment(self.config, bucket, self.peers, self.key)

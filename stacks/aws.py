@@ -1,4 +1,9 @@
-"""AWS: a private S3 bucket, a least-privilege role, the Lambda function and its public URL."""
+"""AWS: a private S3 bucket, a least-privilege role, the Lambda function and its public URL.
+
+The code is uploaded once, to a private artifacts bucket under its content-hashed key, and every
+function points at it (`s3_bucket`/`s3_key`): Lambda's 50 MB limit on a direct upload never
+applies, and three functions do not upload the same zip three times.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from stacks.app_env import function_environment
 from stacks.args import FunctionArgs
 
 # Only what the app does to its bucket: put (conditional included), get, list, delete.
@@ -17,6 +21,7 @@ BUCKET_ACTIONS = ["s3:ListBucket"]
 
 class AwsFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
+    outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
         self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
@@ -24,36 +29,63 @@ class AwsFunction(pulumi.ComponentResource):
         super().__init__("lambda:aws:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
-        self.bucket = self._bucket(name, child)
+        self._args = args
+        # Stored events outlive the stack: `pulumi destroy` stops at this bucket (README).
+        self.bucket = self._private_bucket(
+            f"{name}-events", pulumi.ResourceOptions(parent=self, protect=True)
+        )
+        artifacts = self._private_bucket(f"{name}-artifacts", child)
+        self.code = aws.s3.BucketObjectv2(
+            f"{name}-code",
+            bucket=artifacts.bucket,
+            key=args.archive.object_name,
+            source=pulumi.FileAsset(str(args.archive.path)),
+            source_hash=args.archive.sha256,
+            tags=config.tags,
+            opts=child,
+        )
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{config.prefix}",
             retention_in_days=config.log_retention_days,
+            tags=config.tags,
             opts=child,
         )
-        role = self._role(name, logs, child)
-        self._role_arn, self._logs, self._args = role.arn, logs, args
+        self._logs = logs
+        self._role_arn, self._policy = self._role(name, logs, child)
         self.function = self._function(
             f"{name}-fn", config.prefix, "functions.aws.handler.handler", config.timeout_s
         )
         minutes = config.retry_schedule_minutes
         # The outbox's retries, and the hourly compaction of closed hours (ten past the hour).
-        self._schedule(
+        retry = self._schedule(
             name,
             "retry",
             "functions.aws.handler.retry_outbox",
             f"rate({minutes} minute{'s' if minutes > 1 else ''})",
         )
-        self._schedule(name, "compact", "functions.aws.handler.compact", "cron(10 * * * ? *)")
+        compact = self._schedule(
+            name, "compact", "functions.aws.handler.compact", "cron(10 * * * ? *)"
+        )
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url", function_name=self.function.name, authorization_type="NONE", opts=child
         )
         self._public_permissions(name, child)
         self.base_url = self.url.function_url.apply(lambda url: url.rstrip("/"))
-        self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.bucket})
+        self.outputs = {
+            "bucket": self.bucket.bucket,
+            "functions": {"http": self.function.name, "retry": retry.name, "compact": compact.name},
+            "logs_url": logs.name.apply(lambda group: log_console_url(config.region, group)),
+        }
+        self.register_outputs({"base_url": self.base_url, **self.outputs})
 
     def _function(
-        self, name: str, function_name: str, handler: str, timeout: int
+        self,
+        name: str,
+        function_name: str,
+        handler: str,
+        timeout: int,
+        reserved: int | None = None,
     ) -> aws.lambda_.Function:
         config, archive = self._args.config, self._args.archive
         return aws.lambda_.Function(
@@ -63,27 +95,41 @@ class AwsFunction(pulumi.ComponentResource):
             runtime=f"python{config.python}",
             architectures=[config.arch],
             handler=handler,
-            code=pulumi.FileArchive(str(archive.path)),
+            s3_bucket=self.code.bucket,
+            s3_key=self.code.key,
             source_code_hash=archive.sha256_base64,
             memory_size=config.memory_mb,
             timeout=timeout,
+            reserved_concurrent_executions=reserved,
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=function_environment(config, self.bucket.bucket, self._args.peer_urls)
+                variables=self._args.environment(self.bucket.bucket)
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=self._logs.name
             ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._logs]),
+            tags=config.tags,
+            # The role's policy is a separate resource: without this edge the function can be
+            # created, and invoked, before IAM lets it write anything.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._logs, self._policy]),
         )
 
-    def _schedule(self, name: str, task: str, handler: str, expression: str) -> None:
+    def _schedule(
+        self, name: str, task: str, handler: str, expression: str
+    ) -> aws.lambda_.Function:
         """A scheduled task: an EventBridge rule invoking its own function on the same code and
-        role, with an explicit handler (nothing sniffs the event to know what to do)."""
+        role, with an explicit handler (nothing sniffs the event to know what to do). Reserved
+        concurrency 1: a run that outlasts the interval throttles the next one (EventBridge
+        retries it later) instead of running two over the same outbox or hour."""
         child = pulumi.ResourceOptions(parent=self)
-        prefix = self._args.config.prefix
-        function = self._function(f"{name}-{task}", f"{prefix}-{task}", handler, 300)
+        config = self._args.config
+        function = self._function(
+            f"{name}-{task}", f"{config.prefix}-{task}", handler, config.job_timeout_s, reserved=1
+        )
         rule = aws.cloudwatch.EventRule(
-            f"{name}-{task}-schedule", schedule_expression=expression, opts=child
+            f"{name}-{task}-schedule",
+            schedule_expression=expression,
+            tags=config.tags,
+            opts=child,
         )
         aws.cloudwatch.EventTarget(
             f"{name}-{task}-target", rule=rule.name, arn=function.arn, opts=child
@@ -96,11 +142,15 @@ class AwsFunction(pulumi.ComponentResource):
             source_arn=rule.arn,
             opts=child,
         )
+        return function
 
-    def _bucket(self, name: str, child: pulumi.ResourceOptions) -> aws.s3.Bucket:
-        bucket = aws.s3.Bucket(f"{name}-events", force_destroy=False, opts=child)
+    def _private_bucket(self, name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
+        child = pulumi.ResourceOptions(parent=self)
+        bucket = aws.s3.Bucket(
+            name, force_destroy=False, tags=self._args.config.tags, opts=opts
+        )
         aws.s3.BucketPublicAccessBlock(
-            f"{name}-events-private",
+            f"{name}-private",
             bucket=bucket.id,
             block_public_acls=True,
             block_public_policy=True,
@@ -109,13 +159,13 @@ class AwsFunction(pulumi.ComponentResource):
             opts=child,
         )
         aws.s3.BucketOwnershipControls(
-            f"{name}-events-owner",
+            f"{name}-owner",
             bucket=bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=child,
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-events-sse",
+            f"{name}-sse",
             bucket=bucket.id,
             rules=[
                 aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
@@ -131,7 +181,7 @@ class AwsFunction(pulumi.ComponentResource):
 
     def _role(
         self, name: str, logs: aws.cloudwatch.LogGroup, child: pulumi.ResourceOptions
-    ) -> aws.iam.Role:
+    ) -> tuple[pulumi.Output[str], aws.iam.RolePolicy]:
         role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=json.dumps(
@@ -146,13 +196,14 @@ class AwsFunction(pulumi.ComponentResource):
                     ],
                 }
             ),
+            tags=self._args.config.tags,
             opts=child,
         )
-        policy = pulumi.Output.all(self.bucket.arn, logs.arn).apply(
+        document = pulumi.Output.all(self.bucket.arn, logs.arn).apply(
             lambda arns: json.dumps(least_privilege_policy(arns[0], arns[1]))
         )
-        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy, opts=child)
-        return role
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=document, opts=child)
+        return role.arn, policy
 
     def _public_permissions(self, name: str, child: pulumi.ResourceOptions) -> None:
         # A public Function URL needs both: InvokeFunctionUrl for auth type NONE, and (since
@@ -173,6 +224,17 @@ class AwsFunction(pulumi.ComponentResource):
             invoked_via_function_url=True,
             opts=child,
         )
+
+
+def log_console_url(region: str, group: str) -> str:
+    """The CloudWatch console page of the function's log group."""
+    from urllib.parse import quote
+
+    encoded = quote(quote(group, safe=""), safe="").replace("%", "$")
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#logsV2:log-groups/log-group/{encoded}"
+    )
 
 
 def least_privilege_policy(bucket_arn: str, log_group_arn: str) -> dict[str, object]:

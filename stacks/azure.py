@@ -3,22 +3,52 @@ function app on the Flex Consumption plan (default) or Linux Consumption (`azure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
 import pulumi
 import pulumi_azure_native as azure
 
-from stacks.app_env import function_environment
 from stacks.args import FunctionArgs
 from stacks.config import StackConfig
-from stacks.flex_deploy import FlexDeployment
+from stacks.flex_deploy import FlexDeployment, ProviderRegistration, TriggerSync
 from stacks.packaging import Archive
 
 # Storage Blob Data Owner: the Functions host needs it on its own storage (deployment package,
 # leases); the app's data access rides on the same assignment, scoped to this account only.
 BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 
+# Resource providers a fresh subscription may not have registered. Flex Consumption apps are
+# Microsoft.Web sites whose instances the platform runs through Microsoft.App.
+PROVIDERS = {"flex": ["Microsoft.Web", "Microsoft.Storage", "Microsoft.App"],
+             "consumption": ["Microsoft.Web", "Microsoft.Storage"]}
+
+
+def scm_host(ssl_states: Sequence[Any] | None, hosts: Sequence[str] | None) -> str:
+    """The app's deployment (Kudu) host: the `Repository` entry of its host name states, else
+    the enabled host name with `.scm.` in it. Fails with a clear message, never StopIteration."""
+    for state in ssl_states or []:
+        if getattr(state, "host_type", None) == "Repository" and getattr(state, "name", None):
+            return str(state.name)
+    for host in hosts or []:
+        if ".scm." in host:
+            return host
+    raise pulumi.RunError(
+        f"the function app reports no deployment (scm) host among {list(hosts or [])}"
+    )
+
+
+def sas_expiry(now: datetime) -> str:
+    """A package URL's SAS ends on 1 January two years on: always over a year away, and the
+    same value all year, so `pulumi up` does not restart the app for a new expiry each time.
+    Any `pulumi up` in a later year moves it on; the README says to run one at least yearly."""
+    return f"{now.year + 2}-01-01T00:00:00Z"
+
 
 class AzureFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
+    outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
         self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
@@ -26,8 +56,26 @@ class AzureFunction(pulumi.ComponentResource):
         super().__init__("lambda:azure:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
+        self._auth = {"auth": config.azure_auth.settings,
+                      "client_secret": config.azure_auth.client_secret}
         flex = config.azure_plan == "flex"
-        self.group = azure.resources.ResourceGroup(f"{name}-rg", location=config.region, opts=child)
+        client = azure.authorization.get_client_config_output()
+        self._subscription = client.subscription_id
+        registration = ProviderRegistration(
+            f"{name}-providers",
+            {"subscription": client.subscription_id, "namespaces": PROVIDERS[config.azure_plan],
+             **self._auth},
+            opts=child,
+        )
+        # Stored events outlive the stack: the group, the account and the events container are
+        # protected, so `pulumi destroy` stops before deleting them (README).
+        kept = pulumi.ResourceOptions(parent=self, protect=True)
+        self.group = azure.resources.ResourceGroup(
+            f"{name}-rg",
+            location=config.region,
+            tags=config.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[registration]),
+        )
         self.account = azure.storage.StorageAccount(
             f"{name}sa".replace("-", "")[:20],
             resource_group_name=self.group.name,
@@ -39,18 +87,27 @@ class AzureFunction(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             # Flex runs on managed identity only; Linux Consumption still needs account keys.
             allow_shared_key_access=not flex,
-            opts=child,
+            tags=config.tags,
+            opts=kept,
         )
-        self.container = self._container(f"{name}-events", child)
+        self.container = self._container(f"{name}-events", kept)
         blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
-        env = function_environment(config, self.container.name, args.peer_urls)
+        env = args.environment(self.container.name)
         env["LAMBDA_AZURE_ACCOUNT_URL"] = blob_endpoint
         if flex:
             self.app = self._flex_app(name, config, env, blob_endpoint, args.archive, child)
         else:
             self.app = self._consumption_app(name, config, env, args.archive, child)
         self.base_url = self.app.default_host_name.apply(lambda host: f"https://{host}")
-        self.register_outputs({"base_url": self.base_url, "container": self.container.name})
+        self.outputs = {
+            "bucket": self.container.name,
+            "storage_account": self.account.name,
+            "functions": {"app": self.app.name},
+            "logs_url": self.app.id.apply(
+                lambda app_id: f"https://portal.azure.com/#resource{app_id}/logStream"
+            ),
+        }
+        self.register_outputs({"base_url": self.base_url, **self.outputs})
 
     def _plan(
         self, name: str, config: StackConfig, sku: str, tier: str, child: pulumi.ResourceOptions
@@ -62,6 +119,7 @@ class AzureFunction(pulumi.ComponentResource):
             kind="functionapp",
             reserved=True,
             sku=azure.web.SkuDescriptionArgs(name=sku, tier=tier),
+            tags=config.tags,
             opts=child,
         )
 
@@ -96,16 +154,17 @@ class AzureFunction(pulumi.ComponentResource):
                 ],
             ),
             function_app_config=function_app_config,
+            tags=config.tags,
             opts=child,
         )
 
-    def _container(self, name: str, child: pulumi.ResourceOptions) -> azure.storage.BlobContainer:
+    def _container(self, name: str, opts: pulumi.ResourceOptions) -> azure.storage.BlobContainer:
         return azure.storage.BlobContainer(
             name,
             account_name=self.account.name,
             resource_group_name=self.group.name,
             public_access=azure.storage.PublicAccess.NONE,
-            opts=child,
+            opts=opts,
         )
 
     def _flex_app(
@@ -143,14 +202,19 @@ class AzureFunction(pulumi.ComponentResource):
             ),
         )
         role = self._grant_blob_access(name, app, child)
-        scm_host = app.enabled_host_names.apply(
-            lambda hosts: next(h for h in hosts or [] if ".scm." in h)
+        host = pulumi.Output.all(app.host_name_ssl_states, app.enabled_host_names).apply(
+            lambda states: scm_host(states[0], states[1])
         )
+        # Publishing writes to the deployment container as the app's identity: after the role
+        # assignment (azure_arm.publish retries while it propagates).
         FlexDeployment(
             f"{name}-code",
-            scm_host,
-            str(archive.path),
-            archive.sha256,
+            {
+                "scm_host": host,
+                "archive_path": str(archive.path),
+                "archive_sha256": archive.sha256,
+                **self._auth,
+            },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role, deployments]),
         )
         return app
@@ -214,7 +278,7 @@ class AzureFunction(pulumi.ComponentResource):
             canonicalized_resource=pulumi.Output.format(
                 "/blob/{0}/{1}", self.account.name, packages.name
             ),
-            shared_access_expiry_time="2035-01-01",
+            shared_access_expiry_time=sas_expiry(datetime.now(UTC)),
         )
         package_url = pulumi.Output.format(
             "{0}{1}/{2}?{3}",
@@ -232,7 +296,7 @@ class AzureFunction(pulumi.ComponentResource):
             "LAMBDA_AZURE_CONNECTION_STRING": connection,
             "WEBSITE_RUN_FROM_PACKAGE": package_url,
         }
-        return self._app(
+        app = self._app(
             name,
             config,
             plan,
@@ -240,3 +304,9 @@ class AzureFunction(pulumi.ComponentResource):
             child,
             linux_fx_version=f"Python|{config.python}",
         )
+        TriggerSync(
+            f"{name}-sync-triggers",
+            {"app_id": app.id, "package": archive.object_name, **self._auth},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[app, blob]),
+        )
+        return app

@@ -1,22 +1,58 @@
-"""Every `pulumi.Config` read of the program, in one place, into a frozen settings object."""
+"""Every `pulumi.Config` read of the program, in one place, into a frozen settings object.
+
+Keys with a fixed default are declared in Pulumi.yaml with that same default (DEFAULTS below; a
+test keeps the two equal), so the CLI applies and type-checks them before the program runs. Keys
+whose default depends on the stack (cloud, region, architecture, GCP project) and the secrets
+(`peerSecret`, `webhooks`) are not declared: a declared key without a default is required on
+every stack, and a declared secret key with a default fails the CLI's own validation.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 
 CLOUDS = ("aws", "gcp", "azure")
-DEFAULT_PYTHON = {"aws": "3.12", "gcp": "3.12", "azure": "3.12"}
 DEFAULT_ARCH = {"aws": "arm64", "gcp": "x86_64", "azure": "x86_64"}
+
+# The defaults of the keys Pulumi.yaml declares, by key (tests/infra/test_cli_checks.py).
+DEFAULTS: dict[str, str | int] = {
+    "pythonVersion": "3.12",
+    "memoryMb": 512,
+    "timeoutSeconds": 30,
+    "jobTimeoutSeconds": 540,
+    "logRetentionDays": 14,
+    "azurePlan": "flex",
+    "peerStacks": "",
+    "maxBodyBytes": 1024 * 1024,
+    "fanoutTimeoutMs": 2000,
+    "outboxMaxAttempts": 12,
+    "retryScheduleMinutes": 1,
+}
+
+# Where each cloud's provider takes its region, and the one line that sets it.
+REGION_KEYS = {"aws": ("aws", "region"), "gcp": ("gcp", "region"), "azure": ("azure-native", "location")}
+# The GCP provider falls back to these (in this order) when gcp:project is unset.
+GCP_PROJECT_ENV = ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+
+
+@dataclass(frozen=True)
+class AzureAuth:
+    """How azure-native authenticates, from its own config keys (`azure-native:clientId`, ...).
+    The program's own ARM calls (One Deploy) use the same, with the provider's `ARM_*`
+    environment variables as the fallback (stacks/azure_arm.py)."""
+
+    settings: dict[str, str] = field(default_factory=dict)
+    client_secret: pulumi.Output[str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class StackConfig:
-    """The stack's documented settings (see Pulumi.<stack>.yaml and the README)."""
+    """The stack's settings (see Pulumi.yaml, Pulumi.<stack>.yaml and the README)."""
 
     cloud: str
     project: str
@@ -28,69 +64,97 @@ class StackConfig:
     timeout_s: int
     log_retention_days: int
     peer_stacks: tuple[str, ...]
+    job_timeout_s: int = 540
     gcp_project: str | None = None
     azure_plan: str = "flex"
     max_body_bytes: int = 1024 * 1024
     fanout_timeout_s: float = 2.0
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
+    azure_auth: AzureAuth = field(default_factory=AzureAuth)
+    # Set only to override the generated per-stack signing key (stacks/peer_keys.py).
     peer_secret: pulumi.Output[str] | None = field(default=None, compare=False)
     webhooks: pulumi.Output[str] | None = field(default=None, compare=False)
-
-    @property
-    def retry_token(self) -> pulumi.Output[str] | None:
-        """Derived from the peer secret, so there is one secret less to manage; still a
-        secret Output, never plain text in state."""
-        if self.peer_secret is None:
-            return None
-        return pulumi.Output.secret(
-            self.peer_secret.apply(
-                lambda secret: hmac.new(
-                    secret.encode(), b"lambda-outbox-retry", hashlib.sha256
-                ).hexdigest()
-            )
-        )
 
     @property
     def prefix(self) -> str:
         return f"{self.project}-{self.stack}"[:40]
 
+    @property
+    def tags(self) -> dict[str, str]:
+        """On every resource that takes tags or labels (lower case: GCP labels require it)."""
+        return {"project": self.project.lower(), "stack": self.stack.lower(), "cloud": self.cloud}
 
-def default_peer_stacks(org: str, project: str, cloud: str) -> tuple[str, ...]:
-    """The other two stacks, fully qualified."""
-    return tuple(f"{org}/{project}/{other}" for other in CLOUDS if other != cloud)
+
+class ConfigMistake(pulumi.RunError):
+    """A setting the user must fix: the CLI prints the message alone, without a traceback."""
 
 
-def load() -> StackConfig:
+def resolve_peer_stacks(raw: str, org: str, project: str, stack: str) -> tuple[str, ...]:
+    """`lambda:peerStacks` is a comma-separated list of stacks, bare (`gcp`, resolved in this
+    org and project) or fully qualified (`org/project/stack`). The stack itself is dropped, so
+    all three stacks of a mesh can share one value: `aws,gcp,azure`."""
+    resolved = []
+    for name in (part.strip() for part in raw.split(",")):
+        if not name:
+            continue
+        if name.count("/") not in (0, 2):
+            raise ConfigMistake(
+                f"lambda:peerStacks: {name!r} is neither a stack name nor org/project/stack"
+            )
+        full = name if "/" in name else f"{org}/{project}/{name}"
+        if full != f"{org}/{project}/{stack}" and full not in resolved:
+            resolved.append(full)
+    return tuple(resolved)
+
+
+def _int(config: pulumi.Config, key: str) -> int:
+    value = config.get_int(key)
+    return int(DEFAULTS[key]) if value is None else value
+
+
+def _positive(key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigMistake(f"lambda:{key} must be a positive integer, not {value}")
+    return value
+
+
+def load(environ: Mapping[str, str] | None = None) -> StackConfig:
+    environ = os.environ if environ is None else environ
     config = pulumi.Config()
     project, stack = pulumi.get_project(), pulumi.get_stack()
     cloud = config.get("cloud") or stack
     if cloud not in CLOUDS:
-        raise ValueError(
-            f"lambda:cloud must be one of {CLOUDS}, not {cloud!r} (it defaults to the stack name)"
+        raise ConfigMistake(
+            f"lambda:cloud must be one of {', '.join(CLOUDS)}, not {cloud!r} (it defaults to the "
+            f"stack name): pulumi config set lambda:cloud aws"
         )
-    peers = config.get_object("peerStacks")
-    if peers is None:
-        peers = default_peer_stacks(pulumi.get_organization(), project, cloud)
+    ints = {key: _positive(key, _int(config, key)) for key, v in DEFAULTS.items() if isinstance(v, int)}
+    plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
+    if plan not in ("flex", "consumption"):
+        raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
     return StackConfig(
         cloud=cloud,
         project=project,
         stack=stack,
         region=config.get("region") or _provider_region(cloud),
-        python=config.get("pythonVersion") or DEFAULT_PYTHON[cloud],
+        python=config.get("pythonVersion") or str(DEFAULTS["pythonVersion"]),
         arch=config.get("architecture") or DEFAULT_ARCH[cloud],
-        memory_mb=config.get_int("memoryMb") or 512,
-        timeout_s=config.get_int("timeoutSeconds") or 30,
-        log_retention_days=config.get_int("logRetentionDays") or 14,
-        peer_stacks=tuple(str(p) for p in peers),
-        gcp_project=config.get("gcpProject") or pulumi.Config("gcp").get("project"),
-        azure_plan=config.get("azurePlan") or "flex",
-        max_body_bytes=config.get_int("maxBodyBytes") or 1024 * 1024,
-        fanout_timeout_s=config.get_float("fanoutTimeoutSeconds") or 2.0,
-        outbox_max_attempts=config.get_int("outboxMaxAttempts") or 12,
-        retry_schedule_minutes=config.get_int("retryScheduleMinutes") or 1,
-        # Peers sign every request with it: required, set with `pulumi config set --secret`.
-        peer_secret=config.require_secret("peerSecret"),
+        memory_mb=ints["memoryMb"],
+        timeout_s=ints["timeoutSeconds"],
+        job_timeout_s=ints["jobTimeoutSeconds"],
+        log_retention_days=ints["logRetentionDays"],
+        peer_stacks=resolve_peer_stacks(
+            config.get("peerStacks") or "", pulumi.get_organization(), project, stack
+        ),
+        gcp_project=_gcp_project(config, environ) if cloud == "gcp" else None,
+        azure_plan=plan,
+        max_body_bytes=ints["maxBodyBytes"],
+        fanout_timeout_s=ints["fanoutTimeoutMs"] / 1000,
+        outbox_max_attempts=ints["outboxMaxAttempts"],
+        retry_schedule_minutes=ints["retryScheduleMinutes"],
+        azure_auth=_azure_auth() if cloud == "azure" else AzureAuth(),
+        peer_secret=config.get_secret("peerSecret"),
         webhooks=_webhooks(config),
     )
 
@@ -102,12 +166,31 @@ def _webhooks(config: pulumi.Config) -> pulumi.Output[str] | None:
 
 
 def _provider_region(cloud: str) -> str:
-    key = {
-        "aws": ("aws", "region"),
-        "gcp": ("gcp", "region"),
-        "azure": ("azure-native", "location"),
-    }[cloud]
-    value = pulumi.Config(key[0]).get(key[1])
+    namespace, key = REGION_KEYS[cloud]
+    value = pulumi.Config(namespace).get(key)
     if not value:
-        raise ValueError(f"set lambda:region or {key[0]}:{key[1]} for the {cloud} stack")
+        raise ConfigMistake(
+            f"the {cloud} stack needs a region: pulumi config set {namespace}:{key} <region>"
+        )
     return value
+
+
+def _gcp_project(config: pulumi.Config, environ: Mapping[str, str]) -> str:
+    """The project every GCP resource goes into: lambda:gcpProject, gcp:project, or the
+    environment variables the GCP provider itself reads."""
+    found = config.get("gcpProject") or pulumi.Config("gcp").get("project")
+    found = found or next((environ[k] for k in GCP_PROJECT_ENV if environ.get(k)), None)
+    if not found:
+        raise ConfigMistake(
+            "the gcp stack needs a GCP project: pulumi config set gcp:project <your-project-id>"
+        )
+    return found
+
+
+AZURE_AUTH_KEYS = ("clientId", "tenantId", "subscriptionId", "useMsi", "useOidc", "environment")
+
+
+def _azure_auth() -> AzureAuth:
+    native = pulumi.Config("azure-native")
+    settings = {key: value for key in AZURE_AUTH_KEYS if (value := native.get(key))}
+    return AzureAuth(settings, native.get_secret("clientSecret"))

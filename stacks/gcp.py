@@ -1,46 +1,72 @@
-"""GCP: a private events bucket, the zip in a source bucket, a 2nd-gen Cloud Function running as
-its own service account, and public invocation on its Cloud Run service."""
+"""GCP: a private events bucket, the zip in a source bucket, two 2nd-gen Cloud Functions (the
+HTTP app, and the scheduled jobs with a longer timeout) running as their own service account and
+built by a dedicated build account, and public invocation on their Cloud Run services.
+
+A fresh project works on the first `pulumi up`: the APIs a deploy needs are enabled by the
+program (and left enabled on destroy), and every resource that calls one depends on it.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
-from stacks.app_env import function_environment
 from stacks.args import FunctionArgs
 from stacks.config import StackConfig
 
 # Read, create, list and delete objects; nothing on the bucket's own settings or IAM.
 EVENTS_ROLE = "roles/storage.objectUser"
 
+# What a first deploy calls. Cloud Resource Manager serves the project-level IAM bindings.
+APIS = (
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "run.googleapis.com",
+    "storage.googleapis.com",
+)
 
-def _private_bucket(
-    name: str,
-    config: StackConfig,
-    opts: pulumi.ResourceOptions,
-) -> gcp.storage.Bucket:
-    return gcp.storage.Bucket(
-        name,
-        location=config.region,
-        project=config.gcp_project,
-        uniform_bucket_level_access=True,
-        public_access_prevention="enforced",
-        force_destroy=False,
-        opts=opts,
-    )
+# The build's own account (Cloud Build stopped granting the default one these in new projects
+# from July 2024): write build logs and the built image. It reads the source that Cloud
+# Functions copies into its `gcf-v2-sources-*` bucket, and no other bucket (IAM condition).
+BUILD_ROLES = ("roles/logging.logWriter", "roles/artifactregistry.writer")
+SOURCES_CONDITION = 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")'
 
 
 class GcpFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
+    outputs: dict[str, pulumi.Input[object]]
 
     def __init__(
         self, name: str, args: FunctionArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("lambda:gcp:Function", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         config = args.config
-        self.bucket = _private_bucket(f"{name}-events", config, child)
-        source_bucket = _private_bucket(f"{name}-source", config, child)
+        self.config = config
+        self.apis = [
+            gcp.projects.Service(
+                f"{name}-api-{api.split('.')[0]}",
+                project=config.gcp_project,
+                service=api,
+                # Other things in the project may use these: never switch them off.
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for api in APIS
+        ]
+        child = self._after_apis()
+        # Stored events outlive the stack: `pulumi destroy` stops at this bucket (README).
+        self.bucket = self._private_bucket(
+            f"{name}-events", self._after_apis(protect=True)
+        )
+        source_bucket = self._private_bucket(f"{name}-source", child)
         source = gcp.storage.BucketObject(
             f"{name}-source-zip",
             bucket=source_bucket.name,
@@ -48,87 +74,172 @@ class GcpFunction(pulumi.ComponentResource):
             source=pulumi.FileAsset(str(args.archive.path)),
             opts=child,
         )
-        self.account = gcp.serviceaccount.Account(
-            f"{name}-sa",
-            account_id=f"{config.prefix}-fn"[:28].rstrip("-"),
-            display_name=f"LAMBDA function ({config.stack})",
-            project=config.gcp_project,
-            opts=child,
-        )
-        member = self.account.email.apply(lambda email: f"serviceAccount:{email}")
+        self.account = self._account(f"{name}-sa", f"{config.prefix}-fn", "function", child)
+        self.builder = self._account(f"{name}-build", f"{config.prefix}-build", "build", child)
         gcp.storage.BucketIAMMember(
             f"{name}-events-access",
             bucket=self.bucket.name,
             role=EVENTS_ROLE,
-            member=member,
+            member=self.account.member,
             opts=child,
         )
-        self.function = gcp.cloudfunctionsv2.Function(
-            f"{name}-fn",
-            name=config.prefix,
+        grants = self._build_grants(name, child)
+        self._source = gcp.cloudfunctionsv2.FunctionBuildConfigSourceArgs(
+            storage_source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
+                bucket=source_bucket.name, object=source.name
+            )
+        )
+        self._env = args.environment(self.bucket.name)
+        build_ready = self._after_apis(depends_on=grants)
+        self.function = self._function(f"{name}-fn", config.prefix, config.timeout_s, build_ready)
+        # Compaction and outbox retries get their own function: the HTTP app's request timeout
+        # (30 s by default) would cut them off. One instance at most, so runs never overlap.
+        self.jobs = self._function(
+            f"{name}-jobs", f"{config.prefix}-jobs", config.job_timeout_s, build_ready, 1
+        )
+        # base_url is the Cloud Run URI (https://<service>-<hash>.<region>.run.app), where the
+        # app's routes start at `/`. `Function.url` is https://<region>-<project>.cloudfunctions
+        # .net/<name>, whose path begins with the function's name.
+        self.base_url = self._public(f"{name}-public", self.function)
+        jobs_url = self._public(f"{name}-jobs-public", self.jobs)
+        self._scheduler_job(
+            f"{name}-retry",
+            args,
+            jobs_url,
+            "/internal/outbox/retry",
+            f"*/{config.retry_schedule_minutes} * * * *",
+        )
+        self._scheduler_job(f"{name}-compact", args, jobs_url, "/internal/compact", "10 * * * *")
+        self.outputs = {
+            "bucket": self.bucket.name,
+            "functions": {"http": self.function.name, "jobs": self.jobs.name},
+            "logs_url": self.function.name.apply(
+                lambda fn: f"https://console.cloud.google.com/run/detail/{config.region}/{fn}"
+                f"/logs?project={config.gcp_project}"
+            ),
+        }
+        self.register_outputs({"base_url": self.base_url, **self.outputs})
+
+    def _after_apis(
+        self, protect: bool = False, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=[*self.apis, *depends_on], protect=protect
+        )
+
+    def _private_bucket(self, name: str, opts: pulumi.ResourceOptions) -> gcp.storage.Bucket:
+        return gcp.storage.Bucket(
+            name,
+            location=self.config.region,
+            project=self.config.gcp_project,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            force_destroy=False,
+            labels=self.config.tags,
+            opts=opts,
+        )
+
+    def _account(
+        self, name: str, account_id: str, role: str, opts: pulumi.ResourceOptions
+    ) -> gcp.serviceaccount.Account:
+        return gcp.serviceaccount.Account(
+            name,
+            account_id=account_id[:28].rstrip("-"),
+            display_name=f"LAMBDA {role} ({self.config.stack})",
+            project=self.config.gcp_project,
+            opts=opts,
+        )
+
+    def _build_grants(self, name: str, child: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        grants: list[pulumi.Resource] = [
+            gcp.projects.IAMMember(
+                f"{name}-build-{role.split('/')[1].split('.')[0]}",
+                project=self.config.gcp_project,
+                role=role,
+                member=self.builder.member,
+                opts=child,
+            )
+            for role in BUILD_ROLES
+        ]
+        grants.append(
+            gcp.projects.IAMMember(
+                f"{name}-build-sources",
+                project=self.config.gcp_project,
+                role="roles/storage.objectViewer",
+                member=self.builder.member,
+                condition=gcp.projects.IAMMemberConditionArgs(
+                    title="gcf-v2-sources only", expression=SOURCES_CONDITION
+                ),
+                opts=child,
+            )
+        )
+        return grants
+
+    def _function(
+        self,
+        name: str,
+        function_name: str,
+        timeout: int,
+        opts: pulumi.ResourceOptions,
+        max_instances: int | None = None,
+    ) -> gcp.cloudfunctionsv2.Function:
+        config = self.config
+        return gcp.cloudfunctionsv2.Function(
+            name,
+            name=function_name,
             location=config.region,
             project=config.gcp_project,
+            labels=config.tags,
             build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
                 runtime=f"python{config.python.replace('.', '')}",
                 entry_point="handle",
-                source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceArgs(
-                    storage_source=gcp.cloudfunctionsv2.FunctionBuildConfigSourceStorageSourceArgs(
-                        bucket=source_bucket.name, object=source.name
-                    )
-                ),
+                source=self._source,
+                # Accepts the account's resource name, projects/<p>/serviceAccounts/<email>.
+                service_account=self.builder.name,
             ),
             service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
                 available_memory=f"{config.memory_mb}M",
-                timeout_seconds=config.timeout_s,
+                timeout_seconds=timeout,
+                max_instance_count=max_instances,
                 service_account_email=self.account.email,
                 ingress_settings="ALLOW_ALL",
-                environment_variables=function_environment(
-                    config, self.bucket.name, args.peer_urls
-                ),
+                environment_variables=self._env,
             ),
-            opts=child,
+            opts=opts,
         )
-        # A 2nd-gen function is served by Cloud Run: the Cloud Functions invoker role alone does
-        # not make it public; run.invoker for allUsers on its service does.
-        self.invoker = gcp.cloudrunv2.ServiceIamMember(
-            f"{name}-public",
-            project=config.gcp_project,
-            location=config.region,
-            name=self.function.service_config.apply(lambda c: c.service if c else None),
+
+    def _public(self, name: str, function: gcp.cloudfunctionsv2.Function) -> pulumi.Output[str]:
+        """A 2nd-gen function is served by Cloud Run: the Cloud Functions invoker role alone
+        does not make it public; run.invoker for allUsers on its service does."""
+        gcp.cloudrunv2.ServiceIamMember(
+            name,
+            project=self.config.gcp_project,
+            location=self.config.region,
+            name=function.service_config.apply(lambda c: c.service if c else None),
             role="roles/run.invoker",
             member="allUsers",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.base_url = self.function.url.apply(lambda url: url.rstrip("/"))
-        self._scheduler_job(
-            f"{name}-retry",
-            config,
-            "/internal/outbox/retry",
-            f"*/{config.retry_schedule_minutes} * * * *",
-            child,
-        )
-        self._scheduler_job(f"{name}-compact", config, "/internal/compact", "10 * * * *", child)
-        self.register_outputs({"base_url": self.base_url, "bucket": self.bucket.name})
+        return function.service_config.apply(lambda c: (c.uri or "").rstrip("/") if c else "")
 
     def _scheduler_job(
-        self, name: str, config: StackConfig, path: str, cron: str, child: pulumi.ResourceOptions
+        self, name: str, args: FunctionArgs, url: pulumi.Output[str], path: str, cron: str
     ) -> None:
         """Cloud Scheduler calls a scheduled route with the bearer token (a secret header)."""
-        token = config.retry_token
-        if token is None:
-            return
+        config: StackConfig = args.config
         gcp.cloudscheduler.Job(
             name,
             project=config.gcp_project,
             region=config.region,
             schedule=cron,
-            attempt_deadline="320s",
+            # Scheduler's own limit is 30 min; give the run its whole timeout plus a margin.
+            attempt_deadline=f"{min(config.job_timeout_s + 30, 1800)}s",
             http_target=gcp.cloudscheduler.JobHttpTargetArgs(
-                uri=self.base_url.apply(lambda url: f"{url}{path}"),
+                uri=url.apply(lambda base: f"{base}{path}"),
                 http_method="POST",
                 headers=pulumi.Output.secret(
-                    token.apply(lambda t: {"Authorization": f"Bearer {t}"})
+                    args.key.retry_token.apply(lambda t: {"Authorization": f"Bearer {t}"})
                 ),
             ),
-            opts=child,
+            opts=self._after_apis(),
         )

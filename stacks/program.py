@@ -7,15 +7,16 @@ import pulumi
 from stacks import config as stack_config
 from stacks.args import FunctionArgs
 from stacks.packaging import Target, build_archive
-from stacks.peers import peer_urls
+from stacks.peers import read_peers, signing_key
 
 
 def main() -> pulumi.ComponentResource:
     config = stack_config.load()
     archive = build_archive(Target(config.cloud, config.python, config.arch))
-    peers = peer_urls(config.peer_stacks)
+    peers = read_peers(config.peer_stacks)
+    key = signing_key(config)
+    args = FunctionArgs(config, archive, peers, key)
     component: pulumi.ComponentResource
-    args = FunctionArgs(config, archive, peers)
     if config.cloud == "aws":
         from stacks.aws import AwsFunction
 
@@ -28,8 +29,12 @@ def main() -> pulumi.ComponentResource:
         from stacks.azure import AzureFunction
 
         component = AzureFunction("lambda", args)
-    pulumi.export("base_url", component.base_url)
-    pulumi.export("peer_urls", peers)
+    pulumi.export("base_url", component.base_url)  # type: ignore[attr-defined]
+    for name, value in component.outputs.items():  # type: ignore[attr-defined]
+        pulumi.export(name, value)
+    pulumi.export("peer_urls", peers.urls)
+    # Secret: the peers read it through StackReference to verify what this stack sends.
+    pulumi.export("peer_signing_key", key.key)
     pulumi.export(
         "archive",
         {

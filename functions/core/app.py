@@ -92,7 +92,7 @@ class App:
                 self._fanout = FanOut(
                     settings.peer_urls,
                     outbox,
-                    PeerSigner(settings.peer_secret),
+                    PeerSigner(settings.peer_secret, settings.peer_keys),
                     transport,
                     self._clock,
                     settings.fanout_timeout_s,

@@ -59,7 +59,7 @@ class Handlers:
         from functions.core.signing import PeerSigner
 
         secret = self.settings.peer_secret
-        return PeerSigner(secret) if secret else None
+        return PeerSigner(secret, self.settings.peer_keys) if secret else None
 
     def health(self, request: Request, params: dict[str, str]) -> Response:
         return json_response(

@@ -21,6 +21,7 @@ LOG_LEVEL = "LAMBDA_LOG_LEVEL"
 AZURE_CONNECTION_STRING = "LAMBDA_AZURE_CONNECTION_STRING"
 AZURE_ACCOUNT_URL = "LAMBDA_AZURE_ACCOUNT_URL"
 PEER_SECRET = "LAMBDA_PEER_SECRET"
+PEER_KEYS = "LAMBDA_PEER_KEYS"
 RETRY_TOKEN = "LAMBDA_RETRY_TOKEN"
 WEBHOOKS = "LAMBDA_WEBHOOKS"
 FANOUT_TIMEOUT = "LAMBDA_FANOUT_TIMEOUT"
@@ -88,6 +89,14 @@ def _url_list(raw: str) -> tuple[str, ...]:
     return urls
 
 
+def _string_list(raw: str) -> tuple[str, ...]:
+    """A JSON array of non-empty strings (keys may hold any character, so no comma lists)."""
+    data = json.loads(raw)
+    if not isinstance(data, list) or not all(isinstance(k, str) and k for k in data):
+        raise ValueError("must be a JSON array of non-empty strings")
+    return tuple(data)
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0:
@@ -132,7 +141,9 @@ def _webhook_rules(raw: str) -> dict[str, WebhookRule]:
     return rules
 
 
-SECRET_FIELDS = frozenset({"azure_connection_string", "peer_secret", "retry_token", "webhooks"})
+SECRET_FIELDS = frozenset(
+    {"azure_connection_string", "peer_secret", "peer_keys", "retry_token", "webhooks"}
+)
 
 
 class Settings(NamedTuple):
@@ -149,6 +160,7 @@ class Settings(NamedTuple):
     azure_connection_string: str | None = None
     azure_account_url: str | None = None
     peer_secret: str | None = None
+    peer_keys: tuple[str, ...] = ()
     retry_token: str | None = None
     webhooks: dict[str, WebhookRule] = {}  # noqa: RUF012 - never mutated
     fanout_timeout_s: float = 2.0
@@ -175,6 +187,7 @@ class Settings(NamedTuple):
             azure_connection_string=env.optional(AZURE_CONNECTION_STRING),
             azure_account_url=env.optional(AZURE_ACCOUNT_URL),
             peer_secret=env.optional(PEER_SECRET),
+            peer_keys=env.get(PEER_KEYS, _string_list, ()),
             retry_token=env.optional(RETRY_TOKEN),
             webhooks=env.get(WEBHOOKS, _webhook_rules, {}),
             fanout_timeout_s=env.get(FANOUT_TIMEOUT, _positive_float, 2.0),

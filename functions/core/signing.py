@@ -4,7 +4,7 @@ timestamp and body), with the `standardwebhooks` library."""
 from __future__ import annotations
 
 import binascii
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -18,10 +18,16 @@ def webhook_for(secret: str) -> Webhook:
 
 
 class PeerSigner:
-    """Signs outgoing and verifies incoming `/internal/event` requests (5-minute tolerance)."""
+    """Signs outgoing and verifies incoming `/internal/event` requests (5-minute tolerance).
 
-    def __init__(self, secret: str) -> None:
+    Each deployment signs with its own key. Incoming requests are checked against the peers'
+    keys (`trusted`: one per peer, so a leaked key lets its holder impersonate one cloud only);
+    with none given, against the own key (the local mesh shares one key).
+    """
+
+    def __init__(self, secret: str, trusted: Sequence[str] = ()) -> None:
         self._webhook = webhook_for(secret)
+        self._trusted = [webhook_for(key) for key in trusted] or [self._webhook]
 
     def headers(self, message_id: str, body: bytes, now: datetime) -> dict[str, str]:
         signature = self._webhook.sign(message_id, now, body.decode())
@@ -33,7 +39,15 @@ class PeerSigner:
         }
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> None:
-        verify_standard(self._webhook, body, headers)
+        first: Unauthorized | None = None
+        for webhook in self._trusted:
+            try:
+                verify_standard(webhook, body, headers)
+                return
+            except Unauthorized as exc:
+                first = first or exc
+        assert first is not None  # _trusted is never empty
+        raise first
 
 
 def verify_standard(webhook: Webhook, body: bytes, headers: Mapping[str, str]) -> None:

@@ -1,21 +1,35 @@
 """Pulumi mocks that answer like the providers do, and record every resource registered.
 
 A mock that returns no output for a property leaves it unknown, and inputs that depend on it are
-then silently dropped; so each type token gets the realistic outputs its provider returns, and
-the program runs with preview=False.
+then silently dropped; so each type token gets the outputs its provider really computes, with
+the source named beside it. The engine's state for a resource is its inputs plus what the
+provider computes, so inputs are returned too, but never in place of a computed value (an
+auto-named Azure resource's `name` is not its logical name; a GCP function's `url` is not its
+Cloud Run URI).
+
+`run_program` gives the program exactly the config the Pulumi CLI would: the committed stack
+file, plus the user's `pulumi config set`s, merged with Pulumi.yaml's defaults and validated by
+the CLI's own rules (tests/support/pulumi_cli.py), so no mock test runs on a config the CLI
+would have refused.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
+from tests.support import pulumi_cli
+
+ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
-
+GCP_PROJECT = "my-gcp-project"
+GCP_PROJECT_NUMBER = "482913077652"
+ORG = "organization"
 
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 
@@ -27,6 +41,9 @@ class Registered:
     inputs: dict[str, Any]
     urn: str
     secret_inputs: frozenset[str] = frozenset()
+    outputs: dict[str, Any] | None = None
+    protect: bool = False
+    depends_on: tuple[str, ...] = ()  # "type::name" of the explicit dependencies
 
 
 def unwrap_secrets(value: Any, path: str, found: set[str]) -> Any:
@@ -42,69 +59,145 @@ def unwrap_secrets(value: Any, path: str, found: set[str]) -> Any:
     return value
 
 
-def _aws(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+def _suffix(name: str, length: int = 7) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+def _aws(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """pulumi-aws (terraform-provider-aws) computed attributes."""
     region = "eu-west-1"
-    outputs: dict[str, dict[str, Any]] = {
-        "aws:s3/bucket:Bucket": {"bucket": rid, "arn": f"arn:aws:s3:::{rid}"},
-        "aws:cloudwatch/logGroup:LogGroup": {
-            "arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{args.inputs.get('name')}"
-        },
-        "aws:iam/role:Role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/{rid}", "name": rid},
-        "aws:lambda/function:Function": {
-            "arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{args.inputs.get('name')}"
-        },
-        "aws:cloudwatch/eventRule:EventRule": {
-            "arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{rid}",
-            "name": rid,
-        },
-        "aws:lambda/functionUrl:FunctionUrl": {
+    inputs = args.inputs
+    if args.typ == "aws:s3/bucket:Bucket":
+        # Auto-named: the logical name plus a 7-character random suffix.
+        bucket = f"{args.name}-{_suffix(args.name)}"
+        return {
+            "bucket": bucket,
+            "arn": f"arn:aws:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+            "region": region,
+        }
+    if args.typ == "aws:s3/bucketObjectv2:BucketObjectv2":
+        return {"etag": _suffix(str(inputs.get("key")), 32), "versionId": ""}
+    if args.typ == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs.get('name')}"}
+    if args.typ == "aws:iam/role:Role":
+        name = f"{args.name}-{_suffix(args.name)}"
+        return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name,
+                "uniqueId": "AROA" + _suffix(args.name, 17).upper()}
+    if args.typ == "aws:lambda/function:Function":
+        arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs.get('name')}"
+        return {
+            "arn": arn,
+            "qualifiedArn": f"{arn}:$LATEST",
+            "version": "$LATEST",
+            "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}"
+            "/invocations",
+        }
+    if args.typ == "aws:cloudwatch/eventRule:EventRule":
+        name = f"{args.name}-{_suffix(args.name)}"
+        return {"arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{name}", "name": name}
+    if args.typ == "aws:lambda/functionUrl:FunctionUrl":
+        # A Function URL ends with a slash.
+        return {
             "functionUrl": "https://x7kq2m4lzp3vbn6hd5tc2rg7yu0ijwfe.lambda-url.eu-west-1.on.aws/",
             "urlId": "x7kq2m4lzp3vbn6hd5tc2rg7yu0ijwfe",
-        },
-    }
-    return outputs.get(args.typ, {})
+        }
+    return {}
 
 
-def _gcp(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
+def _gcp(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """pulumi-gcp (terraform-provider-google) computed attributes."""
+    inputs = args.inputs
     if args.typ == "gcp:storage/bucket:Bucket":
-        return {"name": rid, "url": f"gs://{rid}"}
+        name = f"{args.name}-{_suffix(args.name)}"
+        return {"name": name, "url": f"gs://{name}", "selfLink":
+                f"https://www.googleapis.com/storage/v1/b/{name}"}
     if args.typ == "gcp:serviceaccount/account:Account":
-        email = f"{args.inputs['accountId']}@my-gcp-project.iam.gserviceaccount.com"
-        return {"email": email, "member": f"serviceAccount:{email}"}
+        email = f"{inputs['accountId']}@{GCP_PROJECT}.iam.gserviceaccount.com"
+        return {
+            "email": email,
+            "member": f"serviceAccount:{email}",
+            # `name` is the account's resource name, which build_config.service_account takes.
+            "name": f"projects/{GCP_PROJECT}/serviceAccounts/{email}",
+            "uniqueId": "1" + _suffix(email, 20),
+        }
+    if args.typ == "gcp:projects/service:Service":
+        return {"id": f"{GCP_PROJECT}/{inputs['service']}"}
     if args.typ == "gcp:cloudfunctionsv2/function:Function":
-        name = args.inputs["name"]
-        service = {
-            **args.inputs["serviceConfig"],
-            "service": f"projects/my-gcp-project/locations/europe-west1/services/{name}",
-            "uri": f"https://{name}-abc123-ew.a.run.app",
-        }
+        name = inputs["name"]
+        # google_cloudfunctions2_function: `url` is the cloudfunctions.net form with the
+        # function's name as its path; the Cloud Run service's own URI is service_config.uri.
         return {
-            "serviceConfig": service,
-            "url": f"https://{name}-abc123-ew.a.run.app",
-            "state": "ACTIVE",
-        }
-    return {}
-
-
-def _azure(args: pulumi.runtime.MockResourceArgs, rid: str) -> dict[str, Any]:
-    if args.typ == "azure-native:storage:StorageAccount":
-        return {
-            "name": args.name,
-            "primaryEndpoints": {"blob": f"https://{args.name}.blob.core.windows.net/"},
-        }
-    if args.typ == "azure-native:web:WebApp":
-        host = f"{args.name}-h3c8d9.westeurope-01.azurewebsites.net"
-        return {
-            "defaultHostName": host,
-            "enabledHostNames": [host, host.replace(".westeurope", ".scm.westeurope")],
-            "identity": {
-                **args.inputs.get("identity", {}),
-                "principalId": "11111111-2222-3333-4444-555555555555",
+            "serviceConfig": {
+                **inputs["serviceConfig"],
+                "service": f"projects/{GCP_PROJECT}/locations/europe-west1/services/{name}",
+                "uri": f"https://{name}-{_suffix(name, 10)}-ew.a.run.app",
+                "revision": f"{name}-00001-abc",
             },
+            "url": f"https://europe-west1-{GCP_PROJECT}.cloudfunctions.net/{name}",
+            "state": "ACTIVE",
+            "environment": "GEN_2",
         }
-    if args.typ in ("azure-native:storage:BlobContainer", "azure-native:resources:ResourceGroup"):
-        return {"name": args.name}
+    if args.typ == "gcp:cloudscheduler/job:Job":
+        return {"state": "ENABLED"}
     return {}
+
+
+def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """pulumi-azure-native outputs: auto-named resources get a random 8-character suffix."""
+    inputs = args.inputs
+    auto = f"{args.name}{_suffix(args.name, 8)}"
+    base = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/lambda-rg1a2b3c4d/providers"
+    if args.typ == "azure-native:resources:ResourceGroup":
+        return {"name": "lambda-rg1a2b3c4d",
+                "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/lambda-rg1a2b3c4d"}
+    if args.typ == "azure-native:storage:StorageAccount":
+        # Storage account names take no dashes and at most 24 characters.
+        name = auto[:24]
+        endpoints = {kind: f"https://{name}.{kind}.core.windows.net/"
+                     for kind in ("blob", "dfs", "file", "queue", "table", "web")}
+        return {"name": name, "id": f"{base}/Microsoft.Storage/storageAccounts/{name}",
+                "primaryEndpoints": endpoints, "provisioningState": "Succeeded"}
+    if args.typ == "azure-native:storage:BlobContainer":
+        return {"name": auto, "id": f"{base}/Microsoft.Storage/storageAccounts/sa/blobServices/"
+                f"default/containers/{auto}"}
+    if args.typ == "azure-native:web:AppServicePlan":
+        return {"name": auto, "id": f"{base}/Microsoft.Web/serverfarms/{auto}"}
+    if args.typ == "azure-native:web:WebApp":
+        # Flex apps get a host name with a hash and a region scale unit; the SCM (Kudu) host is
+        # among enabledHostNames and is the `Repository` entry of hostNameSslStates.
+        host = f"{auto}-h3c8d9e2f4a1b5c6.westeurope-01.azurewebsites.net"
+        scm = host.replace(".westeurope-01.", ".scm.westeurope-01.")
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.Web/sites/{auto}",
+            "defaultHostName": host,
+            "enabledHostNames": [host, scm],
+            "hostNameSslStates": [
+                {"name": host, "hostType": "Standard", "sslState": "Disabled"},
+                {"name": scm, "hostType": "Repository", "sslState": "Disabled"},
+            ],
+            "identity": {
+                **inputs.get("identity", {}),
+                "principalId": "11111111-2222-3333-4444-555555555555",
+                "tenantId": "99999999-8888-7777-6666-555555555555",
+            },
+            "state": "Running",
+        }
+    if args.typ.startswith("azure-native:"):
+        return {"id": f"{base}/x/{auto}"}
+    return {}
+
+
+def _random(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    if args.typ == "random:index/randomPassword:RandomPassword":
+        length = int(args.inputs.get("length", 16))
+        return {"result": ("k" + _suffix(args.name, 64))[:length], "bcryptHash": "$2a$10$x"}
+    return {}
+
+
+PEER_KEY = "peer-signing-key-of-"
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -112,32 +205,66 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.peer_urls = peer_urls
         self.resources: list[Registered] = []
         self.stack_references: list[str] = []
+        self.calls: list[str] = []
+        self._urns: dict[str, str] = {}
+        self._options: dict[tuple[str, str], tuple[bool, tuple[str, ...]]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        rid = f"{args.name}-{abs(hash(args.name)) % 10**6:06d}"
+        rid = f"{args.name}-{_suffix(args.name, 6)}"
         if args.typ == "pulumi:pulumi:StackReference":
-            self.stack_references.append(args.inputs["name"])
-            url = self.peer_urls[args.inputs["name"]]
-            outputs = {} if url is None else {"base_url": url}
-            return rid, {"name": args.inputs["name"], "outputs": outputs, "secretOutputNames": []}
+            return rid, self._stack_reference(args.inputs["name"])
         secret: set[str] = set()
         args.inputs = unwrap_secrets(dict(args.inputs), "", secret)
-        extra = {**_aws(args, rid), **_gcp(args, rid), **_azure(args, rid)}
-        if args.typ.startswith("azure-native:"):
-            rid = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/x/{args.name}"
-            extra.setdefault("id", rid)
-        outputs = {**args.inputs, **extra}
+        computed = {**_aws(args), **_gcp(args), **_azure(args), **_random(args)}
+        rid = str(computed.get("id", rid))
+        outputs = {**args.inputs, **computed}
         urn = f"urn:pulumi:test::lambda::{args.typ}::{args.name}"
-        self.resources.append(Registered(args.typ, args.name, outputs, urn, frozenset(secret)))
+        self.resources.append(
+            Registered(args.typ, args.name, args.inputs, urn, frozenset(secret), outputs)
+        )
         return rid, outputs
 
+    def watch(self, monitor: Any) -> None:
+        """Record what MockResourceArgs leaves out: each registration's `protect` flag and its
+        explicit dependencies (`depends_on`), as the engine receives them."""
+        register = monitor.RegisterResource
+
+        def recording(request: Any) -> Any:
+            response = register(request)
+            self._urns[response.urn] = f"{request.type}::{request.name}"
+            self._options[(request.type, request.name)] = (
+                bool(request.protect),
+                tuple(request.dependencies),
+            )
+            return response
+
+        monitor.RegisterResource = recording
+
+    def settle(self) -> None:
+        """Attach the recorded options to the resources, once the program has finished."""
+        for resource in self.resources:
+            protect, urns = self._options.get((resource.typ, resource.name), (False, ()))
+            resource.protect = protect
+            resource.depends_on = tuple(self._urns.get(u, u) for u in urns)
+
+    def _stack_reference(self, name: str) -> dict[str, Any]:
+        """A peer stack's outputs as the engine reads them: nothing for a stack never deployed,
+        and `peer_signing_key` listed among the secret outputs."""
+        self.stack_references.append(name)
+        url = self.peer_urls[name]
+        if url is None:
+            return {"name": name, "outputs": {}, "secretOutputNames": []}
+        outputs = {"base_url": url, "peer_signing_key": PEER_KEY + name}
+        return {"name": name, "outputs": outputs, "secretOutputNames": ["peer_signing_key"]}
+
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.calls.append(args.token)
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "subscriptionId": SUBSCRIPTION,
-                "tenantId": "tenant",
-                "clientId": "c",
-                "objectId": "o",
+                "tenantId": "99999999-8888-7777-6666-555555555555",
+                "clientId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+                "objectId": "0a0b0c0d-0000-1111-2222-333333333333",
             }
         if args.token == "azure-native:storage:listStorageAccountKeys":
             return {"keys": [{"keyName": "key1", "value": "a2V5", "permissions": "FULL"}]}
@@ -159,34 +286,50 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return found[0]
 
 
+def cli_config(
+    stack: str,
+    sets: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+) -> dict[str, pulumi_cli.Value]:
+    """The config `pulumi up --stack STACK` hands the program after the user ran
+    `pulumi config set` for each of `sets` (and `--secret` for `secrets`); raises CliError
+    where the CLI would stop."""
+    project = pulumi_cli.load_project(ROOT / "Pulumi.yaml")
+    values = pulumi_cli.load_stack(project, ROOT / f"Pulumi.{stack}.yaml")
+    for key, text in (sets or {}).items():
+        pulumi_cli.config_set(values, project, key, text)
+    for key, text in (secrets or {}).items():
+        pulumi_cli.config_set(values, project, key, text, secret=True)
+    return pulumi_cli.merge_and_validate(project, stack, values)
+
+
 def run_program(
     stack: str,
-    config: dict[str, Any],
-    peer_urls: dict[str, str | None],
+    sets: dict[str, str] | None = None,
+    peer_urls: dict[str, str | None] | None = None,
     secrets: dict[str, str] | None = None,
 ) -> tuple[RecordingMocks, dict[str, Any]]:
-    """Run the real program (stacks.program.main) under mocks; return what it registered and
-    its component's resolved outputs."""
+    """Run the real program (stacks.program.main) under mocks on the config the CLI would give
+    it; return what it registered and the stack's resolved outputs."""
     from stacks.program import main
 
-    mocks = RecordingMocks(peer_urls)
-    pulumi.runtime.set_mocks(
-        mocks, project="lambda", stack=stack, preview=False, organization="organization"
+    config = cli_config(stack, sets, secrets)
+    mocks = RecordingMocks(peer_urls or {})
+    pulumi.runtime.set_mocks(mocks, project="lambda", stack=stack, preview=False,
+                             organization=ORG)
+    mocks.watch(pulumi.runtime.settings.get_monitor())
+    pulumi.runtime.set_all_config(
+        {key: value.text for key, value in config.items()},
+        [key for key, value in config.items() if value.secure],
     )
-    values = {f"lambda:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    secrets = {"peerSecret": "mesh-peer-secret", **(secrets or {})}
-    values.update(
-        {f"lambda:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in secrets.items()}
-    )
-    pulumi.runtime.set_all_config(values, [f"lambda:{k}" for k in secrets])
     result: dict[str, Any] = {}
 
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         component = main()
-        return component.base_url.apply(  # type: ignore[attr-defined, no-any-return]
-            lambda url: result.update(base_url=url)
-        )
+        outputs = {"base_url": component.base_url, **component.outputs}  # type: ignore[attr-defined]
+        return pulumi.Output.all(**outputs).apply(result.update)
 
     program()
+    mocks.settle()
     return mocks, result
