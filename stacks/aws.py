@@ -146,9 +146,7 @@ class AwsFunction(pulumi.ComponentResource):
 
     def _private_bucket(self, name: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
         child = pulumi.ResourceOptions(parent=self)
-        bucket = aws.s3.Bucket(
-            name, force_destroy=False, tags=self._args.config.tags, opts=opts
-        )
+        bucket = aws.s3.Bucket(name, force_destroy=False, tags=self._args.config.tags, opts=opts)
         aws.s3.BucketPublicAccessBlock(
             f"{name}-private",
             bucket=bucket.id,

@@ -21,8 +21,10 @@ BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 
 # Resource providers a fresh subscription may not have registered. Flex Consumption apps are
 # Microsoft.Web sites whose instances the platform runs through Microsoft.App.
-PROVIDERS = {"flex": ["Microsoft.Web", "Microsoft.Storage", "Microsoft.App"],
-             "consumption": ["Microsoft.Web", "Microsoft.Storage"]}
+PROVIDERS = {
+    "flex": ["Microsoft.Web", "Microsoft.Storage", "Microsoft.App"],
+    "consumption": ["Microsoft.Web", "Microsoft.Storage"],
+}
 
 
 def scm_host(ssl_states: Sequence[Any] | None, hosts: Sequence[str] | None) -> str:
@@ -56,15 +58,20 @@ class AzureFunction(pulumi.ComponentResource):
         super().__init__("lambda:azure:Function", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
-        self._auth = {"auth": config.azure_auth.settings,
-                      "client_secret": config.azure_auth.client_secret}
+        self._auth = {
+            "auth": config.azure_auth.settings,
+            "client_secret": config.azure_auth.client_secret,
+        }
         flex = config.azure_plan == "flex"
         client = azure.authorization.get_client_config_output()
         self._subscription = client.subscription_id
         registration = ProviderRegistration(
             f"{name}-providers",
-            {"subscription": client.subscription_id, "namespaces": PROVIDERS[config.azure_plan],
-             **self._auth},
+            {
+                "subscription": client.subscription_id,
+                "namespaces": PROVIDERS[config.azure_plan],
+                **self._auth,
+            },
             opts=child,
         )
         # Stored events outlive the stack: the group, the account and the events container are

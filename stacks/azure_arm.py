@@ -23,8 +23,16 @@ ARM = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
 
 # Kudu's deployment status codes (the One Deploy contract, as azd and Core Tools read them).
-STATUS = {-1: "Cancelled", 0: "Pending", 1: "Building", 2: "Deploying", 3: "Failed", 4: "Success",
-          5: "Conflict", 6: "PartialSuccess"}
+STATUS = {
+    -1: "Cancelled",
+    0: "Pending",
+    1: "Building",
+    2: "Deploying",
+    3: "Failed",
+    4: "Success",
+    5: "Conflict",
+    6: "PartialSuccess",
+}
 SUCCEEDED = {4, 6}
 FAILED = {-1, 3, 5}
 
@@ -53,8 +61,10 @@ def auth_settings(
     }
     merged = {key: environ[var] for key, var in env_keys.items() if environ.get(var)}
     # GitHub Actions hands out its OIDC request URL/token under its own names.
-    for key, var in (("oidcRequestToken", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-                     ("oidcRequestUrl", "ACTIONS_ID_TOKEN_REQUEST_URL")):
+    for key, var in (
+        ("oidcRequestToken", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        ("oidcRequestUrl", "ACTIONS_ID_TOKEN_REQUEST_URL"),
+    ):
         if environ.get(var):
             merged.setdefault(key, environ[var])
     merged.update({k: v for k, v in config.items() if v})
@@ -83,7 +93,7 @@ def credential(settings: Mapping[str, str]) -> Any:
         return identity.ClientAssertionCredential(tenant, client, lambda: _oidc_token(settings))
     if _true(settings.get("useMsi")):
         return identity.ManagedIdentityCredential(client_id=client)
-    return identity.AzureCliCredential(tenant_id=tenant)
+    return identity.AzureCliCredential(tenant_id=tenant or "")
 
 
 def _oidc_token(settings: Mapping[str, str]) -> str:
@@ -108,8 +118,13 @@ class Http:
     sleep: Callable[[float], None] = time.sleep
     timeout_s: float = 600
 
-    def call(self, method: str, url: str, body: bytes | None = None,
-             content_type: str = "application/json") -> tuple[int, bytes]:
+    def call(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, bytes]:
         request = urllib.request.Request(
             url,
             data=body,
@@ -146,8 +161,13 @@ class Backoff:
 TRANSIENT_PUBLISH = {400, 401, 403, 404, 409, 429, 500, 502, 503}
 
 
-def publish(http: Http, scm: str, archive: bytes, backoff: Backoff | None = None,
-            poll: Backoff | None = None) -> str:
+def publish(
+    http: Http,
+    scm: str,
+    archive: bytes,
+    backoff: Backoff | None = None,
+    poll: Backoff | None = None,
+) -> str:
     """One Deploy the package and wait until the deployment completes; returns its id.
 
     `/api/publish` answers 202 with the deployment id as soon as it has the zip; the deploy
@@ -193,8 +213,13 @@ def wait_for_deployment(http: Http, scm: str, deployment: str, poll: Backoff) ->
     raise ArmError(f"deployment {deployment} on {scm} did not complete (last: {seen})")
 
 
-def register_providers(http: Http, subscription: str, namespaces: list[str],
-                       poll: Backoff | None = None, arm: str = ARM) -> None:
+def register_providers(
+    http: Http,
+    subscription: str,
+    namespaces: list[str],
+    poll: Backoff | None = None,
+    arm: str = ARM,
+) -> None:
     """Register resource providers the app needs (idempotent), and wait until they are."""
     poll = poll or Backoff(40, 5.0, 15.0)
     base = f"{arm}/subscriptions/{subscription}/providers"

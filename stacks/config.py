@@ -35,9 +35,18 @@ DEFAULTS: dict[str, str | int] = {
 }
 
 # Where each cloud's provider takes its region, and the one line that sets it.
-REGION_KEYS = {"aws": ("aws", "region"), "gcp": ("gcp", "region"), "azure": ("azure-native", "location")}
+REGION_KEYS = {
+    "aws": ("aws", "region"),
+    "gcp": ("gcp", "region"),
+    "azure": ("azure-native", "location"),
+}
 # The GCP provider falls back to these (in this order) when gcp:project is unset.
-GCP_PROJECT_ENV = ("GOOGLE_PROJECT", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")
+GCP_PROJECT_ENV = (
+    "GOOGLE_PROJECT",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCLOUD_PROJECT",
+    "CLOUDSDK_CORE_PROJECT",
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,9 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             f"lambda:cloud must be one of {', '.join(CLOUDS)}, not {cloud!r} (it defaults to the "
             f"stack name): pulumi config set lambda:cloud aws"
         )
-    ints = {key: _positive(key, _int(config, key)) for key, v in DEFAULTS.items() if isinstance(v, int)}
+    ints = {
+        key: _positive(key, _int(config, key)) for key, v in DEFAULTS.items() if isinstance(v, int)
+    }
     plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
     if plan not in ("flex", "consumption"):
         raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")

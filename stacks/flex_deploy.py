@@ -38,8 +38,10 @@ class _OneDeploy(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         deployment = self._deploy(props)
-        return CreateResult(id_=f"{props['scm_host']}:{props['archive_sha256']}",
-                            outs={**props, "deployment_id": deployment})
+        return CreateResult(
+            id_=f"{props['scm_host']}:{props['archive_sha256']}",
+            outs={**props, "deployment_id": deployment},
+        )
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         return _diff(olds, news, ("scm_host", "archive_sha256"))
@@ -79,18 +81,21 @@ class FlexDeployment(pulumi.dynamic.Resource):
     scm_host: pulumi.Output[str]
     deployment_id: pulumi.Output[str]
 
-    def __init__(self, name: str, props: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(_OneDeploy(), name, {"deployment_id": None, **props}, opts)
 
 
 class ProviderRegistration(pulumi.dynamic.Resource):
-    def __init__(self, name: str, props: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(_Registration(), name, props, opts)
 
 
 class TriggerSync(pulumi.dynamic.Resource):
-    def __init__(self, name: str, props: dict[str, Any],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__(_TriggerSync(), name, props, opts)

@@ -63,9 +63,7 @@ class GcpFunction(pulumi.ComponentResource):
         ]
         child = self._after_apis()
         # Stored events outlive the stack: `pulumi destroy` stops at this bucket (README).
-        self.bucket = self._private_bucket(
-            f"{name}-events", self._after_apis(protect=True)
-        )
+        self.bucket = self._private_bucket(f"{name}-events", self._after_apis(protect=True))
         source_bucket = self._private_bucket(f"{name}-source", child)
         source = gcp.storage.BucketObject(
             f"{name}-source-zip",
@@ -114,8 +112,10 @@ class GcpFunction(pulumi.ComponentResource):
             "bucket": self.bucket.name,
             "functions": {"http": self.function.name, "jobs": self.jobs.name},
             "logs_url": self.function.name.apply(
-                lambda fn: f"https://console.cloud.google.com/run/detail/{config.region}/{fn}"
-                f"/logs?project={config.gcp_project}"
+                lambda fn: (
+                    f"https://console.cloud.google.com/run/detail/{config.region}/{fn}"
+                    f"/logs?project={config.gcp_project}"
+                )
             ),
         }
         self.register_outputs({"base_url": self.base_url, **self.outputs})

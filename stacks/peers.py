@@ -39,7 +39,9 @@ class SigningKey:
         still a secret Output, never plain text in state."""
         return pulumi.Output.secret(
             self.key.apply(
-                lambda key: hmac.new(key.encode(), b"lambda-outbox-retry", hashlib.sha256).hexdigest()
+                lambda key: hmac.new(
+                    key.encode(), b"lambda-outbox-retry", hashlib.sha256
+                ).hexdigest()
             )
         )
 

@@ -29,8 +29,8 @@ def main() -> pulumi.ComponentResource:
         from stacks.azure import AzureFunction
 
         component = AzureFunction("lambda", args)
-    pulumi.export("base_url", component.base_url)  # type: ignore[attr-defined]
-    for name, value in component.outputs.items():  # type: ignore[attr-defined]
+    pulumi.export("base_url", component.base_url)
+    for name, value in component.outputs.items():
         pulumi.export(name, value)
     pulumi.export("peer_urls", peers.urls)
     # Secret: the peers read it through StackReference to verify what this stack sends.

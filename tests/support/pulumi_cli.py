@@ -160,8 +160,10 @@ def _validate_declaration(project: str, key: str, declared: Any) -> None:
                 f"The configuration key '{key}' declares an array but does not specify the "
                 "underlying type via the 'items' attribute"
             )
-        if typed and "default" in declared and not valid_value(
-            declared["type"], declared.get("items"), declared["default"]
+        if (
+            typed
+            and "default" in declared
+            and not valid_value(declared["type"], declared.get("items"), declared["default"])
         ):
             raise CliError(
                 f"The default value specified for configuration key '{key}' is not of the "
@@ -169,14 +171,19 @@ def _validate_declaration(project: str, key: str, declared: Any) -> None:
             )
         return
     if typed:
-        raise CliError(f"Configuration key '{key}' is not namespaced by the project and should "
-                       "not define a type")
+        raise CliError(
+            f"Configuration key '{key}' is not namespaced by the project and should "
+            "not define a type"
+        )
     if "default" in declared:
-        raise CliError(f"Configuration key '{key}' is not namespaced by the project and should "
-                       "not define a default value")
+        raise CliError(
+            f"Configuration key '{key}' is not namespaced by the project and should "
+            "not define a default value"
+        )
     if "value" not in declared:
-        raise CliError(f"Configuration key '{key}' is namespaced and must provide an attribute "
-                       "'value'")
+        raise CliError(
+            f"Configuration key '{key}' is namespaced and must provide an attribute 'value'"
+        )
 
 
 _GO_INT = re.compile(r"^[+-]?[0-9]+$")
@@ -194,7 +201,9 @@ def valid_value(type_name: str, items: dict[str, Any] | None, value: Any) -> boo
         if isinstance(value, float):
             return value.is_integer()
         # strconv.Atoi: optional sign and digits, within int64.
-        return isinstance(value, str) and bool(_GO_INT.match(value)) and -(2**63) <= int(value) < 2**63
+        return (
+            isinstance(value, str) and bool(_GO_INT.match(value)) and -(2**63) <= int(value) < 2**63
+        )
     if type_name == "boolean":
         return value in ("true", "false") or isinstance(value, bool)
     if type_name == "object":
@@ -233,13 +242,16 @@ def default_value(raw: Any) -> Value:
     return Value(json.dumps(raw), is_object=True)
 
 
-def config_set(stack: dict[str, Value], project: Project, key: str, text: str,
-               secret: bool = False) -> None:
+def config_set(
+    stack: dict[str, Value], project: Project, key: str, text: str, secret: bool = False
+) -> None:
     """`pulumi config set [--secret] KEY VALUE`: a plain (or encrypted) string value."""
     stack[parse_key(project.name, key)] = Value(text, secure=secret)
 
 
-def merge_and_validate(project: Project, stack_name: str, stack: dict[str, Value]) -> dict[str, Value]:
+def merge_and_validate(
+    project: Project, stack_name: str, stack: dict[str, Value]
+) -> dict[str, Value]:
     """ValidateStackConfigAndApplyProjectConfig: returns the config the program receives."""
     merged = dict(stack)
     missing = []
@@ -256,18 +268,24 @@ def merge_and_validate(project: Project, stack_name: str, stack: dict[str, Value
             merged[full] = default_value(declared.get("value", declared.get("default")))
     if missing:
         plural = "values" if len(missing) > 1 else "value"
-        raise CliError(f"Stack '{stack_name}' is missing configuration {plural} "
-                       + ", ".join(f"'{k}'" for k in missing))
+        raise CliError(
+            f"Stack '{stack_name}' is missing configuration {plural} "
+            + ", ".join(f"'{k}'" for k in missing)
+        )
     for key in sorted(project.config):
         declared = project.config[key]
         if not isinstance(declared, dict) or "type" not in declared:
             continue
         value = merged[parse_key(project.name, key)]
         if declared.get("secret") and not value.secure:
-            raise CliError(f"Stack '{stack_name}' with configuration key '{key}' must be "
-                           "encrypted as it's secret")
+            raise CliError(
+                f"Stack '{stack_name}' with configuration key '{key}' must be "
+                "encrypted as it's secret"
+            )
         content = json.loads(value.text) if value.is_object else value.text
         if not valid_value(declared["type"], declared.get("items"), content):
-            raise CliError(f"Stack '{stack_name}' with configuration key '{key}' must be of "
-                           f"type '{declared['type']}'")
+            raise CliError(
+                f"Stack '{stack_name}' with configuration key '{key}' must be of "
+                f"type '{declared['type']}'"
+            )
     return merged

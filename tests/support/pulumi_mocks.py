@@ -16,7 +16,7 @@ would have refused.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ class Registered:
     inputs: dict[str, Any]
     urn: str
     secret_inputs: frozenset[str] = frozenset()
-    outputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     depends_on: tuple[str, ...] = ()  # "type::name" of the explicit dependencies
 
@@ -71,6 +71,7 @@ def _aws(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         # Auto-named: the logical name plus a 7-character random suffix.
         bucket = f"{args.name}-{_suffix(args.name)}"
         return {
+            "id": bucket,  # an S3 bucket's id is its name
             "bucket": bucket,
             "arn": f"arn:aws:s3:::{bucket}",
             "bucketDomainName": f"{bucket}.s3.amazonaws.com",
@@ -83,8 +84,12 @@ def _aws(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs.get('name')}"}
     if args.typ == "aws:iam/role:Role":
         name = f"{args.name}-{_suffix(args.name)}"
-        return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "name": name,
-                "uniqueId": "AROA" + _suffix(args.name, 17).upper()}
+        return {
+            "id": name,
+            "arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "name": name,
+            "uniqueId": "AROA" + _suffix(args.name, 17).upper(),
+        }
     if args.typ == "aws:lambda/function:Function":
         arn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs.get('name')}"
         return {
@@ -111,8 +116,11 @@ def _gcp(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     inputs = args.inputs
     if args.typ == "gcp:storage/bucket:Bucket":
         name = f"{args.name}-{_suffix(args.name)}"
-        return {"name": name, "url": f"gs://{name}", "selfLink":
-                f"https://www.googleapis.com/storage/v1/b/{name}"}
+        return {
+            "name": name,
+            "url": f"gs://{name}",
+            "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
+        }
     if args.typ == "gcp:serviceaccount/account:Account":
         email = f"{inputs['accountId']}@{GCP_PROJECT}.iam.gserviceaccount.com"
         return {
@@ -150,18 +158,29 @@ def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     auto = f"{args.name}{_suffix(args.name, 8)}"
     base = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/lambda-rg1a2b3c4d/providers"
     if args.typ == "azure-native:resources:ResourceGroup":
-        return {"name": "lambda-rg1a2b3c4d",
-                "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/lambda-rg1a2b3c4d"}
+        return {
+            "name": "lambda-rg1a2b3c4d",
+            "id": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/lambda-rg1a2b3c4d",
+        }
     if args.typ == "azure-native:storage:StorageAccount":
         # Storage account names take no dashes and at most 24 characters.
         name = auto[:24]
-        endpoints = {kind: f"https://{name}.{kind}.core.windows.net/"
-                     for kind in ("blob", "dfs", "file", "queue", "table", "web")}
-        return {"name": name, "id": f"{base}/Microsoft.Storage/storageAccounts/{name}",
-                "primaryEndpoints": endpoints, "provisioningState": "Succeeded"}
+        endpoints = {
+            kind: f"https://{name}.{kind}.core.windows.net/"
+            for kind in ("blob", "dfs", "file", "queue", "table", "web")
+        }
+        return {
+            "name": name,
+            "id": f"{base}/Microsoft.Storage/storageAccounts/{name}",
+            "primaryEndpoints": endpoints,
+            "provisioningState": "Succeeded",
+        }
     if args.typ == "azure-native:storage:BlobContainer":
-        return {"name": auto, "id": f"{base}/Microsoft.Storage/storageAccounts/sa/blobServices/"
-                f"default/containers/{auto}"}
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.Storage/storageAccounts/sa/blobServices/"
+            f"default/containers/{auto}",
+        }
     if args.typ == "azure-native:web:AppServicePlan":
         return {"name": auto, "id": f"{base}/Microsoft.Web/serverfarms/{auto}"}
     if args.typ == "azure-native:web:WebApp":
@@ -251,6 +270,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         """A peer stack's outputs as the engine reads them: nothing for a stack never deployed,
         and `peer_signing_key` listed among the secret outputs."""
         self.stack_references.append(name)
+        if name not in self.peer_urls:
+            # The engine fails a reference to a stack that does not exist.
+            raise RuntimeError(f"unknown stack {name!r}")
         url = self.peer_urls[name]
         if url is None:
             return {"name": name, "outputs": {}, "secretOutputNames": []}
@@ -315,8 +337,7 @@ def run_program(
 
     config = cli_config(stack, sets, secrets)
     mocks = RecordingMocks(peer_urls or {})
-    pulumi.runtime.set_mocks(mocks, project="lambda", stack=stack, preview=False,
-                             organization=ORG)
+    pulumi.runtime.set_mocks(mocks, project="lambda", stack=stack, preview=False, organization=ORG)
     mocks.watch(pulumi.runtime.settings.get_monitor())
     pulumi.runtime.set_all_config(
         {key: value.text for key, value in config.items()},

@@ -1,0 +1,50 @@
+"""Shared runs of the Pulumi program under mocks, one per stack and scenario."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.pulumi_mocks import ORG, RecordingMocks, run_program
+
+AWS_URL = "https://x7kq2m4lzp3vbn6hd5tc2rg7yu0ijwfe.lambda-url.eu-west-1.on.aws"
+GCP_URL = "https://lambda-gcp-68522566d8-ew.a.run.app"
+AZURE_URL = "https://lambda-app13ba5cf8-h3c8d9e2f4a1b5c6.westeurope-01.azurewebsites.net"
+GCP_PROJECT_SET = {"gcp:project": "my-gcp-project"}
+MESH = {"lambda:peerStacks": "aws,gcp,azure"}
+
+Run = tuple[RecordingMocks, dict[str, Any]]
+
+
+def peers(**urls: str | None) -> dict[str, str | None]:
+    return {f"{ORG}/lambda/{cloud}": url for cloud, url in urls.items()}
+
+
+def env_of(mocks: RecordingMocks, typ: str, name: str, path: tuple[str, ...]) -> dict[str, Any]:
+    value: Any = mocks.named(typ, name).inputs
+    for part in path:
+        value = value[part]
+    if isinstance(value, list):  # Azure app settings: a list of {name, value}
+        return {item["name"]: item["value"] for item in value}
+    return dict(value)
+
+
+@pytest.fixture(scope="module")
+def aws_run() -> Run:
+    """A mesh member whose two peers are deployed, with memory and timeout set by the user."""
+    return run_program(
+        "aws",
+        {**MESH, "lambda:memoryMb": "768", "lambda:timeoutSeconds": "20"},
+        peers(gcp=GCP_URL, azure=AZURE_URL + "/"),
+    )
+
+
+@pytest.fixture(scope="module")
+def gcp_run() -> Run:
+    return run_program("gcp", {**GCP_PROJECT_SET, **MESH}, peers(aws=AWS_URL, azure=None))
+
+
+@pytest.fixture(scope="module")
+def azure_run() -> Run:
+    return run_program("azure", MESH, peers(aws=AWS_URL, gcp=GCP_URL))

@@ -1,0 +1,236 @@
+"""The program's own Azure calls (stacks/azure_arm.py) against a real HTTP server on 127.0.0.1
+that answers as Kudu's One Deploy and ARM's provider registration do.
+
+Kudu's contract, as Azure's own tools read it (azure-dev issue 3658, Core Tools' Flex publish):
+`POST /api/publish` answers 202 with the deployment id as its body while the deploy goes on;
+`GET /api/deployments/<id>` answers 404 until the record exists, then JSON whose `status` is
+-1 cancelled, 0 pending, 1 building, 2 deploying, 3 failed, 4 success, 5 conflict, 6 partial.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from azure import identity
+
+from stacks import azure_arm
+
+
+class Script:
+    """What the fake server answers, in order, per (method, path prefix)."""
+
+    def __init__(self) -> None:
+        self.replies: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        self.requests: list[tuple[str, str, bytes, str]] = []
+
+    def on(self, method: str, prefix: str, *replies: tuple[int, Any]) -> None:
+        self.replies[(method, prefix)] = list(replies)
+
+    def answer(self, method: str, path: str) -> tuple[int, Any]:
+        for (m, prefix), queue in self.replies.items():
+            if m == method and path.startswith(prefix):
+                return queue.pop(0) if len(queue) > 1 else queue[0]
+        return 404, {"error": "not scripted"}
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Script]]:
+    script = Script()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            auth = self.headers.get("Authorization", "")
+            script.requests.append((self.command, self.path, body, auth))
+            status, payload = script.answer(self.command, self.path)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _reply
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", script
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def client(waits: list[float]) -> azure_arm.Http:
+    return azure_arm.Http(token=lambda: "arm-token", sleep=waits.append, timeout_s=5)
+
+
+def test_publish_retries_while_the_role_propagates_then_waits_for_success(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on(
+        "POST",
+        "/api/publish",
+        (403, b"This request is not authorized"),
+        (400, b"storage error"),
+        (202, b'"dep-1"'),
+    )
+    script.on(
+        "GET",
+        "/api/deployments/dep-1",
+        (404, {}),
+        (200, {"status": 1}),
+        (200, {"status": 2}),
+        (200, {"status": 4}),
+    )
+    waits: list[float] = []
+    deployment = azure_arm.publish(
+        client(waits),
+        url,
+        b"PK zip bytes",
+        azure_arm.Backoff(5, 1.0, 4.0),
+        azure_arm.Backoff(10, 0.5, 1.0),
+    )
+    assert deployment == "dep-1"
+    posts = [r for r in script.requests if r[0] == "POST"]
+    assert len(posts) == 3
+    assert posts[-1][2] == b"PK zip bytes"
+    assert posts[-1][3] == "Bearer arm-token"
+    assert posts[-1][1] == "/api/publish?RemoteBuild=false"
+    assert waits == [1.0, 2.0, 0.5, 1.0, 1.0]  # two publish retries, three polls until final
+
+
+def test_a_deployment_that_fails_after_a_2xx_publish_fails_the_update(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (202, b"dep-2"))
+    script.on(
+        "GET",
+        "/api/deployments/dep-2",
+        (200, {"status": 1}),
+        (
+            200,
+            {
+                "status": 3,
+                "status_text": "Python packages failed to load",
+                "log_url": "https://x.scm/api/deployments/dep-2/log",
+            },
+        ),
+    )
+    with pytest.raises(azure_arm.ArmError, match="ended Failed: Python packages failed to load"):
+        azure_arm.publish(
+            client([]), url, b"zip", azure_arm.Backoff(2, 0.1, 0.1), azure_arm.Backoff(5, 0.1, 0.1)
+        )
+
+
+def test_publish_gives_up_after_its_bound_and_says_why(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (403, b"AuthorizationPermissionMismatch"))
+    waits: list[float] = []
+    with pytest.raises(azure_arm.ArmError, match="403 AuthorizationPermissionMismatch"):
+        azure_arm.publish(client(waits), url, b"zip", azure_arm.Backoff(4, 1.0, 2.0))
+    assert waits == [1.0, 2.0, 2.0]
+    assert len([r for r in script.requests if r[0] == "POST"]) == 4
+
+
+def test_a_deployment_that_never_completes_fails_at_the_poll_bound(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (202, b"dep-3"))
+    script.on("GET", "/api/deployments/dep-3", (200, {"status": 1}))
+    with pytest.raises(azure_arm.ArmError, match=r"did not complete \(last: Building\)"):
+        azure_arm.publish(
+            client([]), url, b"zip", azure_arm.Backoff(1, 0, 0), azure_arm.Backoff(3, 0, 0)
+        )
+
+
+def test_an_unexpected_publish_error_is_not_retried(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (413, b"too large"))
+    with pytest.raises(azure_arm.ArmError, match="413"):
+        azure_arm.publish(client([]), url, b"zip", azure_arm.Backoff(5, 1, 1))
+    assert len(script.requests) == 1
+
+
+def test_provider_registration_registers_and_waits_until_registered(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/subscriptions/sub/providers/", (200, {}))
+    script.on(
+        "GET",
+        "/subscriptions/sub/providers/Microsoft.App",
+        (200, {"registrationState": "Registering"}),
+        (200, {"registrationState": "Registered"}),
+    )
+    script.on(
+        "GET",
+        "/subscriptions/sub/providers/Microsoft.Web",
+        (200, {"registrationState": "Registered"}),
+    )
+    waits: list[float] = []
+    azure_arm.register_providers(
+        client(waits),
+        "sub",
+        ["Microsoft.Web", "Microsoft.App"],
+        azure_arm.Backoff(5, 2.0, 2.0),
+        arm=url,
+    )
+    posts = [r[1] for r in script.requests if r[0] == "POST"]
+    assert posts == [
+        "/subscriptions/sub/providers/Microsoft.Web/register?api-version=2021-04-01",
+        "/subscriptions/sub/providers/Microsoft.App/register?api-version=2021-04-01",
+    ]
+    assert waits == [2.0]
+
+
+def test_a_registration_without_permission_says_what_to_run(server: tuple[str, Script]) -> None:
+    url, script = server
+    script.on("POST", "/subscriptions/sub/providers/", (403, {"error": "AuthorizationFailed"}))
+    with pytest.raises(
+        azure_arm.ArmError, match=r"az provider register --namespace Microsoft\.App"
+    ):
+        azure_arm.register_providers(client([]), "sub", ["Microsoft.App"], arm=url)
+
+
+def test_trigger_sync_posts_to_the_apps_management_endpoint(server: tuple[str, Script]) -> None:
+    url, script = server
+    app_id = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Web/sites/app"
+    script.on("POST", app_id, (200, {}))
+    azure_arm.sync_triggers(client([]), app_id, arm=url)
+    assert script.requests[0][1] == f"{app_id}/syncfunctiontriggers?api-version=2022-03-01"
+
+
+def test_credentials_follow_the_azure_native_providers_own_settings() -> None:
+    env = {"ARM_CLIENT_ID": "env-id", "ARM_TENANT_ID": "env-tenant", "ARM_CLIENT_SECRET": "env-s"}
+    from_env = azure_arm.auth_settings({}, env)
+    assert isinstance(azure_arm.credential(from_env), identity.ClientSecretCredential)
+    # The provider's config wins over its environment variables.
+    merged = azure_arm.auth_settings({"clientId": "cfg-id", "clientSecret": "cfg-s"}, env)
+    assert (merged["clientId"], merged["clientSecret"], merged["tenantId"]) == (
+        "cfg-id",
+        "cfg-s",
+        "env-tenant",
+    )
+    msi = azure_arm.auth_settings({}, {"ARM_USE_MSI": "true", "ARM_CLIENT_ID": "uami"})
+    assert isinstance(azure_arm.credential(msi), identity.ManagedIdentityCredential)
+    oidc = azure_arm.auth_settings(
+        {}, {**env, "ARM_CLIENT_SECRET": "", "ARM_USE_OIDC": "true", "ARM_OIDC_TOKEN": "jwt"}
+    )
+    assert isinstance(azure_arm.credential(oidc), identity.ClientAssertionCredential)
+    # Neither names a credential: the Azure CLI login, as azure-native does by default.
+    assert isinstance(
+        azure_arm.credential(azure_arm.auth_settings({}, {})), identity.AzureCliCredential
+    )

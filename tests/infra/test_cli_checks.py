@@ -1,0 +1,121 @@
+"""The Pulumi CLI's pre-run checks (tests/support/pulumi_cli.py, reproduced from its source)
+applied to the committed files, and the first deploy a user makes with only what the README
+tells them to set."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stacks.config import DEFAULTS
+from tests.support import pulumi_cli
+from tests.support.pulumi_mocks import ROOT, cli_config, run_program
+
+STACKS = ("aws", "gcp", "azure")
+
+
+def readme_config_sets(section: str) -> dict[str, dict[str, str]]:
+    """The `pulumi config set --stack S KEY VALUE` lines of one README block, by stack, with
+    placeholders (`<your-project-id>`) filled as a user would."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split(f"<!-- cli-check: {section} -->", 1)[1].split("```", 2)[1]
+    sets: dict[str, dict[str, str]] = {stack: {} for stack in STACKS}
+    for stack, key, value in re.findall(r"pulumi config set --stack (\w+) (\S+) (\S+)", block):
+        sets[stack][key] = value.replace("<your-project-id>", "my-gcp-project")
+    assert "pulumi stack init" in block, f"the README's {section} block lost its commands"
+    return sets
+
+
+def test_the_project_file_passes_the_clis_schema_and_project_validation() -> None:
+    project = pulumi_cli.load_project(ROOT / "Pulumi.yaml")
+    assert project.name == "lambda"
+
+
+def test_the_checker_rejects_what_the_cli_rejects(tmp_path: Path) -> None:
+    """The checks can fail: the defects this project once shipped are refused as the CLI would."""
+    raw = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    raw["config"]["lambda:fanoutTimeoutSeconds"] = {"type": "number", "default": 2}
+    with pytest.raises(pulumi_cli.CliError, match=r"could not validate 'Pulumi\.yaml'"):
+        pulumi_cli.validate_project(raw)
+    raw["config"].pop("lambda:fanoutTimeoutSeconds")
+    raw["config"]["lambda:memoryMb"] = {"type": "integer", "default": "lots"}
+    with pytest.raises(pulumi_cli.CliError, match="not of the expected type 'integer'"):
+        pulumi_cli.validate_project(raw)
+    raw["config"]["lambda:memoryMb"] = {"type": "integer", "default": 512}
+    raw["config"]["lambda:region"] = {"type": "string"}
+    project = pulumi_cli.Project(raw["name"], raw["config"])
+    with pytest.raises(
+        pulumi_cli.CliError, match="Stack 'aws' is missing configuration value 'lambda:region'"
+    ):
+        pulumi_cli.merge_and_validate(project, "aws", {})
+    raw["config"].pop("lambda:region")
+    with pytest.raises(pulumi_cli.CliError, match="'lambda:memoryMb' must be of type 'integer'"):
+        pulumi_cli.merge_and_validate(project, "aws", {"lambda:memoryMb": pulumi_cli.Value("2.5")})
+    raw["config"]["lambda:token"] = {"type": "string", "secret": True, "default": ""}
+    with pytest.raises(pulumi_cli.CliError, match="must be encrypted as it's secret"):
+        pulumi_cli.merge_and_validate(pulumi_cli.Project("lambda", raw["config"]), "aws", {})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_committed_stack_file_passes_the_clis_config_checks_as_the_readme_has_it(
+    stack: str,
+) -> None:
+    for section in ("lone", "mesh"):
+        config = cli_config(stack, readme_config_sets(section)[stack])
+        assert config["lambda:cloud"].text == stack
+
+
+def test_every_declared_default_is_the_one_the_program_uses() -> None:
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    assert {k.removeprefix("lambda:"): v["default"] for k, v in declared.items()} == DEFAULTS
+    assert all("secret" not in v for v in declared.values())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_cloud_alone_deploys_with_what_the_readme_sets_and_no_peers(stack: str) -> None:
+    mocks, result = run_program(stack, readme_config_sets("lone")[stack])
+    assert mocks.stack_references == []  # no reference to a stack the user never created
+    assert result["base_url"].startswith("https://")
+
+
+def test_the_gcp_stack_without_a_project_stops_with_the_command_to_run() -> None:
+    with pytest.raises(Exception, match=r"pulumi config set gcp:project <your-project-id>"):
+        run_program("gcp", {})
+
+
+def test_a_stack_name_that_is_no_cloud_stops_with_the_command_to_run() -> None:
+    with pytest.raises(Exception, match=r"pulumi config set lambda:cloud aws"):
+        run_program("aws", {"lambda:cloud": "dev"})
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_readme_mesh_references_the_other_two_stacks(stack: str) -> None:
+    others = sorted(f"organization/lambda/{s}" for s in STACKS if s != stack)
+    # GIVEN all three stacks initialised (the README's first line) and none deployed yet
+    created: dict[str, str | None] = dict.fromkeys(others)
+    mocks, _ = run_program(stack, readme_config_sets("mesh")[stack], created)
+    assert sorted(mocks.stack_references) == others
+
+
+def test_the_clis_virtualenv_installs_the_program_set_only_at_the_locked_pins() -> None:
+    def pins(path: Path) -> dict[str, str]:
+        found = re.findall(r"^([a-z0-9][a-z0-9._-]*)==(\S+)", path.read_text(), re.M)
+        return {name.lower(): version for name, version in found}
+
+    program, lock = pins(ROOT / "requirements.txt"), pins(ROOT / "requirements.lock")
+    for needed in (
+        "pulumi",
+        "pulumi-aws",
+        "pulumi-gcp",
+        "pulumi-azure-native",
+        "pulumi-random",
+        "azure-identity",
+        "uv",
+    ):
+        assert needed in program, needed
+    for dev_only in ("pytest", "moto", "mypy", "matplotlib", "hypothesis", "duckdb", "ruff"):
+        assert dev_only not in program, f"{dev_only} is not the program's"
+    assert all(lock[name] == version for name, version in program.items())

@@ -1,0 +1,193 @@
+"""The AWS stack under mocks: what matters in production."""
+
+from __future__ import annotations
+
+import json
+
+from tests.infra.conftest import AZURE_URL, GCP_URL, Run, env_of
+from tests.support.pulumi_mocks import ORG, PEER_KEY
+
+FN = "aws:lambda/function:Function"
+BUCKET = "aws:s3/bucket:Bucket"
+TAGS = {"project": "lambda", "stack": "aws", "cloud": "aws"}
+
+
+def test_aws_buckets_are_private_encrypted_and_owner_enforced(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    buckets = {b.outputs["bucket"] for b in mocks.of_type(BUCKET)}
+    assert len(buckets) == 2  # events, and the code artifacts
+    blocks = mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert {b.inputs["bucket"] for b in blocks} == buckets
+    for block in blocks:
+        flags = (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        )
+        assert all(block.inputs[k] is True for k in flags), block.urn
+    owners = mocks.of_type("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert {o.inputs["rule"]["objectOwnership"] for o in owners} == {"BucketOwnerEnforced"}
+    sse = mocks.of_type(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    assert {s.inputs["bucket"] for s in sse} == buckets
+    for config in sse:
+        rule = config.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert rule["sseAlgorithm"] == "AES256", config.urn
+
+
+def test_aws_events_bucket_is_protected_from_an_accidental_destroy(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    assert mocks.named(BUCKET, "lambda-events").protect
+    assert mocks.named(BUCKET, "lambda-events").inputs["forceDestroy"] is False
+    assert not mocks.named(BUCKET, "lambda-artifacts").protect
+
+
+def test_aws_role_may_only_touch_its_own_bucket_objects_and_log_group(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    policy = mocks.one("aws:iam/rolePolicy:RolePolicy")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    bucket_arn = mocks.named(BUCKET, "lambda-events").outputs["arn"]
+    allowed = {(tuple(s["Action"]), s["Resource"]) for s in statements}
+    log_arn = mocks.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    assert allowed == {
+        (("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), f"{bucket_arn}/*"),
+        (("s3:ListBucket",), bucket_arn),
+        (("logs:CreateLogStream", "logs:PutLogEvents"), f"{log_arn}:*"),
+    }, policy.urn
+    assume = json.loads(mocks.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+
+
+def test_aws_code_is_uploaded_once_to_s3_and_every_function_points_at_it(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    code = mocks.one("aws:s3/bucketObjectv2:BucketObjectv2")
+    artifacts = mocks.named(BUCKET, "lambda-artifacts").outputs
+    assert code.inputs["bucket"] == artifacts["bucket"]
+    assert code.inputs["key"].startswith("lambda-aws-")
+    assert code.inputs["key"].endswith(".zip")
+    functions = mocks.of_type(FN)
+    assert len(functions) == 3
+    for fn in functions:
+        assert (fn.inputs["s3Bucket"], fn.inputs["s3Key"]) == (
+            code.inputs["bucket"],
+            code.inputs["key"],
+        ), fn.urn
+        assert "code" not in fn.inputs, f"{fn.urn} uploads the zip directly (50 MB limit)"
+        assert fn.inputs["sourceCodeHash"]
+
+
+def test_aws_functions_wait_for_their_role_policy(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    for fn in mocks.of_type(FN):
+        assert "aws:iam/rolePolicy:RolePolicy::lambda-policy" in fn.depends_on, fn.urn
+
+
+def test_aws_scheduled_functions_cannot_overlap_themselves(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    assert "reservedConcurrentExecutions" not in mocks.named(FN, "lambda-fn").inputs
+    for name in ("lambda-retry", "lambda-compact"):
+        fn = mocks.named(FN, name)
+        assert fn.inputs["reservedConcurrentExecutions"] == 1, fn.urn
+        assert fn.inputs["timeout"] == 540
+
+
+def test_aws_function_runtime_memory_timeout_and_logs(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    fn = mocks.named(FN, "lambda-fn")
+    assert fn.inputs["runtime"] == "python3.12", fn.urn
+    assert fn.inputs["architectures"] == ["arm64"], fn.urn
+    assert fn.inputs["handler"] == "functions.aws.handler.handler"
+    assert (fn.inputs["memorySize"], fn.inputs["timeout"]) == (768, 20)
+    logs = mocks.one("aws:cloudwatch/logGroup:LogGroup")
+    assert logs.inputs["retentionInDays"] == 14
+    assert fn.inputs["loggingConfig"]["logGroup"] == logs.inputs["name"]
+
+
+def test_aws_function_url_is_public_with_both_permissions(aws_run: Run) -> None:
+    mocks, result = aws_run
+    url = mocks.one("aws:lambda/functionUrl:FunctionUrl")
+    assert url.inputs["authorizationType"] == "NONE", url.urn
+    perms = {
+        p.inputs["action"]: p.inputs
+        for p in mocks.of_type("aws:lambda/permission:Permission")
+        if p.inputs["principal"] == "*"
+    }
+    assert set(perms) == {"lambda:InvokeFunctionUrl", "lambda:InvokeFunction"}
+    assert perms["lambda:InvokeFunctionUrl"]["functionUrlAuthType"] == "NONE"
+    assert perms["lambda:InvokeFunction"]["invokedViaFunctionUrl"] is True
+    # The provider's Function URL ends with a slash; base_url does not.
+    assert result["base_url"] == url.outputs["functionUrl"].rstrip("/")
+
+
+def test_aws_env_holds_the_peers_urls_and_keys_and_its_own_key_as_secrets(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
+    assert env["LAMBDA_PEER_URLS"] == f"{GCP_URL},{AZURE_URL}"
+    assert json.loads(env["LAMBDA_PEER_KEYS"]) == [
+        PEER_KEY + f"{ORG}/lambda/gcp",
+        PEER_KEY + f"{ORG}/lambda/azure",
+    ]
+    assert env["LAMBDA_BUCKET"] == mocks.named(BUCKET, "lambda-events").outputs["bucket"]
+    assert env["LAMBDA_ORIGIN"] == "aws"
+    generated = mocks.one("random:index/randomPassword:RandomPassword")
+    assert env["LAMBDA_PEER_SECRET"] == generated.outputs["result"]
+    assert len(env["LAMBDA_RETRY_TOKEN"]) == 64
+    assert env["LAMBDA_RETRY_TOKEN"] != env["LAMBDA_PEER_SECRET"]
+    assert "environment" in mocks.named(FN, "lambda-fn").secret_inputs
+
+
+def test_aws_outbox_retries_run_on_an_eventbridge_schedule(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    retry, main = mocks.named(FN, "lambda-retry"), mocks.named(FN, "lambda-fn")
+    assert retry.inputs["handler"] == "functions.aws.handler.retry_outbox", retry.urn
+    assert (retry.inputs["role"], retry.inputs["s3Key"]) == (
+        main.inputs["role"],
+        main.inputs["s3Key"],
+    )
+    rule = mocks.named("aws:cloudwatch/eventRule:EventRule", "lambda-retry-schedule")
+    assert rule.inputs["scheduleExpression"] == "rate(1 minute)", rule.urn
+    target = mocks.named("aws:cloudwatch/eventTarget:EventTarget", "lambda-retry-target")
+    assert target.inputs["arn"] == retry.outputs["arn"]
+    invoke = mocks.named("aws:lambda/permission:Permission", "lambda-retry-invoke")
+    assert invoke.inputs["principal"] == "events.amazonaws.com"
+    assert invoke.inputs["function"] == retry.inputs["name"]
+    assert invoke.inputs["sourceArn"] == rule.outputs["arn"]
+
+
+def test_aws_compaction_runs_hourly_on_its_own_entry_point(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    compact = mocks.named(FN, "lambda-compact")
+    assert compact.inputs["handler"] == "functions.aws.handler.compact", compact.urn
+    rule = mocks.named("aws:cloudwatch/eventRule:EventRule", "lambda-compact-schedule")
+    assert rule.inputs["scheduleExpression"] == "cron(10 * * * ? *)"
+    target = mocks.named("aws:cloudwatch/eventTarget:EventTarget", "lambda-compact-target")
+    assert target.inputs["arn"] == compact.outputs["arn"]
+
+
+def test_aws_every_taggable_resource_carries_project_stack_and_cloud(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    taggable = (
+        BUCKET,
+        FN,
+        "aws:iam/role:Role",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:cloudwatch/eventRule:EventRule",
+        "aws:s3/bucketObjectv2:BucketObjectv2",
+    )
+    for typ in taggable:
+        for resource in mocks.of_type(typ):
+            assert resource.inputs.get("tags") == TAGS, resource.urn
+
+
+def test_aws_outputs_name_the_bucket_functions_and_log_console(aws_run: Run) -> None:
+    mocks, result = aws_run
+    assert result["bucket"] == mocks.named(BUCKET, "lambda-events").outputs["bucket"]
+    assert result["functions"] == {
+        "http": "lambda-aws",
+        "retry": "lambda-aws-retry",
+        "compact": "lambda-aws-compact",
+    }
+    assert result["logs_url"].startswith("https://eu-west-1.console.aws.amazon.com/cloudwatch/")
+    assert result["logs_url"].endswith("log-group/$252Faws$252Flambda$252Flambda-aws")

@@ -1,0 +1,153 @@
+"""The Azure stack under mocks: Flex first deploy, the Consumption fallback, production rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pulumi
+import pytest
+
+from stacks.azure import sas_expiry, scm_host
+from tests.infra.conftest import AWS_URL, GCP_URL, Run, env_of, peers
+from tests.support.pulumi_mocks import SUBSCRIPTION, run_program
+
+APP = "azure-native:web:WebApp"
+DYNAMIC = "pulumi-python:dynamic:Resource"
+TAGS = {"project": "lambda", "stack": "azure", "cloud": "azure"}
+
+
+def test_azure_storage_has_no_public_blob_access_and_tls_1_2(azure_run: Run) -> None:
+    mocks, _ = azure_run
+    account = mocks.one("azure-native:storage:StorageAccount")
+    assert account.inputs["allowBlobPublicAccess"] is False, account.urn
+    assert account.inputs["minimumTlsVersion"] == "TLS1_2"
+    assert account.inputs["allowSharedKeyAccess"] is False
+    for container in mocks.of_type("azure-native:storage:BlobContainer"):
+        assert container.inputs["publicAccess"] == "None", container.urn
+
+
+def test_azure_stored_events_are_protected_with_everything_that_holds_them(azure_run: Run) -> None:
+    mocks, _ = azure_run
+    assert mocks.one("azure-native:resources:ResourceGroup").protect
+    assert mocks.one("azure-native:storage:StorageAccount").protect
+    containers = {c.name: c.protect for c in mocks.of_type("azure-native:storage:BlobContainer")}
+    assert containers == {"lambda-events": True, "lambda-deployments": False}
+
+
+def test_azure_registers_its_resource_providers_before_creating_anything(azure_run: Run) -> None:
+    mocks, _ = azure_run
+    registration = mocks.named(DYNAMIC, "lambda-providers")
+    assert registration.inputs["subscription"] == SUBSCRIPTION
+    assert registration.inputs["namespaces"] == [
+        "Microsoft.Web",
+        "Microsoft.Storage",
+        "Microsoft.App",
+    ]
+    group = mocks.one("azure-native:resources:ResourceGroup")
+    assert f"{DYNAMIC}::lambda-providers" in group.depends_on, group.urn
+
+
+def test_azure_runs_on_flex_with_identity_and_a_scoped_role(azure_run: Run) -> None:
+    mocks, result = azure_run
+    plan = mocks.one("azure-native:web:AppServicePlan")
+    assert plan.inputs["sku"] == {"name": "FC1", "tier": "FlexConsumption"}, plan.urn
+    app = mocks.one(APP)
+    assert app.inputs["identity"]["type"] == "SystemAssigned"
+    assert app.inputs["httpsOnly"] is True
+    config = app.inputs["functionAppConfig"]
+    assert config["runtime"] == {"name": "python", "version": "3.12"}
+    assert config["deployment"]["storage"]["authentication"]["type"] == "SystemAssignedIdentity"
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert "WEBSITE_RUN_FROM_PACKAGE" not in settings  # Flex refuses it
+    assert settings["LAMBDA_PEER_URLS"] == f"{AWS_URL},{GCP_URL}"
+    account = mocks.one("azure-native:storage:StorageAccount")
+    assert settings["LAMBDA_AZURE_ACCOUNT_URL"] == account.outputs["primaryEndpoints"]["blob"]
+    assert (
+        settings["LAMBDA_BUCKET"]
+        == mocks.named("azure-native:storage:BlobContainer", "lambda-events").outputs["name"]
+    )
+    role = mocks.one("azure-native:authorization:RoleAssignment")
+    assert role.inputs["scope"] == account.outputs["id"], role.urn
+    assert role.inputs["principalId"] == app.outputs["identity"]["principalId"]
+    assert role.inputs["roleDefinitionId"].endswith("b7e6dc6d-f1e8-4753-8033-0f276bb0955b")
+    assert result["base_url"] == f"https://{app.outputs['defaultHostName']}"
+
+
+def test_azure_code_is_published_after_the_role_to_the_scm_host(azure_run: Run) -> None:
+    mocks, _ = azure_run
+    deploy = mocks.named(DYNAMIC, "lambda-code")
+    app = mocks.one(APP)
+    scm = next(s["name"] for s in app.outputs["hostNameSslStates"] if s["hostType"] == "Repository")
+    assert deploy.inputs["scm_host"] == scm, deploy.urn
+    assert len(deploy.inputs["archive_sha256"]) == 64
+    assert deploy.inputs["archive_path"].endswith(".zip")
+    assert "azure-native:authorization:RoleAssignment::lambda-blob-owner" in deploy.depends_on
+
+
+def test_azure_publish_authenticates_with_the_providers_own_config() -> None:
+    mocks, _ = run_program(
+        "azure",
+        {"azure-native:clientId": "app-id", "azure-native:tenantId": "tenant-id"},
+        secrets={"azure-native:clientSecret": "client-secret"},
+    )
+    deploy = mocks.named(DYNAMIC, "lambda-code")
+    assert deploy.inputs["auth"] == {"clientId": "app-id", "tenantId": "tenant-id"}
+    assert deploy.inputs["client_secret"] == "client-secret"
+    assert "client_secret" in deploy.secret_inputs, "the client secret reached state in clear"
+
+
+def test_scm_host_is_found_in_the_host_states_then_the_host_names_or_fails_clearly() -> None:
+    class State:
+        def __init__(self, name: str, host_type: str) -> None:
+            self.name, self.host_type = name, host_type
+
+    states = [State("a.azurewebsites.net", "Standard"), State("a.scm.x.net", "Repository")]
+    assert scm_host(states, []) == "a.scm.x.net"
+    assert scm_host([], ["a.azurewebsites.net", "a.scm.azurewebsites.net"]) == (
+        "a.scm.azurewebsites.net"
+    )
+    with pytest.raises(pulumi.RunError, match=r"no deployment \(scm\) host"):
+        scm_host([], ["a.azurewebsites.net"])
+
+
+def test_azure_every_taggable_resource_carries_project_stack_and_cloud(azure_run: Run) -> None:
+    mocks, _ = azure_run
+    for typ in (
+        "azure-native:resources:ResourceGroup",
+        "azure-native:storage:StorageAccount",
+        "azure-native:web:AppServicePlan",
+        APP,
+    ):
+        for resource in mocks.of_type(typ):
+            assert resource.inputs["tags"] == TAGS, resource.urn
+
+
+def test_azure_outputs_name_the_container_app_and_log_stream(azure_run: Run) -> None:
+    mocks, result = azure_run
+    app = mocks.one(APP)
+    assert result["functions"] == {"app": app.outputs["name"]}
+    assert (
+        result["bucket"]
+        == mocks.named("azure-native:storage:BlobContainer", "lambda-events").outputs["name"]
+    )
+    assert result["logs_url"] == f"https://portal.azure.com/#resource{app.outputs['id']}/logStream"
+
+
+def test_azure_consumption_runs_from_a_sas_package_url_and_syncs_its_triggers() -> None:
+    mocks, _ = run_program("azure", {"lambda:azurePlan": "consumption"}, peers(aws=None, gcp=None))
+    plan = mocks.one("azure-native:web:AppServicePlan")
+    assert plan.inputs["sku"]["name"] == "Y1"
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert settings["WEBSITE_RUN_FROM_PACKAGE"].startswith("https://")
+    assert [d.name for d in mocks.of_type(DYNAMIC)] == ["lambda-providers", "lambda-sync-triggers"]
+    sync = mocks.named(DYNAMIC, "lambda-sync-triggers")
+    assert sync.inputs["app_id"] == mocks.one(APP).outputs["id"]
+    assert sync.inputs["package"].startswith("lambda-azure-")
+    assert f"{APP}::lambda-app" in sync.depends_on
+    assert "azure-native:storage:Blob::lambda-package" in sync.depends_on
+
+
+def test_package_sas_expiry_is_over_a_year_away_and_stable_within_a_year() -> None:
+    early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC)
+    assert sas_expiry(early) == sas_expiry(late) == "2028-01-01T00:00:00Z"
+    assert sas_expiry(datetime(2027, 3, 1, tzinfo=UTC)) == "2029-01-01T00:00:00Z"

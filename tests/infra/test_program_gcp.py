@@ -1,0 +1,175 @@
+"""The GCP stack under mocks: a fresh project's first deploy, and what matters in production."""
+
+from __future__ import annotations
+
+from tests.infra.conftest import AWS_URL, Run, env_of
+from tests.support.pulumi_mocks import GCP_PROJECT
+
+FN = "gcp:cloudfunctionsv2/function:Function"
+BUCKET = "gcp:storage/bucket:Bucket"
+ACCOUNT = "gcp:serviceaccount/account:Account"
+LABELS = {"project": "lambda", "stack": "gcp", "cloud": "gcp"}
+
+
+def test_gcp_enables_every_api_a_first_deploy_calls_and_never_disables_them(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    services = mocks.of_type("gcp:projects/service:Service")
+    assert {s.inputs["service"] for s in services} >= {
+        "run.googleapis.com",
+        "cloudfunctions.googleapis.com",
+        "cloudbuild.googleapis.com",
+        "artifactregistry.googleapis.com",
+        "cloudscheduler.googleapis.com",
+        "iam.googleapis.com",
+        "cloudresourcemanager.googleapis.com",
+    }
+    for service in services:
+        assert service.inputs["disableOnDestroy"] is False, service.urn
+        assert service.inputs["disableDependentServices"] is False, service.urn
+        assert service.inputs["project"] == GCP_PROJECT
+
+
+def test_gcp_resources_that_call_an_api_depend_on_it_being_enabled(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    apis = {
+        f"gcp:projects/service:Service::{s.name}"
+        for s in mocks.of_type("gcp:projects/service:Service")
+    }
+    for typ in (
+        FN,
+        BUCKET,
+        ACCOUNT,
+        "gcp:cloudscheduler/job:Job",
+        "gcp:projects/iAMMember:IAMMember",
+        "gcp:storage/bucketObject:BucketObject",
+    ):
+        for resource in mocks.of_type(typ):
+            assert apis <= set(resource.depends_on), resource.urn
+
+
+def test_gcp_builds_run_as_a_dedicated_least_privilege_account(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    builder = mocks.named(ACCOUNT, "lambda-build")
+    for fn in mocks.of_type(FN):
+        # build_config.service_account takes the account's resource name.
+        assert fn.inputs["buildConfig"]["serviceAccount"] == builder.outputs["name"], fn.urn
+        assert fn.inputs["buildConfig"]["serviceAccount"].startswith(
+            f"projects/{GCP_PROJECT}/serviceAccounts/"
+        )
+    grants = {g.inputs["role"]: g.inputs for g in mocks.of_type("gcp:projects/iAMMember:IAMMember")}
+    assert set(grants) == {
+        "roles/logging.logWriter",
+        "roles/artifactregistry.writer",
+        "roles/storage.objectViewer",
+    }
+    assert {g["member"] for g in grants.values()} == {builder.outputs["member"]}
+    # Reading sources is limited to the buckets Cloud Functions stages them in.
+    condition = grants["roles/storage.objectViewer"]["condition"]["expression"]
+    assert "buckets/gcf-v2-sources-" in condition
+    for fn in mocks.of_type(FN):
+        grant_urns = {
+            f"gcp:projects/iAMMember:IAMMember::{n}"
+            for n in (
+                "lambda-build-logging",
+                "lambda-build-artifactregistry",
+                "lambda-build-sources",
+            )
+        }
+        assert grant_urns <= set(fn.depends_on), f"{fn.urn} may build before its grants exist"
+
+
+def test_gcp_base_url_is_the_cloud_run_uri_not_the_cloudfunctions_url(gcp_run: Run) -> None:
+    mocks, result = gcp_run
+    fn = mocks.named(FN, "lambda-fn")
+    assert result["base_url"] == fn.outputs["serviceConfig"]["uri"]
+    assert result["base_url"].endswith(".run.app")
+    assert "cloudfunctions.net" in fn.outputs["url"]  # the form with the name as a path
+
+
+def test_gcp_buckets_are_private_and_the_events_bucket_is_protected(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    buckets = mocks.of_type(BUCKET)
+    assert len(buckets) == 2
+    for bucket in buckets:
+        assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.urn
+        assert bucket.inputs["publicAccessPrevention"] == "enforced", bucket.urn
+        assert bucket.inputs["labels"] == LABELS, bucket.urn
+        assert bucket.protect == (bucket.name == "lambda-events"), bucket.urn
+
+
+def test_gcp_function_runs_as_its_own_account_with_access_to_the_events_bucket_only(
+    gcp_run: Run,
+) -> None:
+    mocks, _ = gcp_run
+    account = mocks.named(ACCOUNT, "lambda-sa")
+    fn = mocks.named(FN, "lambda-fn")
+    assert fn.inputs["buildConfig"]["runtime"] == "python312", fn.urn
+    assert fn.inputs["buildConfig"]["entryPoint"] == "handle"
+    assert fn.inputs["serviceConfig"]["serviceAccountEmail"] == account.outputs["email"]
+    assert fn.inputs["serviceConfig"]["ingressSettings"] == "ALLOW_ALL"
+    assert fn.inputs["labels"] == LABELS
+    (grant,) = mocks.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+    events = mocks.named(BUCKET, "lambda-events")
+    assert (grant.inputs["bucket"], grant.inputs["role"]) == (
+        events.outputs["name"],
+        "roles/storage.objectUser",
+    )
+    assert grant.inputs["member"] == f"serviceAccount:{account.outputs['email']}"
+    env = env_of(mocks, FN, "lambda-fn", ("serviceConfig", "environmentVariables"))
+    assert env["LAMBDA_BUCKET"] == events.outputs["name"]
+    assert env["LAMBDA_PEER_URLS"] == AWS_URL
+
+
+def test_gcp_source_object_is_content_hashed_in_the_source_bucket(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    obj = mocks.one("gcp:storage/bucketObject:BucketObject")
+    for fn in mocks.of_type(FN):
+        source = fn.inputs["buildConfig"]["source"]["storageSource"]
+        assert source["object"] == obj.inputs["name"], fn.urn
+    assert obj.inputs["name"].startswith("lambda-gcp-")
+    assert len(obj.inputs["name"]) == 31
+
+
+def test_gcp_both_functions_are_public_through_run_invoker(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    members = mocks.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
+    services = {fn.outputs["serviceConfig"]["service"] for fn in mocks.of_type(FN)}
+    assert {m.inputs["name"] for m in members} == services
+    for member in members:
+        assert (member.inputs["role"], member.inputs["member"]) == (
+            "roles/run.invoker",
+            "allUsers",
+        ), member.urn
+
+
+def test_gcp_scheduled_routes_run_on_a_jobs_function_with_a_long_timeout(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    http, jobs = mocks.named(FN, "lambda-fn"), mocks.named(FN, "lambda-jobs")
+    assert http.inputs["serviceConfig"]["timeoutSeconds"] == 30
+    assert jobs.inputs["serviceConfig"]["timeoutSeconds"] == 540
+    assert jobs.inputs["serviceConfig"]["maxInstanceCount"] == 1  # runs never overlap
+    jobs_uri = jobs.outputs["serviceConfig"]["uri"]
+    token = env_of(mocks, FN, "lambda-fn", ("serviceConfig", "environmentVariables"))[
+        "LAMBDA_RETRY_TOKEN"
+    ]
+    for name, path, schedule in (
+        ("lambda-retry", "/internal/outbox/retry", "*/1 * * * *"),
+        ("lambda-compact", "/internal/compact", "10 * * * *"),
+    ):
+        job = mocks.named("gcp:cloudscheduler/job:Job", name)
+        assert job.inputs["httpTarget"]["uri"] == f"{jobs_uri}{path}", job.urn
+        assert job.inputs["httpTarget"]["httpMethod"] == "POST"
+        assert job.inputs["schedule"] == schedule
+        assert job.inputs["attemptDeadline"] == "570s"
+        assert job.inputs["httpTarget"]["headers"] == {"Authorization": f"Bearer {token}"}
+        assert "httpTarget" in job.secret_inputs or "httpTarget.headers" in job.secret_inputs
+
+
+def test_gcp_outputs_name_the_bucket_functions_and_log_console(gcp_run: Run) -> None:
+    mocks, result = gcp_run
+    assert result["bucket"] == mocks.named(BUCKET, "lambda-events").outputs["name"]
+    assert result["functions"] == {"http": "lambda-gcp", "jobs": "lambda-gcp-jobs"}
+    assert result["logs_url"] == (
+        "https://console.cloud.google.com/run/detail/europe-west1/lambda-gcp/logs"
+        f"?project={GCP_PROJECT}"
+    )
