@@ -1,15 +1,22 @@
 # Two commands a newcomer needs: `make serve` and `make test`. Everything else is installed by
-# these targets into project-local folders (.venv, .tools, tools/azurite/node_modules).
+# these targets into project-local folders (.venv-serve, .venv, .tools, tools/azurite/node_modules).
 SHELL := /bin/bash
 PYTHON ?= python3
 PY_VERSION ?= 3.11
 UV_VERSION := 0.13.9
 UV := .tools/uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
+# A stamp per interpreter version: switching PY_VERSION rebuilds the venv on that version.
 VENV_STAMP := .venv/.synced-$(PY_VERSION)
+SERVE_STAMP := .venv-serve/.synced-$(PY_VERSION)
 AZURITE_STAMP := tools/azurite/node_modules/.installed
+stage = @printf '\n==> %s\n' $(1)
 
-.PHONY: install serve test lint typecheck lock clean smoke converge mesh compact bench
+.DEFAULT_GOAL := help
+.PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	$(PYTHON) -m venv .tools/uv
@@ -17,57 +24,72 @@ $(UV):
 
 # requirements.lock pins every package with hashes; `make lock` regenerates it from pyproject.toml.
 $(VENV_STAMP): requirements.lock | $(UV)
+	$(call stage,"installing the test environment into .venv (Python $(PY_VERSION))")
+	@if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv; fi
 	[ -x .venv/bin/python ] || $(UV) venv --quiet --python $(PY_VERSION) .venv
 	$(UV) pip sync --quiet --python .venv/bin/python requirements.lock
+	rm -f .venv/.synced-*
 	touch $@
 
-# requirements.txt is what the Pulumi CLI installs into its own virtualenv: the infra group only,
-# at the same pins as requirements.lock.
-lock: | $(UV)
+# Serving needs the app and waitress only (the `local` extra), at the lock's pins.
+$(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
+	$(call stage,"installing the server into .venv-serve (Python $(PY_VERSION))")
+	@if [ -x .venv-serve/bin/python ] && ! .venv-serve/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-serve; fi
+	[ -x .venv-serve/bin/python ] || $(UV) venv --quiet --python $(PY_VERSION) .venv-serve
+	$(UV) pip compile --quiet pyproject.toml --extra local -c requirements.lock --no-header --generate-hashes \
+		--python-version $(PY_VERSION) -o .venv-serve/requirements.txt
+	$(UV) pip sync --quiet --python .venv-serve/bin/python .venv-serve/requirements.txt
+	rm -f .venv-serve/.synced-*
+	touch $@
+
+lock: | $(UV) ## Re-pin requirements.lock and requirements.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --all-extras --group dev --group infra --universal \
 		--python-version $(PY_VERSION) --generate-hashes --quiet -o requirements.lock
+	# requirements.txt is what the Pulumi CLI installs into its own virtualenv: the infra group
+	# only, at the same pins as requirements.lock.
 	$(UV) pip compile --group infra --universal -c requirements.lock \
 		--python-version $(PY_VERSION) --generate-hashes --quiet -o requirements.txt
 
 $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
+	$(call stage,"installing Azurite (the Azure Storage emulator) with npm")
 	npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error
 	touch $@
 
-install: $(VENV_STAMP) $(AZURITE_STAMP)
+install: $(VENV_STAMP) $(AZURITE_STAMP) ## Install the test environment and Azurite
 
-serve: $(VENV_STAMP)
-	.venv/bin/python -m functions.local
+serve: $(SERVE_STAMP) ## Serve the app on http://127.0.0.1:8080 (files under ./.data)
+	.venv-serve/bin/python -m functions.local
 
-lint: $(VENV_STAMP)
+lint: $(VENV_STAMP) ## ruff check and format check
+	$(call stage,"ruff")
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: $(VENV_STAMP)
+typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/ and scripts/
+	$(call stage,"mypy")
 	.venv/bin/mypy
 
-test: install lint typecheck
+test: install lint typecheck ## Install, then ruff, mypy and the whole test suite
+	$(call stage,"pytest")
 	.venv/bin/pytest $(PYTEST_ARGS)
 
-clean:
-	rm -rf .venv .tools tools/azurite/node_modules .pytest_cache .mypy_cache .ruff_cache
+clean: ## Remove everything the targets create
+	rm -rf .venv .venv-serve .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
+		.ruff_cache .hypothesis .build
 
-# After a deploy: make smoke URL="$$(pulumi stack output base_url)"
-smoke: $(VENV_STAMP)
+smoke: $(VENV_STAMP) ## Check a deployment: make smoke URL=https://...
 	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://...'; exit 2; }
 	.venv/bin/python -m scripts.smoke "$(URL)"
 
-# Bring all three stacks up and re-run until the peer URLs converge (Automation API).
-converge: $(VENV_STAMP)
+converge: $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
+	@command -v pulumi >/dev/null || { echo 'make converge needs the Pulumi CLI: install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)'; exit 2; }
 	.venv/bin/python -m scripts.converge
 
-# Three local members (aws, gcp, azure entry points) on their emulators, wired as signed peers.
-mesh: install
+mesh: install ## Three local members (aws, gcp, azure entry points) on their emulators
 	.venv/bin/python -m scripts.mesh
 
-# Compact the local store's closed hours into Parquet (the clouds do it on an hourly schedule).
-compact: $(VENV_STAMP)
+compact: $(VENV_STAMP) ## Compact the local store's closed hours into Parquet
 	.venv/bin/python -m functions.local.compact
 
-# The benchmark suite: `make bench` (quick, a few minutes) or `make bench ARGS=--full`.
-bench: install
+bench: install ## The benchmark suite (ARGS=--full for the long run)
 	.venv/bin/python -m bench $(ARGS)

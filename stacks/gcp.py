@@ -220,13 +220,19 @@ class GcpFunction(pulumi.ComponentResource):
             member="allUsers",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return function.service_config.apply(lambda c: (c.uri or "").rstrip("/") if c else "")
+        uri: pulumi.Output[str] = function.service_config.apply(
+            lambda c: (c.uri or "").rstrip("/") if c else ""
+        )
+        return uri
 
     def _scheduler_job(
         self, name: str, args: FunctionArgs, url: pulumi.Output[str], path: str, cron: str
     ) -> None:
         """Cloud Scheduler calls a scheduled route with the bearer token (a secret header)."""
         config: StackConfig = args.config
+        headers: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
+            args.key.retry_token.apply(lambda t: {"Authorization": f"Bearer {t}"})
+        )
         gcp.cloudscheduler.Job(
             name,
             project=config.gcp_project,
@@ -237,9 +243,7 @@ class GcpFunction(pulumi.ComponentResource):
             http_target=gcp.cloudscheduler.JobHttpTargetArgs(
                 uri=url.apply(lambda base: f"{base}{path}"),
                 http_method="POST",
-                headers=pulumi.Output.secret(
-                    args.key.retry_token.apply(lambda t: {"Authorization": f"Bearer {t}"})
-                ),
+                headers=headers,
             ),
             opts=self._after_apis(),
         )

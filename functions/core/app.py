@@ -115,8 +115,10 @@ class App:
         request_id = os.urandom(16).hex()
         started = time.perf_counter()
         route_name = "-"
+        # HEAD is GET without the body (RFC 9110 9.3.2): uptime checkers use it.
+        head = request.method == "HEAD"
         try:
-            route, params = self.router.match(request.method, request.path)
+            route, params = self.router.match("GET" if head else request.method, request.path)
             route_name = route.template
             response = route.endpoint(self.handlers, request, params)
         except AppError as error:
@@ -127,9 +129,8 @@ class App:
             self.log.exception("unhandled error", extra={"fields": {"request_id": request_id}})
             response = error_response(AppError("internal error"), request_id)
         self._log_request(request, route_name, response, request_id, started)
-        return Response(
-            response.status, response.body, {**response.headers, "x-request-id": request_id}
-        )
+        headers = {**response.headers, "x-request-id": request_id}
+        return Response(response.status, b"" if head else response.body, headers)
 
     def _log_request(
         self, request: Request, route: str, response: Response, request_id: str, started: float

@@ -141,7 +141,7 @@ class Handlers:
         scheme, _, given = (request.header("authorization") or "").partition(" ")
         if (
             not token
-            or scheme != "Bearer"
+            or scheme.lower() != "bearer"  # auth schemes are case-insensitive (RFC 9110 11.1)
             or not hmac.compare_digest(given.strip().encode(), token.encode())
         ):
             raise Unauthorized("a valid bearer token is required")

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from typing import Any
 
 LOGGER_NAME = "lambda"
 
 
 class JsonFormatter(logging.Formatter):
+    converter = time.gmtime  # UTC, whatever the machine's zone
+
     def format(self, record: logging.LogRecord) -> str:
+        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
         entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": f"{stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
             "message": record.getMessage(),
             **getattr(record, "fields", {}),

@@ -50,6 +50,8 @@ class Router:
             if route.method == method:
                 return route, found.groupdict()
             allowed.append(route.method)
+            if route.method == "GET":
+                allowed.append("HEAD")
         if allowed:
             raise MethodNotAllowed(f"{method} is not allowed on {path}", tuple(sorted(allowed)))
         raise RouteNotFound(f"no route for {path}")

@@ -97,6 +97,16 @@ def _string_list(raw: str) -> tuple[str, ...]:
     return tuple(data)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if not value > 0:
@@ -180,7 +190,7 @@ class Settings(NamedTuple):
             bucket=env.optional(BUCKET),
             peer_urls=env.get(PEER_URLS, _url_list, ()),
             max_body_bytes=env.get(MAX_BODY_BYTES, _positive_int, DEFAULT_MAX_BODY_BYTES),
-            log_level=env.get(LOG_LEVEL, str.upper, "INFO"),
+            log_level=env.get(LOG_LEVEL, _log_level, "INFO"),
             data_dir=env.get(DATA_DIR, str, ".data"),
             host=env.get(HOST, str, "127.0.0.1"),
             port=env.get(PORT, _port, 8080),

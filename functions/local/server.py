@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import sys
 import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from functions.core.app import App
+from functions.core.errors import ConfigError
 from functions.core.settings import Settings
 from functions.core.wsgi import wsgi_app
 from functions.local.store import FileBlobStore
@@ -34,10 +38,23 @@ def retry_loop(app: App, interval: float) -> threading.Thread:
     return thread
 
 
+def fail(message: str) -> NoReturn:
+    """A setting the user must fix: one line on stderr naming it, exit code 2, no traceback."""
+    print(f"lambda: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
 def main() -> None:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        fail(str(exc))
+    serve(settings)
+
+
+def serve(settings: Settings) -> None:
     from waitress import create_server
 
-    settings = Settings.from_env()
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
@@ -45,14 +62,19 @@ def main() -> None:
     app = build_app(settings)
     if settings.peer_urls:
         retry_loop(app, settings.outbox_retry_interval_s)
-    server = create_server(
-        wsgi_app(app.handle, settings.max_body_bytes),
-        host=settings.host,
-        port=settings.port,
-        threads=THREADS,
-        max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
-        ident="lambda",
-    )
+    try:
+        server = create_server(
+            wsgi_app(app.handle, settings.max_body_bytes),
+            host=settings.host,
+            port=settings.port,
+            threads=THREADS,
+            max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
+            ident="lambda",
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")
+        fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): set HOST/PORT")
     print(
         f"LAMBDA serving http://{settings.host}:{server.effective_port}  "
         f"data: {data_dir.resolve()}",

@@ -241,3 +241,10 @@ def test_webhooks_read_back_through_query_in_the_same_order(entry: Any) -> None:
     assert ids[-1] in [row["id"] for row in one_hour["rows"]]
     _, _, peer = entry.request("GET", "/query?source=peer&date=2026-11-20&hour=08")
     assert [(r["id"], r["origin"]) for r in peer["rows"]] == [(PEER_ID, "aws")]
+
+
+def test_head_answers_every_get_route_with_its_status_and_no_body(entry: Any) -> None:
+    for target in ("/health", "/peers", "/query?source=empty&date=2020-01-01"):
+        status, headers, body = entry.request("HEAD", target)
+        assert (status, body) == (200, None), (entry.name, target)
+        assert headers["content-type"] == "application/json"

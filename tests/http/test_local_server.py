@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -228,3 +229,58 @@ def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None
     assert len(list((tmp_path / "compacted").rglob("*.parquet"))) == 1
     again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(again.stdout)["compacted"] == 0
+
+
+def test_head_is_answered_on_every_get_route_without_a_body(client: httpx.Client) -> None:
+    for path in ("/health", "/peers", "/query?source=github&date=2026-11-23"):
+        get, head = client.get(path), client.head(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+        assert head.headers["content-type"] == "application/json", path
+    # HEAD is not a way around a route's method: a POST-only route still answers 405.
+    refused = client.head("/webhook/github")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "POST"
+    assert "HEAD" in client.post("/health").headers["allow"]
+
+
+def run_server(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    from scripts.processes import ROOT
+
+    base = {"PATH": "/usr/bin:/bin", "PORT": str(free_port()), "DATA_DIR": "/tmp/lambda-unused"}
+    return subprocess.run(
+        [sys.executable, "-m", "functions.local"],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"LAMBDA_LOG_LEVEL": "LOUD"}, "'LAMBDA_LOG_LEVEL' has an invalid value: must be one of"),
+        ({"LAMBDA_WEBHOOKS": '{"gh": {"scheme": "gitlab"}}'}, "'LAMBDA_WEBHOOKS' has an invalid"),
+        ({"LAMBDA_PEER_URLS": "http://127.0.0.1:1"}, "'LAMBDA_PEER_SECRET' is missing"),
+        ({"PORT": "http"}, "'PORT' has an invalid value"),
+    ],
+)
+def test_a_bad_setting_stops_the_server_with_one_line_naming_it(
+    env: dict[str, str], says: str
+) -> None:
+    done = run_server(env)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith("lambda: Config ")
+    assert says in done.stderr
+
+
+def test_a_busy_port_is_reported_with_the_variable_to_change(server: Server) -> None:
+    done = run_server({"PORT": str(server.port)})
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == f"lambda: port {server.port} on 127.0.0.1 is in use: set PORT to a free one\n"
+    )

@@ -32,7 +32,7 @@ class HttpEntryPoint:
             return (
                 response.status,
                 {k.lower(): v for k, v in response.getheaders()},
-                json.loads(data),
+                json.loads(data) if data else None,
             )
         finally:
             conn.close()
@@ -51,7 +51,8 @@ class LambdaEntryPoint:
         result = self.handler(self.event(method, target, body, headers or {}), None)
         assert isinstance(result["body"], str)
         assert result["isBase64Encoded"] is False
-        return result["statusCode"], dict(result["headers"]), json.loads(result["body"])
+        body = result["body"]
+        return result["statusCode"], dict(result["headers"]), json.loads(body) if body else None
 
 
 class AzureEntryPoint:
@@ -67,5 +68,5 @@ class AzureEntryPoint:
         return (
             response.status_code,
             {k.lower(): v for k, v in response.headers.items()},
-            json.loads(response.get_body()),
+            json.loads(response.get_body()) if response.get_body() else None,
         )

@@ -185,9 +185,12 @@ def test_the_retry_route_needs_the_bearer_token(client: CoreClient, auth: str | 
     assert (status, body["error"]["code"]) == (401, "unauthorized")
 
 
-def test_the_retry_route_runs_the_outbox(client: CoreClient) -> None:
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_the_retry_route_runs_the_outbox_whatever_the_schemes_case(
+    client: CoreClient, scheme: str
+) -> None:
     status, body, _ = client.request(
-        "POST", "/internal/outbox/retry", b"", {"authorization": "Bearer tok"}
+        "POST", "/internal/outbox/retry", b"", {"authorization": f"{scheme} tok"}
     )
     assert (status, body) == (200, {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0})
 
