@@ -12,7 +12,9 @@ LOGGER_NAME = "lambda"
 
 
 class JsonFormatter(logging.Formatter):
-    converter = time.gmtime  # UTC, whatever the machine's zone
+    @staticmethod
+    def converter(seconds: float | None = None) -> time.struct_time:
+        return time.gmtime(seconds)  # UTC, whatever the machine's zone
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
