@@ -35,6 +35,8 @@ def main() -> pulumi.ComponentResource:
     pulumi.export("peer_urls", peers.urls)
     # Secret: the peers read it through StackReference to verify what this stack sends.
     pulumi.export("peer_signing_key", key.key)
+    # Secret: the bearer token of the scheduled routes and of POST /internal/outbox/requeue.
+    pulumi.export("retry_token", key.retry_token)
     pulumi.export(
         "archive",
         {

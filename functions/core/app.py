@@ -96,13 +96,16 @@ class App:
                     transport,
                     self._clock,
                     settings.fanout_timeout_s,
+                    self.log,
                 )
             return self._fanout
 
     def retry_outbox(self) -> dict[str, int]:
         """Entry for the schedules (EventBridge, Azure timer, the local loop)."""
         result = self.handlers.run_retry()
-        self.log.info("outbox retry", extra={"fields": result})
+        # An idle run (nothing due) is the common case every interval: not worth an INFO line.
+        level = logging.INFO if result["attempted"] else logging.DEBUG
+        self.log.log(level, "outbox retry", extra={"fields": result})
         return result
 
     def compact(self) -> dict[str, int]:

@@ -7,6 +7,7 @@ stored copy per peer."""
 from __future__ import annotations
 
 import concurrent.futures as futures
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -57,7 +58,9 @@ class FanOut:
         transport: Transport,
         clock: Clock,
         timeout_s: float,
+        log: logging.Logger | None = None,
     ) -> None:
+        self.log = log or logging.getLogger("lambda")
         self.peers = tuple(peers)
         self.outbox = outbox
         self._signer = signer
@@ -82,7 +85,30 @@ class FanOut:
         done, _ = futures.wait(pending, timeout=self._timeout + 0.25)
         # A slow peer's attempt may still finish in the background; if it does not, its outbox
         # entry (already scheduled) brings it back on the next retry run.
-        return {peer: f in done and f.exception() is None for f, peer in pending.items()}
+        results = {}
+        for job, peer in pending.items():
+            error = job.exception() if job in done else f"no answer within {self._timeout} s"
+            results[peer] = error is None
+            if error is not None:
+                self._log_failure(peer, envelope.id, error, 1, queued=True)
+        return results
+
+    def _log_failure(
+        self, peer: str, event_id: str, error: object, attempt: int, *, queued: bool
+    ) -> None:
+        """Once per failed attempt: which peer, which event, why, and what happens next."""
+        self.log.warning(
+            "peer delivery failed",
+            extra={
+                "fields": {
+                    "peer": peer,
+                    "event_id": event_id,
+                    "attempt": attempt,
+                    "error": str(error)[:300],
+                    "next": "retry from the outbox" if queued else "dead-lettered",
+                }
+            },
+        )
 
     def retry(self, limit: int = RETRY_BATCH) -> dict[str, int]:
         """Attempt every due outbox entry once; reschedule or dead-letter the failures."""
@@ -95,5 +121,9 @@ class FanOut:
                 results["delivered"] += 1
                 continue
             updated = self.outbox.failed(jobs[job], str(error), self._clock())
-            results["dead" if updated.attempts >= self.outbox.max_attempts else "failed"] += 1
+            dead = updated.attempts >= self.outbox.max_attempts
+            results["dead" if dead else "failed"] += 1
+            self._log_failure(
+                updated.peer, updated.envelope.id, error, updated.attempts + 1, queued=not dead
+            )
         return results

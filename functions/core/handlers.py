@@ -122,6 +122,16 @@ class Handlers:
         self._check_schedule_token(request)
         return json_response(200, self.run_retry())
 
+    def requeue_dead(self, request: Request, params: dict[str, str]) -> Response:
+        """Dead letters back into the outbox, for the next retry run (an operator's call, with
+        the schedules' bearer token)."""
+        self._check_schedule_token(request)
+        return json_response(200, {"requeued": self.run_requeue()})
+
+    def run_requeue(self) -> int:
+        fanout = self._fanout()
+        return fanout.outbox.requeue(self._clock()) if fanout else 0
+
     def compact(self, request: Request, params: dict[str, str]) -> Response:
         """Called hourly by Cloud Scheduler on GCP (elsewhere the schedules call
         `run_compact`)."""

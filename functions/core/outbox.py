@@ -109,6 +109,22 @@ class Outbox:
                     break
         return entries
 
+    def requeue(self, now: datetime) -> int:
+        """Put every dead letter back in the outbox with fresh attempts, due now; returns how
+        many. The pending entry is written before the dead letter is removed, so a crash in
+        between leaves a duplicate delivery (receivers are idempotent), never a lost one."""
+        moved = 0
+        for key in list(self._store.list(DEAD)):
+            try:
+                entry = Entry.decode(self._store.get(key))
+            except BlobNotFound:
+                continue
+            fresh = replace(entry, attempts=0, next_attempt_at=now)
+            self._store.put(fresh.key, fresh.encode())
+            self._store.delete(key)
+            moved += 1
+        return moved
+
     def backlog(self, peer: str) -> dict[str, int]:
         folder = f"peer={peer_id(peer)}/"
         return {

@@ -33,6 +33,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/internal/event", Handlers.internal_event),
     Route("GET", "/query", Handlers.query),
     Route("POST", "/internal/outbox/retry", Handlers.retry_outbox),
+    Route("POST", "/internal/outbox/requeue", Handlers.requeue_dead),
     Route("POST", "/internal/compact", Handlers.compact),
 )
 

@@ -156,6 +156,7 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str | None]] = [
     ("POST", "/internal/event", envelope(PEER_ID), SIGNED, 200, None),
     ("POST", "/internal/event", envelope("../../etc"), SIGNED, 400, "bad_request"),
     ("POST", "/internal/outbox/retry", b"", {}, 401, "unauthorized"),
+    ("POST", "/internal/outbox/requeue", b"", {"authorization": "bearer x"}, 401, "unauthorized"),
     ("POST", "/internal/compact", b"", {"authorization": "Bearer nope"}, 401, "unauthorized"),
     ("GET", "/query?source=orders&date=2026-02-30", b"", {}, 400, "bad_request"),
     ("GET", "/query?source=orders&date=2026-11-23&hour=24", b"", {}, 400, "bad_request"),

@@ -271,6 +271,9 @@ def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Pa
 
     from scripts.processes import ROOT
 
+    def ignore_sigint() -> None:  # as a background job of a non-interactive shell starts
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     proc = subprocess.Popen(
         [sys.executable, "-m", "scripts.mesh", "--schedule", "1"],
         cwd=ROOT,
@@ -278,7 +281,9 @@ def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Pa
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=ignore_sigint,
     )
+    children: list[int] = []
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(4)]
@@ -290,7 +295,15 @@ def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Pa
         assert len(children) == 6  # three emulators and three members
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
-        assert proc.wait(timeout=60) == 0
+        try:
+            code = proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Never leave the mesh behind, even when this test fails: its members die with it
+            # (PR_SET_PDEATHSIG).
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    assert code == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} was left running"
 

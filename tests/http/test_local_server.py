@@ -284,3 +284,24 @@ def test_a_busy_port_is_reported_with_the_variable_to_change(server: Server) -> 
         done.stderr
         == f"lambda: port {server.port} on 127.0.0.1 is in use: set PORT to a free one\n"
     )
+
+
+def test_the_local_requeue_command_puts_dead_letters_back_in_the_outbox(tmp_path: Path) -> None:
+    from functions.core.events import Envelope
+    from functions.core.outbox import DEAD, PENDING, Entry
+    from functions.local.store import FileBlobStore
+    from scripts.processes import ROOT
+
+    # GIVEN a dead letter in the local store
+    now = datetime.now(UTC)
+    envelope = Envelope("01a20d1a-4412-707d-bca7-a2cd28ee43f5", "s", now, "local", {"n": 1})
+    entry = Entry("http://127.0.0.1:1", envelope, 12, now, "connection refused")
+    store = FileBlobStore(tmp_path)
+    store.put(DEAD + entry.key[len(PENDING) :], entry.encode())
+    # WHEN the command runs, THEN the entry is pending again with fresh attempts
+    run = [sys.executable, "-m", "functions.local.requeue"]
+    env = {"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout) == {"requeued": 1}
+    assert list(store.list(DEAD)) == []
+    assert Entry.decode(store.get(entry.key)).attempts == 0

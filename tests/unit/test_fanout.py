@@ -207,3 +207,61 @@ def test_secrets_appear_in_no_response_and_no_log(
     text = json.dumps(seen) + json.dumps(logs.lines())
     assert SECRET not in text
     assert "tok" not in json.dumps([s[1] for s in seen])
+
+
+def failures(logs: Captured) -> list[dict[str, Any]]:
+    return [line for line in logs.lines() if line["message"] == "peer delivery failed"]
+
+
+def test_each_failed_delivery_is_logged_once_with_the_peer_the_event_and_the_reason(
+    app: App, client: CoreClient, transport: FakeTransport, clock: FakeClock, logs: Captured
+) -> None:
+    transport.down.add(PEERS[1])
+    event = client.webhook("s", {"n": 1})[1]["id"]
+    (first,) = failures(logs)
+    assert (first["peer"], first["event_id"], first["attempt"]) == (PEERS[1], event, 1)
+    assert first["error"] == "connection refused"
+    assert first["next"] == "retry from the outbox"
+    # Each retry that fails logs once more; the last one says the entry was dead-lettered.
+    for _ in range(3):
+        clock.advance(seconds=120)
+        app.retry_outbox()
+    assert [f["attempt"] for f in failures(logs)] == [1, 2, 3, 4]  # inline, then three retries
+    assert failures(logs)[-1]["next"] == "dead-lettered"
+
+
+def test_an_idle_retry_run_logs_nothing_at_info(app: App, logs: Captured) -> None:
+    assert app.retry_outbox()["attempted"] == 0
+    assert [line for line in logs.lines() if line["message"] == "outbox retry"] == []
+
+
+def test_dead_letters_can_be_requeued_and_are_then_delivered(
+    app: App, client: CoreClient, transport: FakeTransport, store: MemoryBlobStore, clock: FakeClock
+) -> None:
+    # GIVEN an event dead-lettered for a peer that was down through every attempt
+    transport.down.add(PEERS[1])
+    event = client.webhook("s", {"n": 1})[1]["id"]
+    for _ in range(3):
+        clock.advance(seconds=61)  # past each backoff, within the signature window
+        app.retry_outbox()
+    assert client.request("GET", "/peers")[1]["peers"][1] == {
+        "url": PEERS[1],
+        "pending": 0,
+        "dead": 1,
+    }
+    # WHEN the peer is back and an operator requeues with the schedules' token
+    transport.down.clear()
+    refused = client.request("POST", "/internal/outbox/requeue", b"", {})
+    assert refused[0] == 401
+    status, body, _ = client.request(
+        "POST", "/internal/outbox/requeue", b"", {"authorization": "Bearer tok"}
+    )
+    assert (status, body) == (200, {"requeued": 1})
+    # THEN the next retry run delivers it, and nothing is left dead or pending
+    assert app.retry_outbox()["delivered"] == 1
+    assert (PEERS[1], event) in transport.delivered
+    assert client.request("GET", "/peers")[1]["peers"][1] == {
+        "url": PEERS[1],
+        "pending": 0,
+        "dead": 0,
+    }
