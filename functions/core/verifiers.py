@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 
 from functions.core.errors import Unauthorized
@@ -20,20 +21,33 @@ def verify_github(rule: WebhookRule, request: Request) -> None:
         raise Unauthorized("X-Hub-Signature-256 is missing or does not match")
 
 
-def verify_stripe(rule: WebhookRule, request: Request) -> None:
-    """`Stripe-Signature`, checked by Stripe's own library, with its timestamp tolerance."""
-    from stripe import SignatureVerificationError
-    from stripe._webhook import WebhookSignature  # the library's verifier; ~0.4 s to import
+def verify_stripe(
+    rule: WebhookRule, request: Request, now: Callable[[], float] = time.time
+) -> None:
+    """`Stripe-Signature: t=<unix time>,v1=<hex>[,v1=<hex>...]`, Stripe's documented scheme
+    (docs.stripe.com/webhooks, "verify manually"): HMAC-SHA256 keyed with the endpoint secret
+    over `<t>.<raw body>`, compared in constant time with every `v1` (there are several while a
+    secret is being rolled), and `t` no older than the tolerance.
 
+    Stripe's SDK (12.6 MiB, and `requests` with it) did this in a single call; the tests keep it
+    as an oracle this function must agree with on generated cases.
+    """
+    failure = Unauthorized("Stripe-Signature is missing, stale or does not match")
+    header = request.header("stripe-signature")
     try:
-        WebhookSignature.verify_header(
-            request.body,
-            request.header("stripe-signature"),
-            rule.secret,
-            tolerance=rule.tolerance_s,
-        )
-    except (SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
-        raise Unauthorized("Stripe-Signature is missing, stale or does not match") from exc
+        payload = request.body.decode("utf-8")  # the SDK signs the text form of the body
+        items = [item.split("=", 2) for item in (header or "").split(",")]
+        timestamp = int(next(item[1] for item in items if item[0] == "t"))
+        signatures = [item[1] for item in items if item[0] == "v1"]
+    except (UnicodeDecodeError, StopIteration, IndexError, ValueError) as exc:
+        raise failure from exc
+    expected = hmac.new(
+        rule.secret.encode(), f"{timestamp}.{payload}".encode(), hashlib.sha256
+    ).hexdigest()
+    if not any(hmac.compare_digest(expected.encode(), s.encode()) for s in signatures):
+        raise failure
+    if rule.tolerance_s and timestamp < now() - rule.tolerance_s:
+        raise failure
 
 
 def verify_standard_webhook(rule: WebhookRule, request: Request) -> None:
