@@ -22,6 +22,12 @@ def function_environment(
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
+        # DuckDB's memory limit is half of it (functions/core/duck.py); Flex's is at least 2048.
+        keys.MEMORY_MB: str(
+            max(2048, config.memory_mb)
+            if config.cloud == "azure" and config.azure_plan == "flex"
+            else config.memory_mb
+        ),
     }
     if config.webhooks is not None:
         env[keys.WEBHOOKS] = config.webhooks

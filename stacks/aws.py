@@ -54,8 +54,13 @@ class AwsFunction(pulumi.ComponentResource):
         self._logs = logs
         self._role_arn, self._policy = self._role(name, logs, child)
         self.function = self._function(
-            f"{name}-fn", config.prefix, "functions.aws.handler.handler", config.timeout_s
+            f"{name}-fn",
+            config.prefix,
+            "functions.aws.handler.handler",
+            config.timeout_s,
+            publish=config.min_instances > 0,
         )
+        self.qualifier = self._warm(name, config.min_instances, child)
         minutes = config.retry_schedule_minutes
         # The outbox's retries, and the hourly compaction of closed hours (ten past the hour).
         retry = self._schedule(
@@ -68,7 +73,11 @@ class AwsFunction(pulumi.ComponentResource):
             name, "compact", "functions.aws.handler.compact", "cron(10 * * * ? *)"
         )
         self.url = aws.lambda_.FunctionUrl(
-            f"{name}-url", function_name=self.function.name, authorization_type="NONE", opts=child
+            f"{name}-url",
+            function_name=self.function.name,
+            qualifier=self.qualifier,
+            authorization_type="NONE",
+            opts=child,
         )
         self._public_permissions(name, child)
         self.base_url = self.url.function_url.apply(lambda url: url.rstrip("/"))
@@ -86,6 +95,7 @@ class AwsFunction(pulumi.ComponentResource):
         handler: str,
         timeout: int,
         reserved: int | None = None,
+        publish: bool = False,
     ) -> aws.lambda_.Function:
         config, archive = self._args.config, self._args.archive
         return aws.lambda_.Function(
@@ -101,6 +111,7 @@ class AwsFunction(pulumi.ComponentResource):
             memory_size=config.memory_mb,
             timeout=timeout,
             reserved_concurrent_executions=reserved,
+            publish=publish or None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables=self._args.environment(self.bucket.bucket)
             ),
@@ -203,6 +214,30 @@ class AwsFunction(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=document, opts=child)
         return role.arn, policy
 
+    def _warm(
+        self, name: str, instances: int, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str] | None:
+        """`lambda:minInstances` > 0: provisioned concurrency, which Lambda gives only to a
+        published version behind an alias; the Function URL then serves that alias."""
+        if not instances:
+            return None
+        alias = aws.lambda_.Alias(
+            f"{name}-live",
+            name="live",
+            function_name=self.function.name,
+            function_version=self.function.version,
+            opts=child,
+        )
+        aws.lambda_.ProvisionedConcurrencyConfig(
+            f"{name}-warm",
+            function_name=self.function.name,
+            qualifier=alias.name,
+            provisioned_concurrent_executions=instances,
+            opts=child,
+        )
+        qualifier: pulumi.Output[str] = alias.name
+        return qualifier
+
     def _public_permissions(self, name: str, child: pulumi.ResourceOptions) -> None:
         # A public Function URL needs both: InvokeFunctionUrl for auth type NONE, and (since
         # October 2025) InvokeFunction restricted to calls that come through the URL.
@@ -210,6 +245,7 @@ class AwsFunction(pulumi.ComponentResource):
             f"{name}-url-invoke",
             action="lambda:InvokeFunctionUrl",
             function=self.function.name,
+            qualifier=self.qualifier,
             principal="*",
             function_url_auth_type="NONE",
             opts=child,
@@ -218,6 +254,7 @@ class AwsFunction(pulumi.ComponentResource):
             f"{name}-url-invoke-function",
             action="lambda:InvokeFunction",
             function=self.function.name,
+            qualifier=self.qualifier,
             principal="*",
             invoked_via_function_url=True,
             opts=child,

@@ -204,7 +204,16 @@ class AzureFunction(pulumi.ComponentResource):
                 ),
                 runtime=azure.web.FunctionsRuntimeArgs(name="python", version=config.python),
                 scale_and_concurrency=azure.web.FunctionsScaleAndConcurrencyArgs(
-                    instance_memory_mb=max(2048, config.memory_mb), maximum_instance_count=100
+                    instance_memory_mb=max(2048, config.memory_mb),
+                    maximum_instance_count=100,
+                    # `http` is the group of every HTTP-triggered function.
+                    always_ready=[
+                        azure.web.FunctionsAlwaysReadyConfigArgs(
+                            name="http", instance_count=config.min_instances
+                        )
+                    ]
+                    if config.min_instances
+                    else None,
                 ),
             ),
         )

@@ -32,7 +32,9 @@ DEFAULTS: dict[str, str | int] = {
     "fanoutTimeoutMs": 2000,
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
+    "minInstances": 0,
 }
+ZERO_ALLOWED = frozenset({"minInstances"})
 
 # Where each cloud's provider takes its region, and the one line that sets it.
 REGION_KEYS = {
@@ -80,6 +82,7 @@ class StackConfig:
     fanout_timeout_s: float = 2.0
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
+    min_instances: int = 0
     azure_auth: AzureAuth = field(default_factory=AzureAuth)
     # Set only to override the generated per-stack signing key (stacks/peer_keys.py).
     peer_secret: pulumi.Output[str] | None = field(default=None, compare=False)
@@ -123,7 +126,7 @@ def _int(config: pulumi.Config, key: str) -> int:
 
 
 def _positive(key: str, value: int) -> int:
-    if value <= 0:
+    if value < 0 or (value == 0 and key not in ZERO_ALLOWED):
         raise ConfigMistake(f"lambda:{key} must be a positive integer, not {value}")
     return value
 
@@ -144,6 +147,11 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
     plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
     if plan not in ("flex", "consumption"):
         raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
+    if cloud == "azure" and plan == "consumption" and ints["minInstances"]:
+        raise ConfigMistake(
+            "lambda:minInstances needs Flex Consumption (Linux Consumption has no always-ready "
+            "instances): pulumi config set lambda:azurePlan flex"
+        )
     return StackConfig(
         cloud=cloud,
         project=project,
@@ -164,6 +172,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         fanout_timeout_s=ints["fanoutTimeoutMs"] / 1000,
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
+        min_instances=ints["minInstances"],
         azure_auth=_azure_auth() if cloud == "azure" else AzureAuth(),
         peer_secret=config.get_secret("peerSecret"),
         webhooks=_webhooks(config),

@@ -89,7 +89,9 @@ class GcpFunction(pulumi.ComponentResource):
         )
         self._env = args.environment(self.bucket.name)
         build_ready = self._after_apis(depends_on=grants)
-        self.function = self._function(f"{name}-fn", config.prefix, config.timeout_s, build_ready)
+        self.function = self._function(
+            f"{name}-fn", config.prefix, config.timeout_s, build_ready, warm=config.min_instances
+        )
         # Compaction and outbox retries get their own function: the HTTP app's request timeout
         # (30 s by default) would cut them off. One instance at most, so runs never overlap.
         self.jobs = self._function(
@@ -182,6 +184,7 @@ class GcpFunction(pulumi.ComponentResource):
         timeout: int,
         opts: pulumi.ResourceOptions,
         max_instances: int | None = None,
+        warm: int = 0,
     ) -> gcp.cloudfunctionsv2.Function:
         config = self.config
         return gcp.cloudfunctionsv2.Function(
@@ -201,6 +204,7 @@ class GcpFunction(pulumi.ComponentResource):
                 available_memory=f"{config.memory_mb}M",
                 timeout_seconds=timeout,
                 max_instance_count=max_instances,
+                min_instance_count=warm or None,
                 service_account_email=self.account.email,
                 ingress_settings="ALLOW_ALL",
                 environment_variables=self._env,

@@ -11,8 +11,16 @@ laid out as the platform expects:
 
 Dependencies are installed as manylinux wheels for the *target* Python version and architecture
 (`--python-platform`, `--only-binary :all:`) whatever machine runs `pulumi up`, pinned by
-requirements.lock, without bytecode (`--no-compile`: archive timestamps are fixed, so shipped
-timestamp-based .pyc files would be recompiled at every cold start).
+requirements.lock, and pruned to what the function imports (botocore's service models: S3's
+only). Lambda's `/var/task` and Azure's run-from-package mount are read-only, so bytecode the
+archive lacks is compiled again at every cold start: the AWS and Azure archives ship `.pyc`
+files compiled by the *target* interpreter with hash-based invalidation (`unchecked-hash`: never
+checked against the fixed zip timestamps, never stale since the sources beside them are the ones
+compiled), deterministically (PYTHONHASHSEED=0, sorted, fixed paths). When that interpreter is
+not on the machine running `pulumi up`, the archive is built without bytecode and a warning says
+so (the function still runs, its cold starts are slower). GCP's Cloud Build installs and
+compiles the dependencies itself and keeps the build's writable copy, so its archive holds
+sources only.
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import tomllib
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +42,12 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", "bin"}
 SKIP_NAMES = {".lock"}  # uv's lock file for --target installs
 SKIP_SUFFIXES = (".pyc", ".pyo")
-BUILD_FORMAT = "2"  # bump to invalidate every cached archive
+BUILD_FORMAT = "3"  # bump to invalidate every cached archive
+# Where each platform mounts the archive: compiled into the .pyc files as their source paths, so
+# tracebacks name the deployed files, and independent of the build machine's temp directory.
+RUNTIME_ROOT = {"aws": "/var/task", "azure": "/home/site/wwwroot"}
+# Service models botocore keeps (it loads a client's model from botocore/data/<service>/).
+BOTO_SERVICES = frozenset({"s3"})
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,7 @@ class Archive:
     cloud: str
     path: Path
     sha256: str  # hex digest of the zip's bytes
+    bytecode: str | None = None  # the interpreter that compiled the shipped .pyc files
 
     @property
     def object_name(self) -> str:
@@ -93,6 +109,86 @@ def _skipped(relative: Path) -> bool:
         or relative.suffix in SKIP_SUFFIXES
         or relative.name in SKIP_NAMES
     )
+
+
+def _pruned(relative: Path) -> bool:
+    """Vendored files the function never loads (tests/infra/test_artifacts.py runs every route
+    from the pruned archive to prove it): other AWS services' models (botocore ships ~440; the
+    app creates an S3 client only) and boto3's resource models likewise; the Azure SDKs' async
+    (`aio`) packages, as the app uses the sync clients; DuckDB's Spark API; type stubs."""
+    parts = relative.parts
+    if len(parts) > 3 and parts[:2] in (("botocore", "data"), ("boto3", "data")):
+        return parts[2] not in BOTO_SERVICES
+    if parts[0] == "azure" and "aio" in parts:
+        return True
+    return parts[:2] == ("duckdb", "experimental") or relative.suffix == ".pyi"
+
+
+def find_interpreter(version: str) -> str | None:
+    """A real interpreter of that version: pyenv's own install first (its shims refuse versions
+    that are not selected), else whatever on PATH answers to python<version>."""
+    candidates: list[str] = []
+    try:
+        root = subprocess.run(
+            ["pyenv", "root"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        pattern = f"{version}.*/bin/python{version}"
+        candidates += [str(p) for p in sorted(Path(root, "versions").glob(pattern), reverse=True)]
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    if shutil.which(f"python{version}"):
+        candidates.append(str(shutil.which(f"python{version}")))
+    for candidate in candidates:
+        probe = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def _interpreter_id(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import sys; print(sys.version.split()[0], sys.implementation.cache_tag)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def compile_bytecode(files: dict[str, Path], target: Target, python: str, staging: Path) -> None:
+    """Add `__pycache__/*.pyc` for every .py the archive holds, compiled by `python`."""
+    tree = staging / "tree"
+    for name, path in files.items():
+        if name.endswith(".py"):
+            dest = tree / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dest)
+    # One process, in sorted order: marshal's reference flags depend on what the process
+    # compiled before (interned strings' refcounts), so parallel workers (-j) that split the
+    # files differently from run to run give different bytes for the same source.
+    subprocess.run(
+        [
+            python,
+            "-I",
+            "-m",
+            "compileall",
+            "-q",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(tree),
+            "-p",
+            RUNTIME_ROOT[target.cloud],
+            str(tree),
+        ],
+        check=True,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"},
+    )
+    for pyc in sorted(tree.rglob("*.pyc")):
+        files[pyc.relative_to(tree).as_posix()] = pyc
 
 
 def pinned_requirements(cloud: str) -> str:
@@ -154,8 +250,8 @@ def vendor(requirements: str, target: Target, into: Path) -> None:
         )
 
 
-def layout(target: Target, staging: Path) -> dict[str, Path]:
-    """Everything the archive holds, by archive name."""
+def layout(target: Target, staging: Path, python: str | None = None) -> dict[str, Path]:
+    """Everything the archive holds, by archive name (with bytecode when `python` is given)."""
     files = source_files(target.cloud)
     requirements = pinned_requirements(target.cloud)
     if target.cloud == "gcp":
@@ -168,8 +264,10 @@ def layout(target: Target, staging: Path) -> dict[str, Path]:
     prefix = ".python_packages/lib/site-packages/" if target.cloud == "azure" else ""
     for path in sorted(deps.rglob("*")):
         relative = path.relative_to(deps)
-        if path.is_file() and not _skipped(relative):
+        if path.is_file() and not _skipped(relative) and not _pruned(relative):
             files[prefix + relative.as_posix()] = path
+    if python is not None:
+        compile_bytecode(files, target, python, staging)
     return files
 
 
@@ -184,26 +282,52 @@ def write_zip(files: dict[str, Path], out: Path) -> None:
             archive.writestr(info, files[name].read_bytes(), compresslevel=9)
 
 
-def content_key(target: Target) -> str:
+def content_key(target: Target, compiler: str = "") -> str:
     """Hash of everything that goes into the archive, so an unchanged tree is not rebuilt."""
-    digest = hashlib.sha256(f"{BUILD_FORMAT}|{target}".encode())
+    digest = hashlib.sha256(f"{BUILD_FORMAT}|{target}|{compiler}".encode())
     digest.update((ROOT / "requirements.lock").read_bytes())
     digest.update((ROOT / "pyproject.toml").read_bytes())
+    digest.update(Path(__file__).read_bytes())  # how the archive is built is part of it too
     for name, path in sorted(source_files(target.cloud).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]
 
 
-def build_archive(target: Target, cache_dir: Path | None = None) -> Archive:
+def bytecode_compiler(target: Target, warn: Callable[[str], None] | None = None) -> str | None:
+    """The target's interpreter, for the clouds whose archives ship bytecode; None (with a
+    warning saying what it costs) when this machine lacks it."""
+    if target.cloud not in RUNTIME_ROOT:
+        return None
+    python = find_interpreter(target.python)
+    if python is None:
+        (warn or _stderr)(
+            f"no Python {target.python} on this machine: the {target.cloud} archive ships "
+            f"without bytecode, so every cold start compiles its dependencies (install Python "
+            f"{target.python}, e.g. `pyenv install {target.python}`, and run `pulumi up` again)"
+        )
+    return python
+
+
+def _stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def build_archive(
+    target: Target, cache_dir: Path | None = None, warn: Callable[[str], None] | None = None
+) -> Archive:
     cache = cache_dir or ROOT / ".build"
     cache.mkdir(parents=True, exist_ok=True)
-    out = cache / f"lambda-{target.cloud}-{target.python}-{target.arch}-{content_key(target)}.zip"
+    python = bytecode_compiler(target, warn)
+    compiler = _interpreter_id(python) if python else ""
+    key = content_key(target, compiler)
+    out = cache / f"lambda-{target.cloud}-{target.python}-{target.arch}-{key}.zip"
     if not out.exists():
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             partial = Path(tmp) / out.name
-            write_zip(layout(target, Path(tmp)), partial)
+            write_zip(layout(target, Path(tmp), python), partial)
             os.replace(partial, out)
-    return Archive(target.cloud, out, hashlib.sha256(out.read_bytes()).hexdigest())
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    return Archive(target.cloud, out, digest, compiler or None)
 
 
 def unpack(archive: Path, into: Path) -> None:

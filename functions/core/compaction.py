@@ -62,11 +62,11 @@ def event_id(key: str) -> str:
     return key.rsplit("/", 1)[-1].removesuffix(".json")
 
 
-def write_parquet(ndjson: str, out: str) -> None:
-    import duckdb
+def write_parquet(ndjson: str, out: str, memory_mb: int | None = None) -> None:
+    from functions.core import duck
 
     columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in COLUMNS) + "}"
-    with duckdb.connect(config={"autoinstall_known_extensions": False}) as con:
+    with duck.connect(memory_mb) as con:
         con.execute(
             f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', "
             f"columns = {columns}) ORDER BY received_at, id) TO '{out}' "
@@ -76,7 +76,8 @@ def write_parquet(ndjson: str, out: str) -> None:
 
 
 class Compactor:
-    def __init__(self, store: BlobStore, clock: Clock) -> None:
+    def __init__(self, store: BlobStore, clock: Clock, memory_mb: int | None = None) -> None:
+        self._memory_mb = memory_mb
         self._store = store
         self._clock = clock
 
@@ -93,7 +94,7 @@ class Compactor:
         with tempfile.TemporaryDirectory(prefix="lambda-compact-") as tmp:
             ndjson, parquet = os.path.join(tmp, "in.ndjson"), os.path.join(tmp, "out.parquet")
             write_ndjson(ndjson, fetch_all(self._store, keys))
-            write_parquet(ndjson, parquet)
+            write_parquet(ndjson, parquet, self._memory_mb)
             key = parquet_key(source, hour, digest)
             with open(parquet, "rb") as data:
                 self._store.put(key, data.read())

@@ -141,7 +141,8 @@ class Handlers:
     def run_compact(self) -> dict[str, int]:
         from functions.core.compaction import Compactor
 
-        result: dict[str, int] = Compactor(self._store(), self._clock).run()
+        compactor = Compactor(self._store(), self._clock, self.settings.memory_mb)
+        result: dict[str, int] = compactor.run()
         return result
 
     def _check_schedule_token(self, request: Request) -> None:
@@ -166,7 +167,7 @@ class Handlers:
         from functions.core.query import EventQuery, parse_query
 
         query = parse_query(request.query)
-        rows = EventQuery(self._store()).run(query)
+        rows = EventQuery(self._store(), memory_mb=self.settings.memory_mb).run(query)
         return json_response(
             200,
             {

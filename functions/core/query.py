@@ -152,8 +152,11 @@ class EventQuery:
     """Plans the partition (compacted hours from Parquet, the rest and late events from raw
     JSON), fetches what it needs concurrently, and lets DuckDB order and limit the rows."""
 
-    def __init__(self, store: BlobStore, workers: int = FETCH_WORKERS) -> None:
+    def __init__(
+        self, store: BlobStore, workers: int = FETCH_WORKERS, memory_mb: int | None = None
+    ) -> None:
         self._store = store
+        self._memory_mb = memory_mb
         self._workers = workers
 
     def run(self, params: QueryParams) -> list[dict[str, Any]]:
@@ -170,9 +173,8 @@ class EventQuery:
                     out.write(blob)
             return self._select(ndjson if sources.raw else None, parquet, params.limit)
 
-    @staticmethod
-    def _select(ndjson: str | None, parquet: list[str], limit: int) -> list[dict[str, Any]]:
-        import duckdb  # heavy (~140 ms): imported on the first query, never on /health
+    def _select(self, ndjson: str | None, parquet: list[str], limit: int) -> list[dict[str, Any]]:
+        from functions.core import duck  # DuckDB (~140 ms) on the first query, never /health
 
         names = ", ".join(COLUMNS)
         parts: list[str] = []
@@ -190,10 +192,7 @@ class EventQuery:
             f"SELECT {names} FROM ({' UNION ALL '.join(parts)}) "
             "ORDER BY received_at DESC, id DESC LIMIT ?"
         )
-        config: dict[str, str | bool | int | float | list[str]] = {
-            "autoinstall_known_extensions": False
-        }
-        with duckdb.connect(config=config) as con:
+        with duck.connect(self._memory_mb) as con:
             rows = con.execute(sql, [*args, limit]).fetchall()
         return [_row(row) for row in rows]
 

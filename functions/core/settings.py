@@ -28,6 +28,8 @@ FANOUT_TIMEOUT = "LAMBDA_FANOUT_TIMEOUT"
 OUTBOX_MAX_ATTEMPTS = "LAMBDA_OUTBOX_MAX_ATTEMPTS"
 OUTBOX_BACKOFF = "LAMBDA_OUTBOX_BACKOFF"
 OUTBOX_RETRY_INTERVAL = "LAMBDA_OUTBOX_RETRY_INTERVAL"
+MEMORY_MB = "LAMBDA_MEMORY_MB"
+LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime itself
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
@@ -177,6 +179,7 @@ class Settings(NamedTuple):
     outbox_max_attempts: int = 12
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
+    memory_mb: int | None = None
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
@@ -204,6 +207,8 @@ class Settings(NamedTuple):
             outbox_max_attempts=env.get(OUTBOX_MAX_ATTEMPTS, _positive_int, 12),
             outbox_backoff_s=env.get(OUTBOX_BACKOFF, _backoff, (5.0, 600.0)),
             outbox_retry_interval_s=env.get(OUTBOX_RETRY_INTERVAL, _positive_float, 10.0),
+            memory_mb=env.get(MEMORY_MB, _positive_int, None)
+            or env.get(LAMBDA_MEMORY, _positive_int, None),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--lookback-hours", type=int, default=LOOKBACK_HOURS)
     args = parser.parse_args()
     settings = Settings.from_env()
-    compactor = Compactor(FileBlobStore(Path(settings.data_dir)), utc_now)
+    compactor = Compactor(FileBlobStore(Path(settings.data_dir)), utc_now, settings.memory_mb)
     print(json.dumps(compactor.run(args.lookback_hours)))
 
 

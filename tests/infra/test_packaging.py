@@ -5,14 +5,21 @@ alone and answers /health."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from stacks.packaging import Archive, Target, build_archive, content_key, unpack, vendor
+from stacks.packaging import (
+    Archive,
+    Target,
+    build_archive,
+    content_key,
+    find_interpreter,
+    unpack,
+    vendor,
+)
 
 DEFAULT_TARGETS = {
     "aws": Target("aws", "3.12", "arm64"),
@@ -54,13 +61,16 @@ def test_every_archive_holds_the_core_and_its_own_adapter_only(
         files = names(archive)
         assert "functions/core/app.py" in files, cloud
         adapters = {
-            n.split("/")[1] for n in files if n.startswith("functions/") and n.count("/") > 1
+            n.split("/")[1]
+            for n in files
+            if n.startswith("functions/") and n.count("/") > 1 and "__pycache__" not in n
         }
         assert adapters == {"core", cloud}, cloud
         assert not any(
             n.startswith(("pulumi", "stacks/", "tests/")) or "/pulumi/" in n for n in files
         ), cloud
-        assert not any(n.endswith((".pyc", ".pyo")) or "__pycache__" in n for n in files), cloud
+        if cloud == "gcp":  # Cloud Build compiles on its own writable copy
+            assert not any(n.endswith(".pyc") or "__pycache__" in n for n in files), cloud
         with zipfile.ZipFile(archive.path) as z:
             assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}, cloud
 
@@ -123,37 +133,6 @@ def test_a_changed_source_tree_changes_the_content_key(tmp_path: Path) -> None:
     assert content_key(target) == before
 
 
-def interpreter(version: str) -> str | None:
-    """A real interpreter of that version: pyenv's own install first (its shims refuse versions
-    that are not selected), else whatever on PATH answers to python<version>."""
-    candidates: list[str] = []
-    try:
-        root = subprocess.run(
-            ["pyenv", "root"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        candidates += [
-            str(p)
-            for p in sorted(
-                Path(root, "versions").glob(f"{version}.*/bin/python{version}"), reverse=True
-            )
-        ]
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    if shutil.which(f"python{version}"):
-        candidates.append(str(shutil.which(f"python{version}")))
-    for candidate in candidates:
-        probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == str(
-            tuple(int(x) for x in version.split("."))
-        ):
-            return candidate
-    return None
-
-
 HEALTH = {
     "aws": (
         "from functions.aws.handler import handler\n"
@@ -182,7 +161,7 @@ def test_the_unpacked_archive_answers_health_on_the_target_python(
     archives: dict[str, tuple[Archive, Archive]], cloud: str, tmp_path: Path
 ) -> None:
     target = DEFAULT_TARGETS[cloud]
-    python = interpreter(target.python)
+    python = find_interpreter(target.python)
     if python is None:
         pytest.skip(f"no Python {target.python} interpreter on this machine")
     root = tmp_path / "app"
@@ -230,3 +209,44 @@ def test_the_unpacked_archive_answers_health_on_the_target_python(
             ).returncode
             == 0
         )
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_every_module_ships_with_unchecked_hash_bytecode_of_the_target_python(
+    archives: dict[str, tuple[Archive, Archive]], cloud: str
+) -> None:
+    archive = archives[cloud][0]
+    if archive.bytecode is None:
+        pytest.skip(
+            "no Python 3.12 here: the archive is built without bytecode (a warning says so)"
+        )
+    assert archive.bytecode.endswith("cpython-312")
+    with zipfile.ZipFile(archive.path) as z:
+        files = set(z.namelist())
+        sources = [n for n in files if n.endswith(".py")]
+        for source in sources:
+            folder, _, module = source.rpartition("/")
+            pyc = f"{folder}/__pycache__/{module[:-3]}.cpython-312.pyc".lstrip("/")
+            assert pyc in files, pyc
+        sample = z.read(
+            f"{sources[0].rpartition('/')[0]}/__pycache__/"
+            f"{sources[0].rpartition('/')[2][:-3]}.cpython-312.pyc".lstrip("/")
+        )
+    # PEP 552 header: flags 0b01 = hash-based, source not checked (never stale, never rewritten).
+    assert int.from_bytes(sample[4:8], "little") == 0b01
+
+
+def test_pruned_archives_hold_s3s_model_only_and_no_stripe(
+    archives: dict[str, tuple[Archive, Archive]],
+) -> None:
+    files = names(archives["aws"][0])
+    services = {
+        n.split("/")[2] for n in files if n.startswith("botocore/data/") and n.count("/") > 3
+    }
+    assert services == {"s3"}
+    assert "botocore/data/endpoints.json" in files
+    for cloud in ("aws", "azure"):
+        assert not any(
+            "/stripe/" in f"/{n}" or n.startswith("stripe") for n in names(archives[cloud][0])
+        )
+    assert not any("/aio/" in n for n in names(archives["azure"][0]) if "/azure/" in n)

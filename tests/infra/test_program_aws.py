@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.infra.conftest import AZURE_URL, GCP_URL, Run, env_of
-from tests.support.pulumi_mocks import ORG, PEER_KEY
+from tests.support.pulumi_mocks import ORG, PEER_KEY, run_program
 
 FN = "aws:lambda/function:Function"
 BUCKET = "aws:s3/bucket:Bucket"
@@ -191,3 +191,28 @@ def test_aws_outputs_name_the_bucket_functions_and_log_console(aws_run: Run) -> 
     }
     assert result["logs_url"].startswith("https://eu-west-1.console.aws.amazon.com/cloudwatch/")
     assert result["logs_url"].endswith("log-group/$252Faws$252Flambda$252Flambda-aws")
+
+
+def test_aws_warm_instances_are_provisioned_concurrency_on_a_live_alias_the_url_serves() -> None:
+    mocks, _ = run_program("aws", {"lambda:minInstances": "2"})
+    fn = mocks.named(FN, "lambda-fn")
+    assert fn.inputs["publish"] is True, fn.urn
+    alias = mocks.one("aws:lambda/alias:Alias")
+    assert (alias.inputs["name"], alias.inputs["functionVersion"]) == (
+        "live",
+        fn.outputs["version"],
+    )
+    warm = mocks.one("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig")
+    assert (warm.inputs["qualifier"], warm.inputs["provisionedConcurrentExecutions"]) == ("live", 2)
+    assert mocks.one("aws:lambda/functionUrl:FunctionUrl").inputs["qualifier"] == "live"
+    for permission in mocks.of_type("aws:lambda/permission:Permission"):
+        if permission.inputs["principal"] == "*":
+            assert permission.inputs["qualifier"] == "live", permission.urn
+
+
+def test_aws_without_warm_instances_has_no_alias_and_no_cost_while_idle(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    assert mocks.of_type("aws:lambda/alias:Alias") == []
+    assert "publish" not in mocks.named(FN, "lambda-fn").inputs
+    env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
+    assert env["LAMBDA_MEMORY_MB"] == "768"

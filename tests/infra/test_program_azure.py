@@ -151,3 +151,16 @@ def test_package_sas_expiry_is_over_a_year_away_and_stable_within_a_year() -> No
     early, late = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, 23, tzinfo=UTC)
     assert sas_expiry(early) == sas_expiry(late) == "2028-01-01T00:00:00Z"
     assert sas_expiry(datetime(2027, 3, 1, tzinfo=UTC)) == "2029-01-01T00:00:00Z"
+
+
+def test_azure_warm_instances_are_always_ready_http_instances_on_flex() -> None:
+    mocks, _ = run_program("azure", {"lambda:minInstances": "1"})
+    scale = mocks.one(APP).inputs["functionAppConfig"]["scaleAndConcurrency"]
+    assert scale["alwaysReady"] == [{"name": "http", "instanceCount": 1}]
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert settings["LAMBDA_MEMORY_MB"] == "2048"  # Flex instances have at least 2 GB
+
+
+def test_warm_instances_on_linux_consumption_stop_with_what_to_run() -> None:
+    with pytest.raises(Exception, match="pulumi config set lambda:azurePlan flex"):
+        run_program("azure", {"lambda:minInstances": "1", "lambda:azurePlan": "consumption"})

@@ -173,3 +173,12 @@ def test_gcp_outputs_name_the_bucket_functions_and_log_console(gcp_run: Run) -> 
         "https://console.cloud.google.com/run/detail/europe-west1/lambda-gcp/logs"
         f"?project={GCP_PROJECT}"
     )
+
+
+def test_gcp_warm_instances_are_the_http_functions_minimum() -> None:
+    from tests.infra.conftest import GCP_PROJECT_SET
+    from tests.support.pulumi_mocks import run_program
+
+    mocks, _ = run_program("gcp", {**GCP_PROJECT_SET, "lambda:minInstances": "1"})
+    assert mocks.named(FN, "lambda-fn").inputs["serviceConfig"]["minInstanceCount"] == 1
+    assert "minInstanceCount" not in mocks.named(FN, "lambda-jobs").inputs["serviceConfig"]
