@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import artifacts, coldstart, fanout, query, report
+from bench import artifacts, coldstart, deployed, fanout, query, report
 from scripts.processes import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -88,6 +88,8 @@ def main() -> None:
     results["cold_start"] = coldstart.run(runs=10 if full else 5)
     print("artifacts ...", flush=True)
     results["artifacts"] = artifacts.run()
+    print("cold start as deployed ...", flush=True)
+    results["deployed"] = deployed.run(runs=10 if full else 5)
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:
         work = Path(tmp)
         print("ingest and fan-out ...", flush=True)

@@ -7,7 +7,7 @@ import zipfile
 from collections import Counter
 from typing import Any
 
-from stacks.config import DEFAULT_ARCH, DEFAULT_PYTHON
+from stacks.config import DEFAULT_ARCH, DEFAULTS
 from stacks.packaging import Target, build_archive
 
 SITE = ".python_packages/lib/site-packages/"
@@ -22,7 +22,7 @@ def top_level(name: str) -> str:
 def run() -> dict[str, Any]:
     results = {}
     for cloud in ("aws", "gcp", "azure"):
-        target = Target(cloud, DEFAULT_PYTHON[cloud], DEFAULT_ARCH[cloud])
+        target = Target(cloud, str(DEFAULTS["pythonVersion"]), DEFAULT_ARCH[cloud])
         archive = build_archive(target)
         with zipfile.ZipFile(archive.path) as z:
             infos = z.infolist()
@@ -34,6 +34,7 @@ def run() -> dict[str, Any]:
             "zipped_mib": round(archive.path.stat().st_size / 2**20, 2),
             "unzipped_mib": round(sum(i.file_size for i in infos) / 2**20, 2),
             "files": len(infos),
+            "bytecode": archive.bytecode,
             "largest": [{"name": k, "mib": round(v / 2**20, 2)} for k, v in space.most_common(5)],
         }
     return results
