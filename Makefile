@@ -11,6 +11,11 @@ VENV_STAMP := .venv/.synced-$(PY_VERSION)
 SERVE_STAMP := .venv-serve/.synced-$(PY_VERSION)
 AZURITE_STAMP := tools/azurite/node_modules/.installed
 stage = @printf '\n==> %s\n' $(1)
+# The interpreter for PY_VERSION: pyenv's own install first (its shims refuse a version that is
+# not selected), else python$(PY_VERSION) on PATH.
+PY_BIN = $(shell for p in $$(pyenv root 2>/dev/null)/versions/$(PY_VERSION).*/bin/python$(PY_VERSION) \
+	$$(command -v python$(PY_VERSION)); do [ -x "$$p" ] && "$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
+need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: install it (e.g. pyenv install $(PY_VERSION)) or set PY_VERSION"; exit 2; }
 
 .DEFAULT_GOAL := help
 .PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench
@@ -26,7 +31,8 @@ $(UV):
 $(VENV_STAMP): requirements.lock | $(UV)
 	$(call stage,"installing the test environment into .venv (Python $(PY_VERSION))")
 	@if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv; fi
-	[ -x .venv/bin/python ] || $(UV) venv --quiet --python $(PY_VERSION) .venv
+	$(need_python)
+	[ -x .venv/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv
 	$(UV) pip sync --quiet --python .venv/bin/python requirements.lock
 	rm -f .venv/.synced-*
 	touch $@
@@ -35,7 +41,8 @@ $(VENV_STAMP): requirements.lock | $(UV)
 $(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
 	$(call stage,"installing the server into .venv-serve (Python $(PY_VERSION))")
 	@if [ -x .venv-serve/bin/python ] && ! .venv-serve/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-serve; fi
-	[ -x .venv-serve/bin/python ] || $(UV) venv --quiet --python $(PY_VERSION) .venv-serve
+	$(need_python)
+	[ -x .venv-serve/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv-serve
 	$(UV) pip compile --quiet pyproject.toml --extra local -c requirements.lock --no-header --generate-hashes \
 		--python-version $(PY_VERSION) -o .venv-serve/requirements.txt
 	$(UV) pip sync --quiet --python .venv-serve/bin/python .venv-serve/requirements.txt
