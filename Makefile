@@ -84,9 +84,9 @@ clean: ## Remove everything the targets create
 	rm -rf .venv .venv-serve .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis .build
 
-smoke: $(VENV_STAMP) ## Check a deployment: make smoke URL=https://...
-	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://...'; exit 2; }
-	.venv/bin/python -m scripts.smoke "$(URL)"
+smoke: $(VENV_STAMP) ## Check a deployment: make smoke URL=https://... TOKEN=<read token>
+	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://... TOKEN=<read token>'; exit 2; }
+	@LAMBDA_READ_TOKEN="$(TOKEN)" .venv/bin/python -m scripts.smoke "$(URL)"
 
 converge: $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
 	@command -v pulumi >/dev/null || { echo 'make converge needs the Pulumi CLI: install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)'; exit 2; }

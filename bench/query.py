@@ -49,7 +49,7 @@ def query_ms(app: App, source: str, hour: str | None) -> float:
     if hour:
         query["hour"] = (hour,)
     started = time.perf_counter()
-    response = app.handle(Request("GET", "/query", {}, query))
+    response = app.handle(Request("GET", "/query", {"authorization": "Bearer bench"}, query))
     elapsed = (time.perf_counter() - started) * 1000
     assert response.status == 200, response.body[:300]
     assert len(json.loads(response.body)["rows"]) == 100
@@ -68,7 +68,7 @@ def stats(values: list[float]) -> dict[str, float]:
 def measure(
     store: Any, local_root: Path | None, sizes: list[int], runs: int, label: str
 ) -> list[dict[str, Any]]:
-    app = App(Settings(log_level="WARNING"), "bench", lambda: store)
+    app = App(Settings(log_level="WARNING", read_token="bench"), "bench", lambda: store)
     compactor = Compactor(store, lambda: DAY + timedelta(days=2))
     results = []
     for size in sizes:

@@ -25,6 +25,7 @@ sys.path[:0] = PATHS
 cpu = lambda: round(time.process_time() * 1000, 2)
 steps, statuses = {}, {}
 today = time.strftime("%Y-%m-%d", time.gmtime())
+HEADERS = {"content-type": "application/json", "authorization": "Bearer " + READ_TOKEN}
 REQUESTS = [
     ("health", "GET", "/health", "", b""),
     ("webhook", "POST", "/webhook/artifact", "", b'{"n": 1}'),
@@ -37,7 +38,7 @@ from functions.aws.handler import handler
 steps["import"] = cpu()
 for name, method, path, query, body in REQUESTS:
     event = {"version": "2.0", "rawPath": path, "rawQueryString": query,
-             "headers": {"content-type": "application/json"},
+             "headers": HEADERS,
              "requestContext": {"http": {"method": method}, "stage": "$default"},
              "body": body.decode(), "isBase64Encoded": False}
     statuses[name] = handler(event, None)["statusCode"]
@@ -53,7 +54,7 @@ http = {f.get_function_name(): f for f in app.get_functions()}["http"].get_user_
 for name, method, path, query, body in REQUESTS:
     params = dict(p.split("=", 1) for p in query.split("&") if p)
     request = func.HttpRequest(method, "https://x.azurewebsites.net" + path + "?" + query,
-                               headers={"content-type": "application/json"}, params=params,
+                               headers=HEADERS, params=params,
                                route_params={"path": path.lstrip("/")}, body=body)
     statuses[name] = http(request).status_code
     steps[name] = cpu()
@@ -69,6 +70,7 @@ print(json.dumps({"steps": steps, "statuses": statuses, "outside": outside}))
 """
 
 DRIVERS = {"aws": _AWS, "azure": _AZURE}
+READ_TOKEN = "artifact-read-token"
 
 
 def paths(cloud: str, root: Path) -> list[str]:
@@ -89,7 +91,12 @@ def run(
 ) -> dict[str, Any]:
     """Run the three first requests in a fresh process; add its total CPU time (ms). `-B` in
     `flags` stands for a read-only package without bytecode: compiled at every start."""
-    code = f"PATHS = {paths(cloud, root)!r}\n" + _COMMON + DRIVERS[cloud] + _REPORT
+    code = (
+        f"PATHS = {paths(cloud, root)!r}\nREAD_TOKEN = {READ_TOKEN!r}\n"
+        + _COMMON
+        + DRIVERS[cloud]
+        + _REPORT
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
@@ -98,7 +105,12 @@ def run(
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TMPDIR": os.environ.get("TMPDIR", "/tmp"), **env},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
+            "LAMBDA_READ_TOKEN": READ_TOKEN,
+            **env,
+        },
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:

@@ -57,6 +57,7 @@ class Mesh:
         self.workdir = workdir
         self.secret = "whsec_" + secrets.token_urlsafe(32).replace("-", "A").replace("_", "B")
         self.token = secrets.token_urlsafe(24)
+        self.read_token = secrets.token_urlsafe(24)
         self.fanout_timeout, self.backoff, self.schedule = fanout_timeout, backoff, schedule
         self.extra_peers = extra_peers or {}
         self.extra_env = extra_env or {}
@@ -109,6 +110,7 @@ class Mesh:
             "LAMBDA_PEER_URLS": ",".join(peers + self.extra_peers.get(cloud, [])),
             "LAMBDA_PEER_SECRET": self.secret,
             "LAMBDA_RETRY_TOKEN": self.token,
+            "LAMBDA_READ_TOKEN": self.read_token,
             "LAMBDA_FANOUT_TIMEOUT": str(self.fanout_timeout),
             "LAMBDA_OUTBOX_BACKOFF": self.backoff,
             "LAMBDA_LOG_LEVEL": "WARNING",
@@ -226,6 +228,7 @@ def main() -> None:
             print("LAMBDA mesh is up (Ctrl-C stops everything it started):")
             for name, member in mesh.members.items():
                 print(f"  {name:<6} {member.url}")
+            print(f"read token (Authorization: Bearer ...): {mesh.read_token}")
             print(f"logs: {tmp}")
             while True:
                 time.sleep(3600)

@@ -8,6 +8,7 @@ failure.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import uuid
@@ -35,11 +36,21 @@ def check_health(http: httpx.Client) -> str:
 
 
 def check_peers(http: httpx.Client) -> str:
+    anonymous = http.get("/peers", headers={"authorization": ""})
+    expect(anonymous.status_code == 200, f"/peers answered {anonymous.status_code}")
+    expect("peers" not in anonymous.json(), "/peers shows peer URLs to anyone")
     response = http.get("/peers")
-    expect(response.status_code == 200, f"/peers answered {response.status_code}")
     peers = response.json().get("peers")
-    expect(isinstance(peers, list), f"/peers body {response.text[:200]}")
-    return f"{len(peers)} peer(s)"
+    expect(isinstance(peers, list), f"/peers body for a reader {response.text[:200]}")
+    return f"{len(peers)} peer(s), URLs and backlog for readers only"
+
+
+def check_reads_need_the_token(http: httpx.Client) -> str:
+    params = {"source": "smoke", "date": "2026-01-01"}
+    for auth in ("", "Bearer not-the-token"):
+        response = http.get("/query", params=params, headers={"authorization": auth})
+        expect(response.status_code == 401, f"/query without the token: {response.status_code}")
+    return "/query refuses a missing or wrong token"
 
 
 def check_round_trip(http: httpx.Client) -> str:
@@ -78,14 +89,16 @@ def check_bad_input(http: httpx.Client) -> str:
 CHECKS: list[tuple[str, Callable[[httpx.Client], str]]] = [
     ("health", check_health),
     ("peers", check_peers),
+    ("reads need the token", check_reads_need_the_token),
     ("webhook round trip", check_round_trip),
     ("bad input rejected", check_bad_input),
 ]
 
 
-def run(base_url: str, out: Any = sys.stdout, timeout: float = 30.0) -> int:
+def run(base_url: str, token: str = "", out: Any = sys.stdout, timeout: float = 30.0) -> int:
     print(f"smoke test of {base_url}", file=out)
-    with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as http:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, headers=headers) as http:
         for name, check in CHECKS:
             try:
                 detail = check(http)
@@ -100,8 +113,13 @@ def run(base_url: str, out: Any = sys.stdout, timeout: float = 30.0) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("base_url")
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("LAMBDA_READ_TOKEN", ""),
+        help="the read token (pulumi stack output --show-secrets read_token)",
+    )
     args = parser.parse_args()
-    sys.exit(run(args.base_url))
+    sys.exit(run(args.base_url, args.token))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ def function_environment(
         keys.PEER_SECRET: key.key,
         keys.PEER_KEYS: peers.keys,
         keys.RETRY_TOKEN: key.retry_token,
+        keys.READ_TOKEN: key.read_token,
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),

@@ -33,17 +33,22 @@ class Peers:
 class SigningKey:
     key: pulumi.Output[str]  # secret
 
+    def _derived(self, purpose: bytes) -> pulumi.Output[str]:
+        return pulumi.Output.secret(
+            self.key.apply(lambda key: hmac.new(key.encode(), purpose, hashlib.sha256).hexdigest())
+        )
+
     @property
     def retry_token(self) -> pulumi.Output[str]:
         """The scheduled routes' bearer token, derived from the key: one secret less to manage,
         still a secret Output, never plain text in state."""
-        return pulumi.Output.secret(
-            self.key.apply(
-                lambda key: hmac.new(
-                    key.encode(), b"lambda-outbox-retry", hashlib.sha256
-                ).hexdigest()
-            )
-        )
+        return self._derived(b"lambda-outbox-retry")
+
+    @property
+    def read_token(self) -> pulumi.Output[str]:
+        """The readers' bearer token (GET /query, /peers in full): derived likewise, apart from
+        the retry token so that a reader cannot trigger jobs."""
+        return self._derived(b"lambda-read")
 
 
 def signing_key(config: StackConfig) -> SigningKey:

@@ -37,6 +37,8 @@ def main() -> pulumi.ComponentResource:
     pulumi.export("peer_signing_key", key.key)
     # Secret: the bearer token of the scheduled routes and of POST /internal/outbox/requeue.
     pulumi.export("retry_token", key.retry_token)
+    # Secret: the bearer token for reading stored events (make smoke TOKEN=...).
+    pulumi.export("read_token", key.read_token)
     pulumi.export(
         "archive",
         {

@@ -13,6 +13,9 @@ from functions.core.http import Request
 from functions.core.settings import Settings
 from tests.support.fakes import FakeClock, MemoryBlobStore
 
+READ_TOKEN = "test-read-token"  # what the test deployments accept for reads
+READ = {"authorization": f"Bearer {READ_TOKEN}"}
+
 
 class Captured:
     """A logger whose JSON lines the test can read back."""
@@ -47,9 +50,11 @@ class CoreClient:
         query: dict[str, str | list[str]] | None = None,
     ) -> tuple[int, Any, dict[str, str]]:
         q = {k: tuple(v) if isinstance(v, list) else (v,) for k, v in (query or {}).items()}
-        request = Request(
-            method, path, {k.lower(): v for k, v in (headers or {}).items()}, q, body or b""
-        )
+        hdrs = {k.lower(): v for k, v in (headers or {}).items()}
+        token = self.app.settings.read_token
+        if token and "authorization" not in hdrs:  # a reader's credential unless a test sets one
+            hdrs["authorization"] = f"Bearer {token}"
+        request = Request(method, path, hdrs, q, body or b"")
         response = self.app.handle(request)
         return response.status, json.loads(response.body), dict(response.headers)
 
@@ -81,7 +86,10 @@ def logs() -> Captured:
 @pytest.fixture
 def make_client(clock: FakeClock, store: MemoryBlobStore, logs: Captured) -> MakeClient:
     def make(settings: Settings | None = None, factory: Any = None) -> CoreClient:
-        app = App(settings or Settings(), "local", factory or (lambda: store), clock, logs.logger)
+        settings = settings or Settings()
+        if settings.read_token is None:
+            settings = settings._replace(read_token=READ_TOKEN)
+        app = App(settings, "local", factory or (lambda: store), clock, logs.logger)
         return CoreClient(app)
 
     return make

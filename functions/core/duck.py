@@ -20,7 +20,10 @@ MIN_LIMIT_MB = 64
 def config(memory_mb: int | None, temp_root: str | None = None) -> dict[str, Any]:
     spill = os.path.join(temp_root or tempfile.gettempdir(), "lambda-duckdb")
     os.makedirs(spill, exist_ok=True)
-    settings: dict[str, Any] = {"autoinstall_known_extensions": False, "temp_directory": spill}
+    settings: dict[str, Any] = {
+        "autoinstall_known_extensions": False,
+        "temp_directory": spill,
+    }
     if memory_mb:
         settings["memory_limit"] = f"{max(MIN_LIMIT_MB, memory_mb // 2)}MB"
     return settings
@@ -29,4 +32,8 @@ def config(memory_mb: int | None, temp_root: str | None = None) -> dict[str, Any
 def connect(memory_mb: int | None, temp_root: str | None = None) -> Any:
     import duckdb
 
-    return duckdb.connect(config=config(memory_mb, temp_root))
+    con = duckdb.connect(config=config(memory_mb, temp_root))
+    # A long query would otherwise draw a progress bar into the function's log (a session
+    # option: DuckDB refuses it in the connection's config).
+    con.execute("SET enable_progress_bar = false")
+    return con

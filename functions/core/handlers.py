@@ -20,7 +20,7 @@ from functions.core.http import Request, Response, json_response
 from functions.core.ingest import EventStore, Stored, parse_json
 from functions.core.partitions import HourIndex
 from functions.core.ports import BlobStore, Clock
-from functions.core.settings import Settings
+from functions.core.settings import READ_TOKEN, RETRY_TOKEN, Settings
 
 if TYPE_CHECKING:  # these pull in threads, crypto and DuckDB: imported on first use instead
     from functions.core.fanout import FanOut
@@ -73,9 +73,14 @@ class Handlers:
         )
 
     def peers(self, request: Request, params: dict[str, str]) -> Response:
+        """Anonymously, how many peers there are (liveness); with the read token, their URLs
+        and outbox backlog too (who talks to whom, and what is stuck, are not public)."""
+        count = len(self.settings.peer_urls)
+        if not self._bearer_matches(request, self.settings.read_token):
+            return json_response(200, {"peer_count": count})
         outbox = self.outbox()
         peers = [{"url": url, **outbox.backlog(url)} for url in self.settings.peer_urls]
-        return json_response(200, {"peers": peers})
+        return json_response(200, {"peer_count": count, "peers": peers})
 
     def outbox(self) -> Outbox:
         from functions.core.outbox import Outbox
@@ -146,15 +151,24 @@ class Handlers:
         return result
 
     def _check_schedule_token(self, request: Request) -> None:
+        self._require_bearer(request, self.settings.retry_token, RETRY_TOKEN)
+
+    @staticmethod
+    def _bearer_matches(request: Request, token: str | None) -> bool:
+        """`Authorization: Bearer <token>`, compared in constant time; never with no token."""
         import hmac
 
-        token = self.settings.retry_token
         scheme, _, given = (request.header("authorization") or "").partition(" ")
-        if (
-            not token
-            or scheme.lower() != "bearer"  # auth schemes are case-insensitive (RFC 9110 11.1)
-            or not hmac.compare_digest(given.strip().encode(), token.encode())
-        ):
+        return (
+            bool(token)
+            and scheme.lower() == "bearer"  # auth schemes are case-insensitive (RFC 9110 11.1)
+            and hmac.compare_digest(given.strip().encode(), (token or "").encode())
+        )
+
+    def _require_bearer(self, request: Request, token: str | None, key: str) -> None:
+        if not token:
+            raise Unauthorized(f"this route is disabled here: {key} is not set")
+        if not self._bearer_matches(request, token):
             raise Unauthorized("a valid bearer token is required")
 
     def run_retry(self) -> dict[str, int]:
@@ -166,6 +180,7 @@ class Handlers:
     def query(self, request: Request, params: dict[str, str]) -> Response:
         from functions.core.query import EventQuery, parse_query
 
+        self._require_bearer(request, self.settings.read_token, READ_TOKEN)
         query = parse_query(request.query)
         rows = EventQuery(self._store(), memory_mb=self.settings.memory_mb).run(query)
         return json_response(

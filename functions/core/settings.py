@@ -23,6 +23,7 @@ AZURE_ACCOUNT_URL = "LAMBDA_AZURE_ACCOUNT_URL"
 PEER_SECRET = "LAMBDA_PEER_SECRET"
 PEER_KEYS = "LAMBDA_PEER_KEYS"
 RETRY_TOKEN = "LAMBDA_RETRY_TOKEN"
+READ_TOKEN = "LAMBDA_READ_TOKEN"
 WEBHOOKS = "LAMBDA_WEBHOOKS"
 FANOUT_TIMEOUT = "LAMBDA_FANOUT_TIMEOUT"
 OUTBOX_MAX_ATTEMPTS = "LAMBDA_OUTBOX_MAX_ATTEMPTS"
@@ -154,7 +155,14 @@ def _webhook_rules(raw: str) -> dict[str, WebhookRule]:
 
 
 SECRET_FIELDS = frozenset(
-    {"azure_connection_string", "peer_secret", "peer_keys", "retry_token", "webhooks"}
+    {
+        "azure_connection_string",
+        "peer_secret",
+        "peer_keys",
+        "retry_token",
+        "read_token",
+        "webhooks",
+    }
 )
 
 
@@ -174,6 +182,7 @@ class Settings(NamedTuple):
     peer_secret: str | None = None
     peer_keys: tuple[str, ...] = ()
     retry_token: str | None = None
+    read_token: str | None = None
     webhooks: dict[str, WebhookRule] = {}  # noqa: RUF012 - never mutated
     fanout_timeout_s: float = 2.0
     outbox_max_attempts: int = 12
@@ -202,6 +211,7 @@ class Settings(NamedTuple):
             peer_secret=env.optional(PEER_SECRET),
             peer_keys=env.get(PEER_KEYS, _string_list, ()),
             retry_token=env.optional(RETRY_TOKEN),
+            read_token=env.optional(READ_TOKEN),
             webhooks=env.get(WEBHOOKS, _webhook_rules, {}),
             fanout_timeout_s=env.get(FANOUT_TIMEOUT, _positive_float, 2.0),
             outbox_max_attempts=env.get(OUTBOX_MAX_ATTEMPTS, _positive_int, 12),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import threading
 import time
@@ -44,9 +45,29 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+READ_TOKEN_FILE = "read-token"
+
+
+def read_token(settings: Settings) -> Settings:
+    """Reading stored events needs a bearer token everywhere, locally too: without
+    LAMBDA_READ_TOKEN, the server makes one once and keeps it in DATA_DIR/read-token (0600),
+    so `curl -H "Authorization: Bearer $(cat .data/read-token)"` works across restarts."""
+    if settings.read_token:
+        return settings
+    import secrets
+
+    path = Path(settings.data_dir) / READ_TOKEN_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    return settings._replace(read_token=path.read_text().strip())
+
+
 def main() -> None:
     try:
-        settings = Settings.from_env()
+        settings = read_token(Settings.from_env())
     except ConfigError as exc:
         fail(str(exc))
     serve(settings)
@@ -75,9 +96,12 @@ def serve(settings: Settings) -> None:
         if exc.errno == errno.EADDRINUSE:
             fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")
         fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): set HOST/PORT")
+    token = (
+        "LAMBDA_READ_TOKEN" if os.environ.get("LAMBDA_READ_TOKEN") else (data_dir / READ_TOKEN_FILE)
+    )
     print(
         f"LAMBDA serving http://{settings.host}:{server.effective_port}  "
-        f"data: {data_dir.resolve()}",
+        f"data: {data_dir.resolve()}  read token: {token}",
         flush=True,
     )
     try:

@@ -17,6 +17,7 @@ from functions.core.settings import Settings
 from scripts import emulators
 from scripts.platforms import azure_functions, gcp_framework_argv
 from scripts.processes import ROOT, Server, free_port
+from tests.conftest import READ_TOKEN
 from tests.support.entrypoints import (
     AzureEntryPoint,
     HttpEntryPoint,
@@ -28,7 +29,11 @@ PEER_SECRET = "conformance-peer-secret"
 SIGNED = {"x-sign": "now"}  # replaced by Standard Webhooks headers at request time
 REPLAYED = {"x-sign": "10 minutes ago"}
 BAD_SIGNATURE = {"x-sign": "wrong secret"}
-COMMON_ENV = {"LAMBDA_MAX_BODY_BYTES": "4096", "LAMBDA_PEER_SECRET": PEER_SECRET}
+COMMON_ENV = {
+    "LAMBDA_MAX_BODY_BYTES": "4096",
+    "LAMBDA_PEER_SECRET": PEER_SECRET,
+    "LAMBDA_READ_TOKEN": READ_TOKEN,
+}
 JSON = {"content-type": "application/json"}
 KEY = re.compile(
     r"events/source=[\w-]+/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/[0-9a-f-]{36}\.json"
@@ -57,7 +62,9 @@ def _aws(request: pytest.FixtureRequest, payload: str) -> Iterator[Any]:
     request.getfixturevalue("moto")
     bucket = emulators.unique_bucket("conf")
     boto3.client("s3").create_bucket(Bucket=bucket)
-    app = build_app(Settings(bucket=bucket, max_body_bytes=4096, peer_secret=PEER_SECRET))
+    app = build_app(
+        Settings(bucket=bucket, max_body_bytes=4096, peer_secret=PEER_SECRET, read_token=READ_TOKEN)
+    )
     yield LambdaEntryPoint(f"aws-{payload}", make_handler(app), payload)
 
 
@@ -162,6 +169,22 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str | None]] = [
     ("GET", "/query?source=orders&date=2026-11-23&hour=24", b"", {}, 400, "bad_request"),
     ("GET", "/query?source=orders&date=2026-11-23&oops=1", b"", {}, 400, "bad_request"),
     ("GET", "/query?source=empty&date=2020-01-01", b"", {}, 200, None),
+    (
+        "GET",
+        "/query?source=orders&date=2026-11-23",
+        b"",
+        {"authorization": ""},
+        401,
+        "unauthorized",
+    ),
+    (
+        "GET",
+        "/query?source=orders&date=2026-11-23",
+        b"",
+        {"authorization": "Bearer x"},
+        401,
+        "unauthorized",
+    ),
     ("GET", "/nowhere", b"", {}, 404, "not_found"),
     ("DELETE", "/health", b"", {}, 405, "method_not_allowed"),
     ("GET", "/webhook/orders", b"", {}, 405, "method_not_allowed"),

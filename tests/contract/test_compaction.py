@@ -15,7 +15,7 @@ from functions.core.events import Envelope
 from functions.core.query import QueryParams, plan
 from functions.core.settings import Settings
 from functions.local.store import FileBlobStore
-from tests.conftest import CoreClient
+from tests.conftest import READ_TOKEN, CoreClient
 from tests.support.fakes import FakeClock, MemoryBlobStore
 
 START = datetime(2026, 11, 23, 7, 0, 0, tzinfo=UTC)
@@ -50,7 +50,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 def make(store: Any) -> tuple[CoreClient, FakeClock]:
     clock = FakeClock(START)
-    return CoreClient(App(Settings(), "local", lambda: store, clock)), clock
+    return CoreClient(App(Settings(read_token=READ_TOKEN), "local", lambda: store, clock)), clock
 
 
 def ingest(client: CoreClient, clock: FakeClock, count: int, source: str = "orders") -> None:

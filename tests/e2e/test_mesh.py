@@ -120,6 +120,7 @@ def test_a_webhook_to_any_member_is_stored_everywhere_under_one_key_and_id(
         rows = httpx.get(
             f"{mesh.members[cloud].url}/query",
             params={"source": f"from-{origin}", "date": day, "hour": hour},
+            headers=reader(mesh),
         ).json()
         assert [row["id"] for row in rows["rows"]] == [stored["id"]], cloud
 
@@ -135,7 +136,7 @@ def test_a_stopped_peer_catches_up_on_every_missed_event_exactly_once(mesh: Mesh
             assert response.status_code == 201
             assert response.json()["fanout"]["queued"] >= 1
             ids.append(response.json()["id"])
-        peers = httpx.get(f"{mesh.members['aws'].url}/peers").json()["peers"]
+        peers = httpx.get(f"{mesh.members['aws'].url}/peers", headers=reader(mesh)).json()["peers"]
         azure_url = mesh.members["azure"].url
         assert next(p for p in peers if p["url"] == azure_url)["pending"] == 20
     finally:
@@ -146,7 +147,7 @@ def test_a_stopped_peer_catches_up_on_every_missed_event_exactly_once(mesh: Mesh
     azure_keys = keys(mesh, "azure", "catchup")
     assert sorted(k.rsplit("/", 1)[1][:-5] for k in azure_keys) == sorted(ids)
     for cloud in ("aws", "gcp"):
-        peers = httpx.get(f"{mesh.members[cloud].url}/peers").json()["peers"]
+        peers = httpx.get(f"{mesh.members[cloud].url}/peers", headers=reader(mesh)).json()["peers"]
         assert next(p for p in peers if p["url"] == azure_url) == {
             "url": azure_url,
             "pending": 0,
@@ -306,6 +307,10 @@ def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Pa
     assert code == 0
     for pid in children:
         assert not Path(f"/proc/{pid}").exists(), f"process {pid} was left running"
+
+
+def reader(mesh: Mesh) -> dict[str, str]:
+    return {"authorization": f"Bearer {mesh.read_token}"}
 
 
 def children_of(pid: int) -> list[int]:

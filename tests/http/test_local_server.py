@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from scripts.processes import Server, free_port
+from tests.conftest import READ, READ_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +33,7 @@ def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "LAMBDA_MAX_BODY_BYTES": "4096",
         "LAMBDA_PEER_URLS": "http://127.0.0.1:1",  # nothing listens: every delivery is queued
         "LAMBDA_PEER_SECRET": "local-test-secret",
+        "LAMBDA_READ_TOKEN": READ_TOKEN,
     }
     proc = Server(
         "local",
@@ -47,7 +49,7 @@ def server(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def client(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as c:
+    with httpx.Client(base_url=server.url, timeout=10, headers=READ) as c:
         yield c
 
 
@@ -64,7 +66,7 @@ def raw(
 ) -> tuple[int, dict, dict[str, str]]:
     """Send the path byte for byte (httpx would normalise '..' and escapes)."""
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.request(method, path, body=body, headers=headers or {})
+    conn.request(method, path, body=body, headers={**READ, **(headers or {})})
     response = conn.getresponse()
     data = json.loads(response.read())
     conn.close()
@@ -76,7 +78,8 @@ def test_health_and_peers(client: httpx.Client) -> None:
     assert health.status_code == 200
     assert health.json()["adapter"] == "local"
     assert client.get("/peers").json() == {
-        "peers": [{"url": "http://127.0.0.1:1", "pending": 0, "dead": 0}]
+        "peer_count": 1,
+        "peers": [{"url": "http://127.0.0.1:1", "pending": 0, "dead": 0}],
     }
 
 
@@ -159,6 +162,7 @@ def test_the_local_server_retries_its_outbox_until_a_peer_comes_back(
     peer_port = free_port()
     common = {
         "LAMBDA_PEER_SECRET": "retry-secret",
+        "LAMBDA_READ_TOKEN": READ_TOKEN,
         "LAMBDA_OUTBOX_RETRY_INTERVAL": "0.2",
         "LAMBDA_OUTBOX_BACKOFF": "0.1,0.5",
     }
@@ -193,11 +197,11 @@ def test_the_local_server_retries_its_outbox_until_a_peer_comes_back(
         while not delivered.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert json.loads(delivered.read_text())["id"] == answer["id"]
-        backlog = httpx.get(f"{origin.url}/peers").json()["peers"][0]
+        backlog = httpx.get(f"{origin.url}/peers", headers=READ).json()["peers"][0]
         deadline = time.monotonic() + 10
         while backlog["pending"] and time.monotonic() < deadline:
             time.sleep(0.1)
-            backlog = httpx.get(f"{origin.url}/peers").json()["peers"][0]
+            backlog = httpx.get(f"{origin.url}/peers", headers=READ).json()["peers"][0]
         assert (backlog["pending"], backlog["dead"]) == (0, 0)
     finally:
         origin.stop()
@@ -305,3 +309,26 @@ def test_the_local_requeue_command_puts_dead_letters_back_in_the_outbox(tmp_path
     assert json.loads(done.stdout) == {"requeued": 1}
     assert list(store.list(DEAD)) == []
     assert Entry.decode(store.get(entry.key)).attempts == 0
+
+
+def test_without_a_read_token_the_server_makes_one_and_keeps_it_private(tmp_path: Path) -> None:
+    port = free_port()
+    server = Server(
+        "tokenless",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        tmp_path,
+        {"PORT": str(port), "DATA_DIR": str(tmp_path / "data")},
+    )
+    try:
+        server.wait_for_http("/health")
+        token_file = tmp_path / "data" / "read-token"
+        token = token_file.read_text().strip()
+        assert len(token) >= 32
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        query = f"{server.url}/query?source=x&date=2026-11-23"
+        assert httpx.get(query).status_code == 401
+        assert httpx.get(query, headers={"authorization": f"Bearer {token}"}).status_code == 200
+        assert "read-token" in server.log()
+    finally:
+        server.stop()

@@ -11,6 +11,7 @@ import pytest
 
 from scripts.processes import ROOT, Server, free_port
 from scripts.smoke import run
+from tests.conftest import READ_TOKEN
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         [sys.executable, "-m", "functions.local"],
         port,
         data,
-        {"PORT": str(port), "DATA_DIR": str(data)},
+        {"PORT": str(port), "DATA_DIR": str(data), "LAMBDA_READ_TOKEN": READ_TOKEN},
     )
     proc.wait_for_http("/health")
     yield proc
@@ -31,28 +32,51 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_make_smoke_passes_against_a_healthy_deployment(server: Server) -> None:
     result = subprocess.run(
-        ["make", "-s", "smoke", f"URL={server.url}"],
+        ["make", "-s", "smoke", f"URL={server.url}", f"TOKEN={READ_TOKEN}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for check in ("health", "peers", "webhook round trip", "bad input rejected"):
+    checks = ("health", "peers", "reads need the token", "webhook round trip", "bad input rejected")
+    for check in checks:
         assert f"ok   {check}" in result.stdout
     assert "all checks passed" in result.stdout
 
 
 def test_smoke_fails_with_a_readable_report_when_nothing_answers() -> None:
     out = io.StringIO()
-    assert run(f"http://127.0.0.1:{free_port()}", out, timeout=2) == 1
+    assert run(f"http://127.0.0.1:{free_port()}", READ_TOKEN, out, timeout=2) == 1
     assert "FAIL health: ConnectError" in out.getvalue()
 
 
 def test_smoke_stops_at_the_first_failing_check(server: Server) -> None:
     # GIVEN a base URL whose routes are all missing (the app answers 404 under /nope)
     out = io.StringIO()
-    assert run(f"{server.url}/nope", out) == 1
+    assert run(f"{server.url}/nope", READ_TOKEN, out) == 1
     report = out.getvalue()
     assert "FAIL health: SmokeFailure: /health answered 404" in report
     assert "peers" not in report
+
+
+def test_smoke_fails_a_deployment_whose_reads_are_open(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # GIVEN a token the smoke test does not know: its round trip cannot read
+    out = io.StringIO()
+    port = free_port()
+    data = tmp_path_factory.mktemp("smoke-wrong")
+    proc = Server(
+        "local-smoke-2",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        data,
+        {"PORT": str(port), "DATA_DIR": str(data), "LAMBDA_READ_TOKEN": "other"},
+    )
+    try:
+        proc.wait_for_http("/health")
+        assert run(proc.url, READ_TOKEN, out) == 1
+        assert "FAIL peers" in out.getvalue()
+    finally:
+        proc.stop()

@@ -216,3 +216,10 @@ def test_aws_without_warm_instances_has_no_alias_and_no_cost_while_idle(aws_run:
     assert "publish" not in mocks.named(FN, "lambda-fn").inputs
     env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
     assert env["LAMBDA_MEMORY_MB"] == "768"
+
+
+def test_aws_read_token_is_derived_secret_and_apart_from_the_retry_token(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
+    assert len(env["LAMBDA_READ_TOKEN"]) == 64
+    assert env["LAMBDA_READ_TOKEN"] not in (env["LAMBDA_RETRY_TOKEN"], env["LAMBDA_PEER_SECRET"])

@@ -14,6 +14,17 @@ from typing import Any
 
 from scripts.platforms import azure_request, lambda_event_v1, lambda_event_v2
 
+
+def with_reader(headers: dict[str, str] | None) -> dict[str, str]:
+    """Requests carry the test deployments' read token unless the test sets authorization."""
+    from tests.conftest import READ_TOKEN
+
+    given = headers or {}
+    if any(k.lower() == "authorization" for k in given):
+        return {k: v for k, v in given.items() if v}  # an empty value: send none at all
+    return {"authorization": f"Bearer {READ_TOKEN}", **given}
+
+
 Answer = tuple[int, dict[str, str], Any]
 
 
@@ -26,7 +37,7 @@ class HttpEntryPoint:
     ) -> Answer:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request(method, target, body=body, headers=headers or {})
+            conn.request(method, target, body=body, headers=with_reader(headers))
             response = conn.getresponse()
             data = response.read()
             return (
@@ -48,7 +59,7 @@ class LambdaEntryPoint:
     def request(
         self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Answer:
-        result = self.handler(self.event(method, target, body, headers or {}), None)
+        result = self.handler(self.event(method, target, body, with_reader(headers)), None)
         assert isinstance(result["body"], str)
         assert result["isBase64Encoded"] is False
         body = result["body"]
@@ -64,7 +75,7 @@ class AzureEntryPoint:
     def request(
         self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
     ) -> Answer:
-        response = self.function(azure_request(method, target, body, headers or {}))
+        response = self.function(azure_request(method, target, body, with_reader(headers)))
         return (
             response.status_code,
             {k.lower(): v for k, v in response.headers.items()},

@@ -32,16 +32,17 @@ def test_health_reports_adapter_and_version_without_building_the_store(
     assert built == []
 
 
-def test_peers_lists_the_configured_urls(make_client: MakeClient) -> None:
+def test_peers_lists_the_configured_urls_to_a_reader(make_client: MakeClient) -> None:
     settings = Settings(peer_urls=("https://a.example", "https://b.example"))
     status, body, _ = make_client(settings).request("GET", "/peers")
     assert (status, body) == (
         200,
         {
+            "peer_count": 2,
             "peers": [
                 {"url": "https://a.example", "pending": 0, "dead": 0},
                 {"url": "https://b.example", "pending": 0, "dead": 0},
-            ]
+            ],
         },
     )
 
@@ -286,3 +287,43 @@ def test_every_request_logs_one_json_line(client: CoreClient, logs: Captured) ->
         ("/webhook/{source}", 201),
     ]
     assert all(x["duration_ms"] >= 0 and len(x["request_id"]) == 32 for x in lines)
+
+
+def test_anyone_may_see_how_many_peers_there_are_but_not_which_or_their_backlog(
+    make_client: MakeClient,
+) -> None:
+    client = make_client(Settings(peer_urls=("https://a.example",)))
+    for auth in ("", "Bearer wrong", "Basic test-read-token"):
+        status, body, _ = client.request("GET", "/peers", headers={"authorization": auth})
+        assert (status, body) == (200, {"peer_count": 1}), auth
+
+
+@pytest.mark.parametrize(
+    "auth",
+    ["", "Bearer", "Bearer wrong", "Basic test-read-token", "Bearer test-read-token-and-more"],
+)
+def test_reading_stored_events_needs_the_read_token(make_client: MakeClient, auth: str) -> None:
+    client = make_client()
+    client.webhook("github", {"secret": "customer data"})
+    status, body, _ = client.request(
+        "GET",
+        "/query",
+        headers={"authorization": auth},
+        query={"source": "github", "date": "2026-11-23"},
+    )
+    assert (status, error_of(body)["code"]) == (401, "unauthorized")
+    assert "customer data" not in json.dumps(body)
+
+
+def test_a_deployment_without_a_read_token_serves_no_reads(make_client: MakeClient) -> None:
+    from functions.core.app import App
+
+    app = App(Settings(), "local", lambda: MemoryBlobStore())
+    status, body, _ = CoreClient(app).request(
+        "GET",
+        "/query",
+        query={"source": "github", "date": "2026-11-23"},
+        headers={"authorization": "Bearer "},
+    )
+    assert status == 401
+    assert "LAMBDA_READ_TOKEN is not set" in error_of(body)["message"]

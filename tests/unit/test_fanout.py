@@ -57,6 +57,7 @@ def app(store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: Fak
         peer_urls=PEERS,
         peer_secret=SECRET,
         retry_token="tok",
+        read_token="test-read-token",
         outbox_max_attempts=3,
         outbox_backoff_s=(10.0, 60.0),
         fanout_timeout_s=0.2,

@@ -14,10 +14,7 @@ def test_every_environment_variable_the_code_reads_is_in_the_configuration_table
     names = {
         value
         for key, value in vars(settings).items()
-        if (key.isupper()
-        and isinstance(value, str)
-        and value.isupper()
-        and "_" in value)
+        if (key.isupper() and isinstance(value, str) and value.isupper() and "_" in value)
         or key in ("HOST", "PORT")
     }
     missing = sorted(name for name in names if f"`{name}`" not in table)
