@@ -56,7 +56,8 @@ class CoreClient:
             hdrs["authorization"] = f"Bearer {token}"
         request = Request(method, path, hdrs, q, body or b"")
         response = self.app.handle(request)
-        return response.status, json.loads(response.body), dict(response.headers)
+        answer = json.loads(response.body) if response.body else None  # HEAD has no body
+        return response.status, answer, dict(response.headers)
 
     def webhook(self, source: str, payload: Any, **headers: str) -> tuple[int, Any, dict[str, str]]:
         hdrs = {"content-type": "application/json"} | {

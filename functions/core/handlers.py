@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions import __version__
 from functions.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from functions.core.events import (
+    MAX_IDEMPOTENCY_KEY,
     Envelope,
     idempotency_key_of,
     kept_headers,
@@ -97,6 +98,7 @@ class Handlers:
 
             verify_webhook(self.settings.webhooks, source, request)
         payload = parse_json(request.body)
+        idempotency_key = self._idempotency_key(source, request, payload)
         now = self._clock()
         envelope = Envelope(
             id=uuid7(now),
@@ -105,12 +107,28 @@ class Handlers:
             origin=self.origin,
             payload=payload,
             headers=kept_headers(dict(request.headers)),
-            idempotency_key=idempotency_key_of(dict(request.headers)),
+            idempotency_key=idempotency_key,
         )
         stored = self._events().ingest(envelope)
         fanout = self._fanout() if stored.created else None
         delivered = fanout.deliver(stored.envelope) if fanout else {}
         return _stored_response(stored, delivered)
+
+    def _idempotency_key(self, source: str, request: Request, payload: Any) -> str | None:
+        """Where the source's signature covers a delivery id, that id alone decides: an
+        unsigned Idempotency-Key or X-GitHub-Delivery added to a captured, validly signed
+        delivery must not make it a new event. Standard Webhooks signs `webhook-id`; Stripe
+        signs the body, whose `id` is the event's. GitHub signs only the body and no id, so its
+        X-GitHub-Delivery header is taken as sent."""
+        rule = self.settings.webhooks.get(source)
+        scheme = rule.scheme if rule else None
+        if scheme == "standard":
+            return request.header("webhook-id")  # verified present and signed
+        if scheme == "stripe" and isinstance(payload, dict) and isinstance(payload.get("id"), str):
+            signed: str = payload["id"]
+            if 0 < len(signed) <= MAX_IDEMPOTENCY_KEY:
+                return signed
+        return idempotency_key_of(dict(request.headers))
 
     def internal_event(self, request: Request, params: dict[str, str]) -> Response:
         """A peer's envelope: signed, stored under its origin key and id, never fanned out

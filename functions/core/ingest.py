@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, NamedTuple
 
 from functions.core.errors import BadRequest
@@ -19,19 +20,38 @@ class Stored(NamedTuple):
 
 
 def encode(envelope: Envelope) -> bytes:
-    return json.dumps(envelope.to_dict(), separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(
+        envelope.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (math.inf, -math.inf):  # 1e999 parses as infinity, which JSON cannot carry
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
 def parse_json(body: bytes) -> Any:
-    """Strict JSON: invalid UTF-8, NaN and Infinity are all a 400."""
+    """Strict JSON (RFC 8259), so that what is accepted here can be stored, queried and sent to
+    every peer as JSON: invalid UTF-8, NaN, Infinity, numbers that overflow to infinity,
+    unpaired surrogates (`"\\ud800"`, valid escape syntax but no character) and nesting deeper
+    than the parser can take are all a 400."""
     try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"body is not valid JSON: {exc}") from exc
+        value = json.loads(
+            body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite
+        )
+        # Re-encoding proves the value can be stored: this is where a lone surrogate fails.
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:
+        raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from exc
+    except RecursionError as exc:
+        raise BadRequest("body is nested too deeply") from exc
+    return value
 
 
 def marker_key(source: str, idempotency_key: str) -> str:

@@ -56,7 +56,8 @@ def _single(query: Mapping[str, tuple[str, ...]], name: str) -> str | None:
 def _bounded_int(text: str | None, name: str, low: int, high: int) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    # isdigit() alone also takes '²' and Arabic-Indic digits; only ASCII digits are numbers here.
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise BadRequest(f"{name} must be a whole number from {low} to {high}")
     return int(text)
 

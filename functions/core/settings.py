@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from functions.core.errors import ConfigError
 
@@ -142,16 +142,30 @@ def _webhook_rules(raw: str) -> dict[str, WebhookRule]:
     data = json.loads(raw)
     if not isinstance(data, dict):
         raise ValueError("must be a JSON object of source -> rule")
-    rules = {}
-    for source, rule in data.items():
-        if not isinstance(rule, dict) or rule.get("scheme") not in SCHEMES:
-            raise ValueError(f"rule for {source!r} needs a scheme among {SCHEMES}")
-        if rule["scheme"] != "none" and not rule.get("secret"):
-            raise ValueError(f"rule for {source!r} needs a secret")
-        rules[source] = WebhookRule(
-            rule["scheme"], str(rule.get("secret", "")), int(rule.get("tolerance", 300))
+    return {source: _webhook_rule(source, rule) for source, rule in data.items()}
+
+
+def _webhook_rule(source: str, rule: Any) -> WebhookRule:
+    """A rule that would switch verification off by accident is refused, naming the source:
+    no secret (or a blank one) where the scheme needs one, a tolerance of zero, negative or
+    not a whole number (Stripe's library reads a zero tolerance as "no timestamp check")."""
+    if not isinstance(rule, dict) or rule.get("scheme") not in SCHEMES:
+        raise ValueError(f"rule for {source!r} needs a scheme among {', '.join(SCHEMES)}")
+    scheme, secret = rule["scheme"], rule.get("secret", "")
+    if scheme != "none" and (not isinstance(secret, str) or not secret.strip()):
+        raise ValueError(f"rule for {source!r} ({scheme}) needs a non-empty secret")
+    tolerance = rule.get("tolerance", 300)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance <= 0:
+        raise ValueError(
+            f"rule for {source!r}: tolerance must be a positive whole number of "
+            f"seconds, not {tolerance!r}"
         )
-    return rules
+    if scheme == "standard" and "tolerance" in rule:
+        raise ValueError(
+            f"rule for {source!r}: the standard scheme's tolerance is fixed at "
+            "five minutes by the Standard Webhooks library"
+        )
+    return WebhookRule(scheme, secret if scheme != "none" else "", tolerance)
 
 
 SECRET_FIELDS = frozenset(
