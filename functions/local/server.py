@@ -76,8 +76,11 @@ def main() -> None:
 def serve(settings: Settings) -> None:
     from waitress import create_server
 
+    from functions.local import framing
+
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
+    FileBlobStore(data_dir).sweep_temp()
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
     # that the app's JSON 413 is the one clients see.
     app = build_app(settings)
@@ -91,7 +94,9 @@ def serve(settings: Settings) -> None:
             threads=THREADS,
             max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
             ident="lambda",
+            **framing.adjustments(),
         )
+        server.channel_class = framing.JsonErrorChannel
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")

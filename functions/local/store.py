@@ -85,3 +85,21 @@ class FileBlobStore:
             self._path(key).unlink(missing_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot delete {key} under {self.name}: {exc}") from exc
+
+    def sweep_temp(self, older_than_s: float = 60.0) -> int:
+        """Remove the temporary files a crash left mid-write (never visible as objects, but
+        they hold disk). Only files older than `older_than_s`: another process writing to the
+        same folder right now (`make compact`) keeps its own."""
+        import time
+
+        cutoff, removed = time.time() - older_than_s, 0
+        for folder, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(folder) / name
+                try:
+                    if name.startswith(TEMP_PREFIX) and path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        return removed

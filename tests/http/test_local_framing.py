@@ -1,0 +1,165 @@
+"""The local server at the byte level: what waitress answers before the app is in the app's
+JSON error shape, ambiguous framing closes the connection, and idle or slow clients do not
+starve /health. Raw sockets on 127.0.0.1, so nothing normalises the bytes sent."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.processes import Server, free_port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("framing")
+    proc = Server(
+        "framing",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        data,
+        {"PORT": str(port), "DATA_DIR": str(data / "data"), "LAMBDA_MAX_BODY_BYTES": "1024"},
+    )
+    proc.wait_for_http("/health")
+    yield proc
+    proc.stop()
+
+
+def exchange(server: Server, raw: bytes) -> tuple[int, dict, bytes, bool]:
+    """Send raw bytes; return the status, headers, body, and whether the server then closed."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        # In small pieces, stopping once the server answers: a server that refuses a request
+        # mid-way closes, and bytes it never read would make the client's TCP stack reset.
+        for start in range(0, len(raw), 4096):
+            sock.sendall(raw[start : start + 4096])
+            if select.select([sock], [], [], 0.001)[0]:
+                break
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            assert chunk, f"closed without an answer after {data[:200]!r}"
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        while len(body) < int(headers.get("content-length", 0)):
+            chunk = sock.recv(65536)
+            assert chunk, "closed mid-body"
+            body += chunk
+        sock.settimeout(2)
+        try:
+            closed = sock.recv(1) == b""
+        except TimeoutError:
+            closed = False
+    return int(lines[0].split()[1]), headers, body, closed
+
+
+def error(body: bytes) -> dict:
+    answer = json.loads(body)
+    assert set(answer) == {"error"}
+    assert set(answer["error"]) == {"code", "message", "request_id"}
+    return answer["error"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (
+            b"POST /webhook/a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            b"Transfer-Encoding: chunked\r\ncontent-type: application/json\r\n\r\n0\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (
+            b"POST /webhook/a HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n{}",
+            400,
+            "bad_request",
+        ),
+        (
+            b"POST /webhook/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (
+            b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n",
+            431,
+            "headers_too_large",
+        ),
+        (
+            b"POST /webhook/a HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n",
+            413,
+            "payload_too_large",
+        ),
+    ],
+    ids=[
+        "content-length-and-transfer-encoding",
+        "bad-content-length",
+        "gzip-transfer-encoding",
+        "headers-over-256k",
+        "body-over-the-servers-cap",
+    ],
+)
+def test_framing_errors_answer_in_the_json_error_shape_and_close(
+    server: Server, raw: bytes, status: int, code: str
+) -> None:
+    got, headers, body, closed = exchange(server, raw)
+    assert (got, headers["content-type"]) == (status, "application/json")
+    assert error(body)["code"] == code
+    assert closed, "the connection stays open after a framing error"
+
+
+def test_bytes_that_are_no_utf_8_in_the_path_are_a_json_4xx(server: Server) -> None:
+    got, headers, body, _ = exchange(server, b"GET /webhook/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert 400 <= got < 500
+    assert headers["content-type"] == "application/json"
+    error(body)
+
+
+def test_a_hundred_and_fifty_idle_and_slow_clients_do_not_starve_health(server: Server) -> None:
+    idle = []
+    try:
+        for n in range(150):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            if n % 2:  # half send a partial request and stall (slowloris)
+                sock.sendall(b"POST /webhook/a HTTP/1.1\r\nHost: x\r\nContent-Le")
+            idle.append(sock)
+        started = time.perf_counter()
+        assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+        assert time.perf_counter() - started < 1.0
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_temporary_files_a_crash_left_are_swept_at_start(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "events").mkdir(parents=True)
+    stale = data / "events" / ".tmp-deadbeef"
+    stale.write_bytes(b"half an object")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = data / "events" / ".tmp-inflight"
+    fresh.write_bytes(b"another process's write, now")
+    port = free_port()
+    proc = Server(
+        "sweep",
+        [sys.executable, "-m", "functions.local"],
+        port,
+        tmp_path,
+        {"PORT": str(port), "DATA_DIR": str(data)},
+    )
+    try:
+        proc.wait_for_http("/health")
+        assert not stale.exists()
+        assert fresh.exists()
+    finally:
+        proc.stop()
