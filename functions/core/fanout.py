@@ -2,23 +2,33 @@
 within a bounded time, *before* the webhook answers (Lambda freezes, and Cloud Run / Flex
 throttle, whatever runs after a response). What does not get through stays in the outbox and
 is retried on a schedule; receivers store idempotently, so at-least-once delivery yields one
-stored copy per peer."""
+stored copy per peer.
+
+The bound is a bound: webhooks send on a pool of their own, apart from retry runs, and record
+their delivery with one write in the request's own thread. A peer that failed (refused, timed
+out, answered anything but "stored") is skipped by later webhooks of this instance for a
+cool-down (a circuit breaker), so a dead or hung peer costs the origin about nothing after the
+first failure; the outbox, whose retry runs still try it, closes the breaker when it is back.
+"""
 
 from __future__ import annotations
 
 import concurrent.futures as futures
 import logging
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from functions.core.events import Envelope
 from functions.core.ingest import encode
-from functions.core.outbox import Entry, Outbox
+from functions.core.outbox import Outbox, Record
 from functions.core.ports import Clock
 from functions.core.signing import PeerSigner
 
 RETRY_BATCH = 1000
 WORKERS = 16
+COOL_DOWN_S = 30.0
 
 
 class DeliveryError(Exception):
@@ -45,8 +55,29 @@ class HttpxTransport:
             response = self._client.post(url, content=body, headers=headers, timeout=timeout)
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        # Only "stored" (201) and "already stored" (200) count as delivered.
         if response.status_code not in (200, 201):
             raise DeliveryError(f"peer answered {response.status_code}: {response.text[:200]}")
+
+
+class Breaker:
+    """Per peer: open (skipped inline) for `cool_down` seconds after a failure."""
+
+    def __init__(self, cool_down: float, now: Callable[[], float] = time.monotonic) -> None:
+        self._cool_down, self._now = cool_down, now
+        self._open_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allows(self, peer: str) -> bool:
+        with self._lock:
+            return self._open_until.get(peer, 0.0) <= self._now()
+
+    def record(self, peer: str, ok: bool) -> None:
+        with self._lock:
+            if ok:
+                self._open_until.pop(peer, None)
+            else:
+                self._open_until[peer] = self._now() + self._cool_down
 
 
 class FanOut:
@@ -59,6 +90,7 @@ class FanOut:
         clock: Clock,
         timeout_s: float,
         log: logging.Logger | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.log = log or logging.getLogger("lambda")
         self.peers = tuple(peers)
@@ -67,31 +99,72 @@ class FanOut:
         self._transport = transport
         self._clock = clock
         self._timeout = timeout_s
-        self._pool = futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="fanout")
+        self.breaker = breaker or Breaker(COOL_DOWN_S)
+        # Two pools: a retry run over a large backlog never delays a webhook's own sends.
+        self._inline = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="fanout")
+        self._retries = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="retry")
 
-    def _send(self, entry: Entry) -> None:
-        body = encode(entry.envelope)
-        headers = self._signer.headers(entry.envelope.id, body, self._clock())
-        self._transport.post(f"{entry.peer}/internal/event", body, headers, self._timeout)
-        self.outbox.done(entry)
+    def _send(self, peer: str, envelope: Envelope) -> None:
+        body = encode(envelope)
+        headers = self._signer.headers(envelope.id, body, self._clock())
+        self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
+
+    def _attempt(
+        self, pool: futures.ThreadPoolExecutor, peers: Sequence[str], envelope: Envelope
+    ) -> dict[str, str]:
+        """Send to `peers` at once; wait for the timeout at most. Returns peer -> why failed."""
+        jobs = {pool.submit(self._send, peer, envelope): peer for peer in peers}
+        done, _ = futures.wait(jobs, timeout=self._timeout)
+        failed: dict[str, str] = {}
+        for job, peer in jobs.items():
+            error = job.exception() if job in done else f"no answer within {self._timeout} s"
+            self.breaker.record(peer, error is None)
+            if error is not None:
+                failed[peer] = str(error)
+        return failed
 
     def deliver(self, envelope: Envelope) -> dict[str, bool]:
-        """Record the deliveries, then attempt them all at once for at most the timeout."""
-        now = self._clock()
-        entries = list(
-            self._pool.map(lambda peer: self.outbox.add(peer, envelope, now), self.peers)
-        )
-        pending = {self._pool.submit(self._send, entry): entry.peer for entry in entries}
-        done, _ = futures.wait(pending, timeout=self._timeout + 0.25)
-        # A slow peer's attempt may still finish in the background; if it does not, its outbox
-        # entry (already scheduled) brings it back on the next retry run.
-        results = {}
-        for job, peer in pending.items():
-            error = job.exception() if job in done else f"no answer within {self._timeout} s"
-            results[peer] = error is None
-            if error is not None:
-                self._log_failure(peer, envelope.id, error, 1, queued=True)
+        """Record the delivery (one write), then attempt every peer whose breaker is closed,
+        for at most the timeout in all."""
+        record = self.outbox.add(self.peers, envelope, self._clock())
+        ready = [peer for peer in self.peers if self.breaker.allows(peer)]
+        failed = self._attempt(self._inline, ready, envelope)
+        for peer in ready:
+            if peer in failed:
+                self._log_failure(peer, envelope.id, failed[peer], 1, queued=True)
+        skipped = {p: "circuit open after a recent failure" for p in self.peers if p not in ready}
+        failed.update(skipped)
+        if failed:
+            self.outbox.keep_for_retry(record, failed)
+        else:
+            self.outbox.done(record)
+        return {peer: peer not in failed for peer in self.peers}
+
+    def retry(self, limit: int = RETRY_BATCH) -> dict[str, int]:
+        """Attempt every due outbox record once, at each peer it is still owed to."""
+        records = self.outbox.due(self._clock(), limit)
+        results = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
+        jobs = {self._retries.submit(self._attempt_record, record): record for record in records}
+        for job in futures.as_completed(jobs):
+            for key, value in job.result().items():
+                results[key] += value
         return results
+
+    def _attempt_record(self, record: Record) -> dict[str, int]:
+        peers = sorted(record.peers)
+        failed = self._attempt(self._retries, peers, record.envelope)
+        outcome = self.outbox.settle(record, failed, self._clock())
+        for peer, why in failed.items():
+            attempt = record.peers[peer].count + 2  # the inline attempt was the first
+            self._log_failure(
+                peer, record.envelope.id, why, attempt, queued=peer not in outcome.dead
+            )
+        return {
+            "attempted": len(peers),
+            "delivered": len(outcome.delivered),
+            "failed": len(outcome.failed),
+            "dead": len(outcome.dead),
+        }
 
     def _log_failure(
         self, peer: str, event_id: str, error: object, attempt: int, *, queued: bool
@@ -109,21 +182,3 @@ class FanOut:
                 }
             },
         )
-
-    def retry(self, limit: int = RETRY_BATCH) -> dict[str, int]:
-        """Attempt every due outbox entry once; reschedule or dead-letter the failures."""
-        entries = self.outbox.due(self._clock(), limit)
-        results = {"attempted": len(entries), "delivered": 0, "failed": 0, "dead": 0}
-        jobs = {self._pool.submit(self._send, entry): entry for entry in entries}
-        for job in futures.as_completed(jobs):
-            error = job.exception()
-            if error is None:
-                results["delivered"] += 1
-                continue
-            updated = self.outbox.failed(jobs[job], str(error), self._clock())
-            dead = updated.attempts >= self.outbox.max_attempts
-            results["dead" if dead else "failed"] += 1
-            self._log_failure(
-                updated.peer, updated.envelope.id, error, updated.attempts + 1, queued=not dead
-            )
-        return results

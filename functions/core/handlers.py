@@ -79,8 +79,8 @@ class Handlers:
         count = len(self.settings.peer_urls)
         if not self._bearer_matches(request, self.settings.read_token):
             return json_response(200, {"peer_count": count})
-        outbox = self.outbox()
-        peers = [{"url": url, **outbox.backlog(url)} for url in self.settings.peer_urls]
+        backlog = self.outbox().backlog(self.settings.peer_urls)
+        peers = [{"url": url, **backlog[url]} for url in self.settings.peer_urls]
         return json_response(200, {"peer_count": count, "peers": peers})
 
     def outbox(self) -> Outbox:

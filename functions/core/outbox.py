@@ -1,17 +1,25 @@
 """The outbox: deliveries to peers that have not (yet) succeeded, kept in the origin's store.
 
-Each pending delivery is one object, `outbox/peer={peer}/{event id}.json`, written *before* the
-first attempt so that nothing is lost if the process dies mid-delivery; it is deleted once the
-peer has acknowledged. After `max_attempts` it moves to `outbox-dead/...`, where `GET /peers`
-counts it and an operator can see it.
+One record per event for all of its peers, written *before* the first attempt (so nothing is
+lost if the process dies mid-delivery) and deleted in one request once every peer has
+acknowledged: an event fanned out to two healthy peers costs one PUT and one (free) DELETE.
+
+Keys are ordered by when the record is next due, `outbox/<due, UTC, fixed width>-<event id>
+~<peer>.<peer>.json`, and every store lists in key order: a retry run reads the due records
+and stops at the first one that is not, so a backlog of 10,000 with 10 due costs one listing
+page and 10 reads, not 10,000. The pending peers are in the key too, so `GET /peers` counts a
+peer's backlog from a listing without reading a single record.
+
+A peer that used up its attempts leaves the record and gets a dead letter of its own,
+`outbox-dead/peer=<peer>/<event id>.json`, which `requeue` puts back.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.core.errors import BlobNotFound
@@ -20,6 +28,8 @@ from functions.core.ports import BlobStore
 
 PENDING = "outbox/"
 DEAD = "outbox-dead/"
+DUE_FORMAT = "%Y%m%dT%H%M%S%fZ"  # fixed width: lexical order is time order
+BACKLOG_CAP = 10_000  # /peers counts at most this many keys per peer (10 listing pages)
 
 
 def peer_id(url: str) -> str:
@@ -27,39 +37,67 @@ def peer_id(url: str) -> str:
 
 
 @dataclass(frozen=True)
-class Entry:
-    peer: str
-    envelope: Envelope
-    attempts: int
-    next_attempt_at: datetime
+class Attempts:
+    count: int = 0
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """An event still owed to one or more peers, with each peer's attempts so far."""
+
+    envelope: Envelope
+    due: datetime
+    peers: dict[str, Attempts] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
-        return f"{PENDING}peer={peer_id(self.peer)}/{self.envelope.id}.json"
+        pending = ".".join(sorted(peer_id(url) for url in self.peers))
+        return f"{PENDING}{self.due.strftime(DUE_FORMAT)}-{self.envelope.id}~{pending}.json"
 
     def encode(self) -> bytes:
         return json.dumps(
             {
-                "peer": self.peer,
                 "envelope": self.envelope.to_dict(),
-                "attempts": self.attempts,
-                "next_attempt_at": format_time(self.next_attempt_at),
-                "last_error": self.last_error,
+                "due": format_time(self.due),
+                "peers": {
+                    url: {"attempts": a.count, "last_error": a.last_error}
+                    for url, a in sorted(self.peers.items())
+                },
             },
             separators=(",", ":"),
+            ensure_ascii=False,
         ).encode()
 
     @classmethod
-    def decode(cls, data: bytes) -> Entry:
+    def decode(cls, data: bytes) -> Record:
         raw: dict[str, Any] = json.loads(data)
-        return cls(
-            raw["peer"],
-            Envelope.from_dict(raw["envelope"]),
-            int(raw["attempts"]),
-            parse_time(raw["next_attempt_at"]),
-            raw.get("last_error"),
-        )
+        peers = {
+            url: Attempts(int(a["attempts"]), a.get("last_error"))
+            for url, a in raw["peers"].items()
+        }
+        return cls(Envelope.from_dict(raw["envelope"]), parse_time(raw["due"]), peers)
+
+
+def due_of(key: str) -> datetime | None:
+    stamp = key[len(PENDING) :].split("-", 1)[0]
+    try:
+        return datetime.strptime(stamp, DUE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def pending_peers_of(key: str) -> list[str]:
+    return key.rsplit("~", 1)[-1].removesuffix(".json").split(".") if "~" in key else []
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt of a record led to, per peer."""
+
+    delivered: list[str]
+    failed: dict[str, str]  # peer -> why
+    dead: list[str]
 
 
 class Outbox:
@@ -72,62 +110,103 @@ class Outbox:
         """Before retry n+1: BASE after the first attempt, then doubling, up to CAP."""
         return timedelta(seconds=min(self._base * 2**attempts, self._cap))
 
-    def add(self, peer: str, envelope: Envelope, now: datetime) -> Entry:
-        entry = Entry(peer, envelope, 0, now + self.delay(0))
-        self._store.put(entry.key, entry.encode())
-        return entry
+    def add(self, peers: tuple[str, ...], envelope: Envelope, now: datetime) -> Record:
+        """The write-ahead record: one PUT for all peers, due when the first retry would be."""
+        record = Record(envelope, now + self.delay(0), {url: Attempts() for url in peers})
+        self._store.put(record.key, record.encode())
+        return record
 
-    def done(self, entry: Entry) -> None:
-        self._store.delete(entry.key)
+    def settle(self, record: Record, failed: dict[str, str], now: datetime) -> Outcome:
+        """After an attempt at every peer of `record`: done with the ones that acknowledged,
+        rescheduled with backoff (a new key, due later) or dead-lettered for the others."""
+        delivered = [url for url in record.peers if url not in failed]
+        retry: dict[str, Attempts] = {}
+        dead: list[str] = []
+        for url, why in failed.items():
+            attempts = Attempts(record.peers[url].count + 1, why[:500])
+            if attempts.count >= self.max_attempts:
+                self._dead_letter(url, record.envelope, attempts)
+                dead.append(url)
+            else:
+                retry[url] = attempts
+        if retry:
+            fewest = min(a.count for a in retry.values())
+            again = replace(record, due=now + self.delay(fewest), peers=retry)
+            self._store.put(again.key, again.encode())  # written before the old one goes
+        self._store.delete(record.key)
+        return Outcome(delivered, {u: failed[u] for u in retry}, dead)
 
-    def failed(self, entry: Entry, error: str, now: datetime) -> Entry:
-        """Reschedule with backoff, or dead-letter once the attempts are used up."""
-        attempts = entry.attempts + 1
-        updated = replace(
-            entry,
-            attempts=attempts,
-            next_attempt_at=now + self.delay(attempts),
-            last_error=error[:500],
-        )
-        if attempts >= self.max_attempts:
-            self._store.put(DEAD + entry.key[len(PENDING) :], updated.encode())
-            self._store.delete(entry.key)
-        else:
-            self._store.put(entry.key, updated.encode())
-        return updated
+    def keep_for_retry(self, record: Record, failed: dict[str, str]) -> Record:
+        """An inline attempt (the webhook's own): the record is already due at the first
+        retry; only when some peers got it is it rewritten with the others alone."""
+        if len(failed) == len(record.peers):
+            return record
+        fewer = replace(record, peers={u: record.peers[u] for u in failed})
+        self._store.put(fewer.key, fewer.encode())
+        self._store.delete(record.key)
+        return fewer
 
-    def due(self, now: datetime, limit: int) -> list[Entry]:
-        entries: list[Entry] = []
+    def done(self, record: Record) -> None:
+        self._store.delete(record.key)
+
+    def _dead_letter(self, url: str, envelope: Envelope, attempts: Attempts) -> None:
+        letter = {
+            "peer": url,
+            "envelope": envelope.to_dict(),
+            "attempts": attempts.count,
+            "last_error": attempts.last_error,
+        }
+        key = f"{DEAD}peer={peer_id(url)}/{envelope.id}.json"
+        self._store.put(key, json.dumps(letter, separators=(",", ":")).encode())
+
+    def due(self, now: datetime, limit: int) -> list[Record]:
+        """The records due by `now`, oldest first: reads stop at the first key not yet due."""
+        records: list[Record] = []
         for key in self._store.list(PENDING):
+            due = due_of(key)
+            if due is not None and due > now:
+                break
             try:
-                entry = Entry.decode(self._store.get(key))
-            except BlobNotFound:  # delivered meanwhile by another attempt
+                records.append(Record.decode(self._store.get(key)))
+            except BlobNotFound:  # settled meanwhile by another run
                 continue
-            if entry.next_attempt_at <= now:
-                entries.append(entry)
-                if len(entries) >= limit:
-                    break
-        return entries
+            if len(records) >= limit:
+                break
+        return records
 
     def requeue(self, now: datetime) -> int:
-        """Put every dead letter back in the outbox with fresh attempts, due now; returns how
-        many. The pending entry is written before the dead letter is removed, so a crash in
-        between leaves a duplicate delivery (receivers are idempotent), never a lost one."""
+        """Every dead letter back in the outbox, due now, with fresh attempts; returns how
+        many. Each record is written before its dead letter is removed, so a crash in between
+        leaves a duplicate delivery (receivers are idempotent), never a lost one."""
         moved = 0
         for key in list(self._store.list(DEAD)):
             try:
-                entry = Entry.decode(self._store.get(key))
+                letter = json.loads(self._store.get(key))
             except BlobNotFound:
                 continue
-            fresh = replace(entry, attempts=0, next_attempt_at=now)
-            self._store.put(fresh.key, fresh.encode())
+            record = Record(
+                Envelope.from_dict(letter["envelope"]), now, {letter["peer"]: Attempts()}
+            )
+            self._store.put(record.key, record.encode())
             self._store.delete(key)
             moved += 1
         return moved
 
-    def backlog(self, peer: str) -> dict[str, int]:
-        folder = f"peer={peer_id(peer)}/"
+    def backlog(self, peers: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        """Per peer, pending and dead counts, from key listings only (capped at BACKLOG_CAP
+        pending keys in all)."""
+        ids = {peer_id(url): url for url in peers}
+        pending = dict.fromkeys(peers, 0)
+        for n, key in enumerate(self._store.list(PENDING)):
+            if n >= BACKLOG_CAP:
+                break
+            for pid in pending_peers_of(key):
+                if pid in ids:
+                    pending[ids[pid]] += 1
         return {
-            "pending": sum(1 for _ in self._store.list(PENDING + folder)),
-            "dead": sum(1 for _ in self._store.list(DEAD + folder)),
+            url: {
+                "pending": pending[url],
+                "dead": sum(1 for _ in self._store.list(f"{DEAD}peer={peer_id(url)}/")),
+            }
+            for url in peers
         }

@@ -292,43 +292,22 @@ def test_a_busy_port_is_reported_with_the_variable_to_change(server: Server) -> 
 
 def test_the_local_requeue_command_puts_dead_letters_back_in_the_outbox(tmp_path: Path) -> None:
     from functions.core.events import Envelope
-    from functions.core.outbox import DEAD, PENDING, Entry
+    from functions.core.outbox import DEAD, PENDING, Attempts, Outbox, Record
     from functions.local.store import FileBlobStore
     from scripts.processes import ROOT
 
-    # GIVEN a dead letter in the local store
+    # GIVEN a dead letter in the local store, left by a peer that never answered
     now = datetime.now(UTC)
     envelope = Envelope("01a20d1a-4412-707d-bca7-a2cd28ee43f5", "s", now, "local", {"n": 1})
-    entry = Entry("http://127.0.0.1:1", envelope, 12, now, "connection refused")
     store = FileBlobStore(tmp_path)
-    store.put(DEAD + entry.key[len(PENDING) :], entry.encode())
-    # WHEN the command runs, THEN the entry is pending again with fresh attempts
+    record = Record(envelope, now, {"http://127.0.0.1:1": Attempts(11)})
+    Outbox(store, 12, (1.0, 1.0)).settle(record, {"http://127.0.0.1:1": "refused"}, now)
+    assert len(list(store.list(DEAD))) == 1
+    # WHEN the command runs, THEN it is pending again, due now, with fresh attempts
     run = [sys.executable, "-m", "functions.local.requeue"]
     env = {"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == {"requeued": 1}
     assert list(store.list(DEAD)) == []
-    assert Entry.decode(store.get(entry.key)).attempts == 0
-
-
-def test_without_a_read_token_the_server_makes_one_and_keeps_it_private(tmp_path: Path) -> None:
-    port = free_port()
-    server = Server(
-        "tokenless",
-        [sys.executable, "-m", "functions.local"],
-        port,
-        tmp_path,
-        {"PORT": str(port), "DATA_DIR": str(tmp_path / "data")},
-    )
-    try:
-        server.wait_for_http("/health")
-        token_file = tmp_path / "data" / "read-token"
-        token = token_file.read_text().strip()
-        assert len(token) >= 32
-        assert token_file.stat().st_mode & 0o777 == 0o600
-        query = f"{server.url}/query?source=x&date=2026-11-23"
-        assert httpx.get(query).status_code == 401
-        assert httpx.get(query, headers={"authorization": f"Bearer {token}"}).status_code == 200
-        assert "read-token" in server.log()
-    finally:
-        server.stop()
+    (key,) = list(store.list(PENDING))
+    assert Record.decode(store.get(key)).peers == {"http://127.0.0.1:1": Attempts(0)}

@@ -69,3 +69,36 @@ class FailingOnceStore(MemoryBlobStore):
             self.failed = True
             raise self.error
         return super().put_if_absent(key, data)
+
+
+class CountingStore(MemoryBlobStore):
+    """Counts each call the way a cloud bills it: puts (conditional ones too), gets, listed
+    keys, deletes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict[str, int] = {"put": 0, "get": 0, "listed": 0, "delete": 0}
+
+    def reset(self) -> None:
+        self.counts = dict.fromkeys(self.counts, 0)
+
+    def put(self, key: str, data: bytes) -> None:
+        self.counts["put"] += 1
+        super().put(key, data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self.counts["put"] += 1
+        return super().put_if_absent(key, data)
+
+    def get(self, key: str) -> bytes:
+        self.counts["get"] += 1
+        return super().get(key)
+
+    def list(self, prefix: str) -> Iterator[str]:
+        for key in super().list(prefix):
+            self.counts["listed"] += 1
+            yield key
+
+    def delete(self, key: str) -> None:
+        self.counts["delete"] += 1
+        super().delete(key)
