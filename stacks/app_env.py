@@ -1,4 +1,9 @@
-"""The environment every cloud's function gets: the contract with functions/core/settings.py."""
+"""The environment every cloud's function gets: the contract with functions/core/settings.py.
+
+Split in two: plain settings, set as environment variables, and secrets, which each cloud keeps
+in its own secret store and hands to the function the way that cloud intends (stacks/aws.py,
+gcp.py, azure.py). Local runs and the mesh keep environment variables.
+"""
 
 from __future__ import annotations
 
@@ -10,26 +15,31 @@ from stacks.peers import Peers, SigningKey
 
 
 def function_environment(
-    config: StackConfig, bucket: pulumi.Input[str], peers: Peers, key: SigningKey
+    config: StackConfig, bucket: pulumi.Input[str], peers: Peers
 ) -> dict[str, pulumi.Input[str]]:
-    env: dict[str, pulumi.Input[str]] = {
+    flex = config.cloud == "azure" and config.azure_plan == "flex"
+    return {
         keys.ORIGIN: config.cloud,
         keys.BUCKET: bucket,
         keys.PEER_URLS: peers.urls,
-        keys.PEER_SECRET: key.key,
-        keys.PEER_KEYS: peers.keys,
-        keys.RETRY_TOKEN: key.retry_token,
-        keys.READ_TOKEN: key.read_token,
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
         # DuckDB's memory limit is half of it (functions/core/duck.py); Flex's is at least 2048.
-        keys.MEMORY_MB: str(
-            max(2048, config.memory_mb)
-            if config.cloud == "azure" and config.azure_plan == "flex"
-            else config.memory_mb
-        ),
+        keys.MEMORY_MB: str(max(2048, config.memory_mb) if flex else config.memory_mb),
+    }
+
+
+def function_secrets(
+    config: StackConfig, peers: Peers, key: SigningKey
+) -> dict[str, pulumi.Output[str]]:
+    """Environment name -> secret value, each a secret Output."""
+    secrets = {
+        keys.PEER_SECRET: key.key,
+        keys.PEER_KEYS: peers.keys,
+        keys.RETRY_TOKEN: key.retry_token,
+        keys.READ_TOKEN: key.read_token,
     }
     if config.webhooks is not None:
-        env[keys.WEBHOOKS] = config.webhooks
-    return env
+        secrets[keys.WEBHOOKS] = config.webhooks
+    return {name: pulumi.Output.secret(value) for name, value in secrets.items()}

@@ -19,6 +19,12 @@ class FunctionArgs:
     key: SigningKey
 
     def environment(self, bucket: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+        """Plain settings only: the secrets go through each cloud's secret store."""
         from stacks.app_env import function_environment
 
-        return function_environment(self.config, bucket, self.peers, self.key)
+        return function_environment(self.config, bucket, self.peers)
+
+    def secrets(self) -> dict[str, pulumi.Output[str]]:
+        from stacks.app_env import function_secrets
+
+        return function_secrets(self.config, self.peers, self.key)

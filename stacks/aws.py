@@ -12,6 +12,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from functions.aws.secrets import SECRETS_ARN
 from stacks.args import FunctionArgs
 
 # Only what the app does to its bucket: put (conditional included), get, list, delete.
@@ -52,6 +53,7 @@ class AwsFunction(pulumi.ComponentResource):
             opts=child,
         )
         self._logs = logs
+        self.secret, self._secret_value = self._secrets(name, child)
         self._role_arn, self._policy = self._role(name, logs, child)
         self.function = self._function(
             f"{name}-fn",
@@ -113,7 +115,10 @@ class AwsFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=reserved,
             publish=publish or None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables=self._args.environment(self.bucket.bucket)
+                variables={
+                    **self._args.environment(self.bucket.bucket),
+                    SECRETS_ARN: self.secret.arn,
+                }
             ),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(
                 log_format="Text", log_group=self._logs.name
@@ -121,7 +126,9 @@ class AwsFunction(pulumi.ComponentResource):
             tags=config.tags,
             # The role's policy is a separate resource: without this edge the function can be
             # created, and invoked, before IAM lets it write anything.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._logs, self._policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self._logs, self._policy, self._secret_value]
+            ),
         )
 
     def _schedule(
@@ -188,6 +195,28 @@ class AwsFunction(pulumi.ComponentResource):
         )
         return bucket
 
+    def _secrets(
+        self, name: str, child: pulumi.ResourceOptions
+    ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+        """One Secrets Manager secret holds them all (a JSON object the function reads once per
+        warm instance, functions/aws/secrets.py); the function's environment names it only."""
+        secret = aws.secretsmanager.Secret(
+            f"{name}-secrets",
+            description=f"LAMBDA {self._args.config.stack}: peer keys, tokens, webhook rules",
+            tags=self._args.config.tags,
+            opts=child,
+        )
+        document: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.json_dumps(self._args.secrets())
+        )
+        value = aws.secretsmanager.SecretVersion(
+            f"{name}-secrets-value",
+            secret_id=secret.id,
+            secret_string=document,
+            opts=child,
+        )
+        return secret, value
+
     def _role(
         self, name: str, logs: aws.cloudwatch.LogGroup, child: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[str], aws.iam.RolePolicy]:
@@ -208,8 +237,8 @@ class AwsFunction(pulumi.ComponentResource):
             tags=self._args.config.tags,
             opts=child,
         )
-        document = pulumi.Output.all(self.bucket.arn, logs.arn).apply(
-            lambda arns: json.dumps(least_privilege_policy(arns[0], arns[1]))
+        document = pulumi.Output.all(self.bucket.arn, logs.arn, self.secret.arn).apply(
+            lambda arns: json.dumps(least_privilege_policy(arns[0], arns[1], arns[2]))
         )
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=document, opts=child)
         return role.arn, policy
@@ -272,7 +301,9 @@ def log_console_url(region: str, group: str) -> str:
     )
 
 
-def least_privilege_policy(bucket_arn: str, log_group_arn: str) -> dict[str, object]:
+def least_privilege_policy(
+    bucket_arn: str, log_group_arn: str, secret_arn: str
+) -> dict[str, object]:
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -282,6 +313,11 @@ def least_privilege_policy(bucket_arn: str, log_group_arn: str) -> dict[str, obj
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                 "Resource": f"{log_group_arn}:*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue"],
+                "Resource": secret_arn,
             },
         ],
     }

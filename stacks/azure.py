@@ -48,6 +48,10 @@ def sas_expiry(now: datetime) -> str:
     return f"{now.year + 2}-01-01T00:00:00Z"
 
 
+# Key Vault Secrets User: read secret values, nothing else, granted on this vault only.
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+
+
 class AzureFunction(pulumi.ComponentResource):
     base_url: pulumi.Output[str]
     outputs: dict[str, pulumi.Input[object]]
@@ -101,10 +105,13 @@ class AzureFunction(pulumi.ComponentResource):
         blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
         env = args.environment(self.container.name)
         env["LAMBDA_AZURE_ACCOUNT_URL"] = blob_endpoint
+        self.vault = self._vault(name, config, client, child)
+        env.update(self._vault_references(name, args.secrets(), child))
         if flex:
             self.app = self._flex_app(name, config, env, blob_endpoint, args.archive, child)
         else:
             self.app = self._consumption_app(name, config, env, args.archive, child)
+        self._grant(f"{name}-vault-reader", self.app, KEY_VAULT_SECRETS_USER, self.vault.id, child)
         self.base_url = self.app.default_host_name.apply(lambda host: f"https://{host}")
         self.outputs = {
             "bucket": self.container.name,
@@ -115,6 +122,46 @@ class AzureFunction(pulumi.ComponentResource):
             ),
         }
         self.register_outputs({"base_url": self.base_url, **self.outputs})
+
+    def _vault(
+        self, name: str, config: StackConfig, client: Any, child: pulumi.ResourceOptions
+    ) -> azure.keyvault.Vault:
+        """The app's secrets live in a Key Vault with RBAC authorization; app settings hold
+        Key Vault references the platform resolves with the app's identity."""
+        return azure.keyvault.Vault(
+            f"{name}-kv",
+            resource_group_name=self.group.name,
+            location=config.region,
+            properties=azure.keyvault.VaultPropertiesArgs(
+                tenant_id=client.tenant_id,
+                sku=azure.keyvault.SkuArgs(
+                    family=azure.keyvault.SkuFamily.A, name=azure.keyvault.SkuName.STANDARD
+                ),
+                enable_rbac_authorization=True,
+            ),
+            tags=config.tags,
+            opts=child,
+        )
+
+    def _vault_references(
+        self, name: str, secrets: dict[str, pulumi.Output[str]], child: pulumi.ResourceOptions
+    ) -> dict[str, pulumi.Input[str]]:
+        references: dict[str, pulumi.Input[str]] = {}
+        for key, value in sorted(secrets.items()):
+            slug = key.lower().replace("_", "-")
+            secret = azure.keyvault.Secret(
+                f"{name}-{slug}",
+                secret_name=slug,
+                vault_name=self.vault.name,
+                resource_group_name=self.group.name,
+                properties=azure.keyvault.SecretPropertiesArgs(value=value),
+                opts=child,
+            )
+            # Without a version: the app reads the current one (rotation needs no redeploy).
+            references[key] = secret.properties.apply(
+                lambda p: f"@Microsoft.KeyVault(SecretUri={p.secret_uri})"
+            )
+        return references
 
     def _plan(
         self, name: str, config: StackConfig, sku: str, tier: str, child: pulumi.ResourceOptions
@@ -217,7 +264,7 @@ class AzureFunction(pulumi.ComponentResource):
                 ),
             ),
         )
-        role = self._grant_blob_access(name, app, child)
+        role = self._grant(f"{name}-blob-owner", app, BLOB_DATA_OWNER, self.account.id, child)
         host = pulumi.Output.all(app.host_name_ssl_states, app.enabled_host_names).apply(
             lambda states: scm_host(states[0], states[1])
         )
@@ -235,23 +282,27 @@ class AzureFunction(pulumi.ComponentResource):
         )
         return app
 
-    def _grant_blob_access(
-        self, name: str, app: azure.web.WebApp, child: pulumi.ResourceOptions
+    def _grant(
+        self,
+        name: str,
+        app: azure.web.WebApp,
+        role: str,
+        scope: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
     ) -> azure.authorization.RoleAssignment:
-        client = azure.authorization.get_client_config_output()
-        role_id = client.subscription_id.apply(
+        """A built-in role for the app's own identity, on one resource only."""
+        role_id = self._subscription.apply(
             lambda sub: (
-                f"/subscriptions/{sub}/providers/Microsoft.Authorization/"
-                f"roleDefinitions/{BLOB_DATA_OWNER}"
+                f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
             )
         )
         principal = app.identity.apply(lambda i: i.principal_id if i else None)
         return azure.authorization.RoleAssignment(
-            f"{name}-blob-owner",
+            name,
             principal_id=principal,
             principal_type="ServicePrincipal",
             role_definition_id=role_id,
-            scope=self.account.id,
+            scope=scope,
             opts=child,
         )
 
@@ -308,8 +359,12 @@ class AzureFunction(pulumi.ComponentResource):
             **env,
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "FUNCTIONS_EXTENSION_VERSION": "~4",
+            # The host reads its own storage connection before any reference resolves; the
+            # app's copy goes through the vault like every other secret.
             "AzureWebJobsStorage": connection,
-            "LAMBDA_AZURE_CONNECTION_STRING": connection,
+            **self._vault_references(
+                name, {"LAMBDA_AZURE_CONNECTION_STRING": pulumi.Output.secret(connection)}, child
+            ),
             "WEBSITE_RUN_FROM_PACKAGE": package_url,
         }
         app = self._app(

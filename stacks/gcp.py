@@ -29,6 +29,7 @@ APIS = (
     "iam.googleapis.com",
     "logging.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
     "storage.googleapis.com",
 )
 
@@ -88,7 +89,8 @@ class GcpFunction(pulumi.ComponentResource):
             )
         )
         self._env = args.environment(self.bucket.name)
-        build_ready = self._after_apis(depends_on=grants)
+        self._secret_env, secret_grants = self._secrets(name, args, self._after_apis())
+        build_ready = self._after_apis(depends_on=[*grants, *secret_grants])
         self.function = self._function(
             f"{name}-fn", config.prefix, config.timeout_s, build_ready, warm=config.min_instances
         )
@@ -121,6 +123,52 @@ class GcpFunction(pulumi.ComponentResource):
             ),
         }
         self.register_outputs({"base_url": self.base_url, **self.outputs})
+
+    def _secrets(
+        self, name: str, args: FunctionArgs, child: pulumi.ResourceOptions
+    ) -> tuple[
+        list[gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs],
+        list[pulumi.Resource],
+    ]:
+        """Each secret in Secret Manager, readable by the function's account alone, and given
+        to the function as `secret_environment_variables` at its pinned version (a new value
+        is a new version, hence a new revision)."""
+        env, grants = [], []
+        for key, value in sorted(args.secrets().items()):
+            slug = key.lower().replace("_", "-")
+            secret = gcp.secretmanager.Secret(
+                f"{name}-{slug}",
+                secret_id=f"{self.config.prefix}-{slug}",
+                project=self.config.gcp_project,
+                replication=gcp.secretmanager.SecretReplicationArgs(
+                    auto=gcp.secretmanager.SecretReplicationAutoArgs()
+                ),
+                labels=self.config.tags,
+                opts=child,
+            )
+            version = gcp.secretmanager.SecretVersion(
+                f"{name}-{slug}-value", secret=secret.id, secret_data=value, opts=child
+            )
+            grants.append(
+                gcp.secretmanager.SecretIamMember(
+                    f"{name}-{slug}-access",
+                    project=self.config.gcp_project,
+                    secret_id=secret.secret_id,
+                    role="roles/secretmanager.secretAccessor",
+                    member=self.account.member,
+                    opts=child,
+                )
+            )
+            grants.append(version)
+            env.append(
+                gcp.cloudfunctionsv2.FunctionServiceConfigSecretEnvironmentVariableArgs(
+                    key=key,
+                    project_id=self.config.gcp_project,
+                    secret=secret.secret_id,
+                    version=version.version,
+                )
+            )
+        return env, grants
 
     def _after_apis(
         self, protect: bool = False, depends_on: Sequence[pulumi.Resource] = ()
@@ -208,6 +256,7 @@ class GcpFunction(pulumi.ComponentResource):
                 service_account_email=self.account.email,
                 ingress_settings="ALLOW_ALL",
                 environment_variables=self._env,
+                secret_environment_variables=self._secret_env,
             ),
             opts=opts,
         )

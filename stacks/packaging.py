@@ -47,7 +47,7 @@ BUILD_FORMAT = "3"  # bump to invalidate every cached archive
 # tracebacks name the deployed files, and independent of the build machine's temp directory.
 RUNTIME_ROOT = {"aws": "/var/task", "azure": "/home/site/wwwroot"}
 # Service models botocore keeps (it loads a client's model from botocore/data/<service>/).
-BOTO_SERVICES = frozenset({"s3"})
+BOTO_SERVICES = frozenset({"s3", "secretsmanager"})
 
 
 @dataclass(frozen=True)

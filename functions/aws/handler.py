@@ -37,7 +37,11 @@ def make_handler(app: App) -> Callable[[Event, Any], Event]:
 
 @functools.cache
 def default_app() -> App:
-    return build_app(Settings.from_env())
+    import os
+
+    from functions.aws.secrets import with_secrets
+
+    return build_app(Settings.from_env(with_secrets(os.environ)))
 
 
 @functools.cache

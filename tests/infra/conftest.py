@@ -48,3 +48,39 @@ def gcp_run() -> Run:
 @pytest.fixture(scope="module")
 def azure_run() -> Run:
     return run_program("azure", MESH, peers(aws=AWS_URL, gcp=GCP_URL))
+
+
+SECRET_NAMES = ("LAMBDA_PEER_SECRET", "LAMBDA_PEER_KEYS", "LAMBDA_RETRY_TOKEN", "LAMBDA_READ_TOKEN")
+
+
+def secret_values(mocks: RecordingMocks, cloud: str) -> dict[str, str]:
+    """The function's secrets as each cloud's secret store holds them, by environment name."""
+    import json
+
+    if cloud == "aws":
+        version = mocks.one("aws:secretsmanager/secretVersion:SecretVersion")
+        assert "secretString" in version.secret_inputs, version.urn
+        return dict(json.loads(version.inputs["secretString"]))
+    found = {}
+    for name in (*SECRET_NAMES, "LAMBDA_WEBHOOKS", "LAMBDA_AZURE_CONNECTION_STRING"):
+        slug = name.lower().replace("_", "-")
+        if cloud == "gcp":
+            hits = [
+                r
+                for r in mocks.of_type("gcp:secretmanager/secretVersion:SecretVersion")
+                if r.name == f"lambda-{slug}-value"
+            ]
+            field = "secretData"
+        else:
+            hits = [
+                r
+                for r in mocks.of_type("azure-native:keyvault:Secret")
+                if r.inputs["secretName"] == slug
+            ]
+            field = "properties.value"
+        for hit in hits:
+            marked = {field, field.split(".")[0]} & hit.secret_inputs
+            assert marked, f"{hit.urn} stores its value in clear"
+            value = hit.inputs[field] if cloud == "gcp" else hit.inputs["properties"]["value"]
+            found[name] = value
+    return found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.infra.conftest import AZURE_URL, GCP_URL, Run, env_of
+from tests.infra.conftest import AZURE_URL, GCP_URL, SECRET_NAMES, Run, env_of, secret_values
 from tests.support.pulumi_mocks import ORG, PEER_KEY, run_program
 
 FN = "aws:lambda/function:Function"
@@ -51,10 +51,12 @@ def test_aws_role_may_only_touch_its_own_bucket_objects_and_log_group(aws_run: R
     bucket_arn = mocks.named(BUCKET, "lambda-events").outputs["arn"]
     allowed = {(tuple(s["Action"]), s["Resource"]) for s in statements}
     log_arn = mocks.one("aws:cloudwatch/logGroup:LogGroup").outputs["arn"]
+    secret_arn = mocks.one("aws:secretsmanager/secret:Secret").outputs["arn"]
     assert allowed == {
         (("s3:PutObject", "s3:GetObject", "s3:DeleteObject"), f"{bucket_arn}/*"),
         (("s3:ListBucket",), bucket_arn),
         (("logs:CreateLogStream", "logs:PutLogEvents"), f"{log_arn}:*"),
+        (("secretsmanager:GetSecretValue",), secret_arn),
     }, policy.urn
     assume = json.loads(mocks.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
@@ -121,21 +123,29 @@ def test_aws_function_url_is_public_with_both_permissions(aws_run: Run) -> None:
     assert result["base_url"] == url.outputs["functionUrl"].rstrip("/")
 
 
-def test_aws_env_holds_the_peers_urls_and_keys_and_its_own_key_as_secrets(aws_run: Run) -> None:
+def test_aws_secrets_live_in_secrets_manager_and_the_function_gets_only_its_arn(
+    aws_run: Run,
+) -> None:
     mocks, _ = aws_run
     env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
+    assert not set(SECRET_NAMES) & set(env), "a secret sits in the function's configuration"
+    assert env["LAMBDA_SECRETS_ARN"] == mocks.one("aws:secretsmanager/secret:Secret").outputs["arn"]
+    for fn in mocks.of_type(FN):
+        assert "aws:secretsmanager/secretVersion:SecretVersion::lambda-secrets-value" in (
+            fn.depends_on
+        ), f"{fn.urn} may start before its secret has a value"
+    secrets = secret_values(mocks, "aws")
     assert env["LAMBDA_PEER_URLS"] == f"{GCP_URL},{AZURE_URL}"
-    assert json.loads(env["LAMBDA_PEER_KEYS"]) == [
+    assert json.loads(secrets["LAMBDA_PEER_KEYS"]) == [
         PEER_KEY + f"{ORG}/lambda/gcp",
         PEER_KEY + f"{ORG}/lambda/azure",
     ]
     assert env["LAMBDA_BUCKET"] == mocks.named(BUCKET, "lambda-events").outputs["bucket"]
     assert env["LAMBDA_ORIGIN"] == "aws"
     generated = mocks.one("random:index/randomPassword:RandomPassword")
-    assert env["LAMBDA_PEER_SECRET"] == generated.outputs["result"]
-    assert len(env["LAMBDA_RETRY_TOKEN"]) == 64
-    assert env["LAMBDA_RETRY_TOKEN"] != env["LAMBDA_PEER_SECRET"]
-    assert "environment" in mocks.named(FN, "lambda-fn").secret_inputs
+    assert secrets["LAMBDA_PEER_SECRET"] == generated.outputs["result"]
+    assert len(secrets["LAMBDA_RETRY_TOKEN"]) == 64
+    assert secrets["LAMBDA_RETRY_TOKEN"] != secrets["LAMBDA_PEER_SECRET"]
 
 
 def test_aws_outbox_retries_run_on_an_eventbridge_schedule(aws_run: Run) -> None:
@@ -220,6 +230,6 @@ def test_aws_without_warm_instances_has_no_alias_and_no_cost_while_idle(aws_run:
 
 def test_aws_read_token_is_derived_secret_and_apart_from_the_retry_token(aws_run: Run) -> None:
     mocks, _ = aws_run
-    env = env_of(mocks, FN, "lambda-fn", ("environment", "variables"))
+    env = secret_values(mocks, "aws")
     assert len(env["LAMBDA_READ_TOKEN"]) == 64
     assert env["LAMBDA_READ_TOKEN"] not in (env["LAMBDA_RETRY_TOKEN"], env["LAMBDA_PEER_SECRET"])

@@ -8,7 +8,7 @@ import pulumi
 import pytest
 
 from stacks.azure import sas_expiry, scm_host
-from tests.infra.conftest import AWS_URL, GCP_URL, Run, env_of, peers
+from tests.infra.conftest import AWS_URL, GCP_URL, SECRET_NAMES, Run, env_of, peers, secret_values
 from tests.support.pulumi_mocks import SUBSCRIPTION, run_program
 
 APP = "azure-native:web:WebApp"
@@ -66,7 +66,7 @@ def test_azure_runs_on_flex_with_identity_and_a_scoped_role(azure_run: Run) -> N
         settings["LAMBDA_BUCKET"]
         == mocks.named("azure-native:storage:BlobContainer", "lambda-events").outputs["name"]
     )
-    role = mocks.one("azure-native:authorization:RoleAssignment")
+    role = mocks.named("azure-native:authorization:RoleAssignment", "lambda-blob-owner")
     assert role.inputs["scope"] == account.outputs["id"], role.urn
     assert role.inputs["principalId"] == app.outputs["identity"]["principalId"]
     assert role.inputs["roleDefinitionId"].endswith("b7e6dc6d-f1e8-4753-8033-0f276bb0955b")
@@ -164,3 +164,24 @@ def test_azure_warm_instances_are_always_ready_http_instances_on_flex() -> None:
 def test_warm_instances_on_linux_consumption_stop_with_what_to_run() -> None:
     with pytest.raises(Exception, match="pulumi config set lambda:azurePlan flex"):
         run_program("azure", {"lambda:minInstances": "1", "lambda:azurePlan": "consumption"})
+
+
+def test_azure_secrets_are_key_vault_references_the_apps_identity_alone_may_read(
+    azure_run: Run,
+) -> None:
+    mocks, _ = azure_run
+    vault = mocks.one("azure-native:keyvault:Vault")
+    assert vault.inputs["properties"]["enableRbacAuthorization"] is True, vault.urn
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    uris = {
+        s.inputs["secretName"]: s.outputs["properties"]["secretUri"]
+        for s in mocks.of_type("azure-native:keyvault:Secret")
+    }
+    for name in SECRET_NAMES:
+        slug = name.lower().replace("_", "-")
+        assert settings[name] == f"@Microsoft.KeyVault(SecretUri={uris[slug]})", name
+    reader = mocks.named("azure-native:authorization:RoleAssignment", "lambda-vault-reader")
+    assert reader.inputs["scope"] == vault.outputs["id"]
+    assert reader.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
+    assert reader.inputs["principalId"] == mocks.one(APP).outputs["identity"]["principalId"]
+    assert set(secret_values(mocks, "azure")) == set(SECRET_NAMES)

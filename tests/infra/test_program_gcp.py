@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.infra.conftest import AWS_URL, Run, env_of
+from tests.infra.conftest import AWS_URL, SECRET_NAMES, Run, env_of, secret_values
 from tests.support.pulumi_mocks import GCP_PROJECT
 
 FN = "gcp:cloudfunctionsv2/function:Function"
@@ -149,9 +149,7 @@ def test_gcp_scheduled_routes_run_on_a_jobs_function_with_a_long_timeout(gcp_run
     assert jobs.inputs["serviceConfig"]["timeoutSeconds"] == 540
     assert jobs.inputs["serviceConfig"]["maxInstanceCount"] == 1  # runs never overlap
     jobs_uri = jobs.outputs["serviceConfig"]["uri"]
-    token = env_of(mocks, FN, "lambda-fn", ("serviceConfig", "environmentVariables"))[
-        "LAMBDA_RETRY_TOKEN"
-    ]
+    token = secret_values(mocks, "gcp")["LAMBDA_RETRY_TOKEN"]
     for name, path, schedule in (
         ("lambda-retry", "/internal/outbox/retry", "*/1 * * * *"),
         ("lambda-compact", "/internal/compact", "10 * * * *"),
@@ -182,3 +180,23 @@ def test_gcp_warm_instances_are_the_http_functions_minimum() -> None:
     mocks, _ = run_program("gcp", {**GCP_PROJECT_SET, "lambda:minInstances": "1"})
     assert mocks.named(FN, "lambda-fn").inputs["serviceConfig"]["minInstanceCount"] == 1
     assert "minInstanceCount" not in mocks.named(FN, "lambda-jobs").inputs["serviceConfig"]
+
+
+def test_gcp_secrets_live_in_secret_manager_readable_by_the_function_alone(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    account = mocks.named(ACCOUNT, "lambda-sa")
+    for fn in mocks.of_type(FN):
+        env = fn.inputs["serviceConfig"]["environmentVariables"]
+        assert not set(SECRET_NAMES) & set(env), f"{fn.urn}: a secret in plain env"
+        refs = {s["key"]: s for s in fn.inputs["serviceConfig"]["secretEnvironmentVariables"]}
+        assert set(refs) == set(SECRET_NAMES), fn.urn
+        for ref in refs.values():
+            assert ref["version"] == "1", "pinned: a new value rolls a new revision"
+    grants = mocks.of_type("gcp:secretmanager/secretIamMember:SecretIamMember")
+    assert len(grants) == len(SECRET_NAMES)
+    for grant in grants:
+        assert (grant.inputs["role"], grant.inputs["member"]) == (
+            "roles/secretmanager.secretAccessor",
+            account.outputs["member"],
+        ), grant.urn
+    assert set(secret_values(mocks, "gcp")) == set(SECRET_NAMES)

@@ -99,6 +99,13 @@ def _aws(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
             "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}"
             "/invocations",
         }
+    if args.typ == "aws:secretsmanager/secret:Secret":
+        name = f"{args.name}-{_suffix(args.name)}"
+        # Secrets Manager appends a 6-character suffix to every secret's ARN.
+        arn = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-AbCdEf"
+        return {"id": arn, "arn": arn, "name": name}
+    if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+        return {"versionId": "f6b6c1f2-1111-2222-3333-444455556666", "arn": inputs["secretId"]}
     if args.typ == "aws:cloudwatch/eventRule:EventRule":
         name = f"{args.name}-{_suffix(args.name)}"
         return {"arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{name}", "name": name}
@@ -147,6 +154,12 @@ def _gcp(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
             "state": "ACTIVE",
             "environment": "GEN_2",
         }
+    if args.typ == "gcp:secretmanager/secret:Secret":
+        name = f"projects/{GCP_PROJECT_NUMBER}/secrets/{inputs['secretId']}"
+        return {"id": f"projects/{GCP_PROJECT}/secrets/{inputs['secretId']}", "name": name}
+    if args.typ == "gcp:secretmanager/secretVersion:SecretVersion":
+        # google_secret_manager_secret_version: `version` is the number, as a string.
+        return {"version": "1", "name": f"{inputs['secret']}/versions/1", "enabled": True}
     if args.typ == "gcp:cloudscheduler/job:Job":
         return {"state": "ENABLED"}
     return {}
@@ -203,6 +216,25 @@ def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
                 "tenantId": "99999999-8888-7777-6666-555555555555",
             },
             "state": "Running",
+        }
+    if args.typ == "azure-native:keyvault:Vault":
+        name = auto[:24]
+        return {
+            "name": name,
+            "id": f"{base}/Microsoft.KeyVault/vaults/{name}",
+            "properties": {**inputs["properties"], "vaultUri": f"https://{name}.vault.azure.net/"},
+        }
+    if args.typ == "azure-native:keyvault:Secret":
+        vault, name = inputs["vaultName"], inputs["secretName"]
+        uri = f"https://{vault}.vault.azure.net/secrets/{name}"
+        return {
+            "name": name,
+            "id": f"{base}/Microsoft.KeyVault/vaults/{vault}/secrets/{name}",
+            "properties": {
+                **inputs["properties"],
+                "secretUri": uri,
+                "secretUriWithVersion": f"{uri}/0123456789abcdef",
+            },
         }
     if args.typ.startswith("azure-native:"):
         return {"id": f"{base}/x/{auto}"}
