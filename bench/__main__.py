@@ -44,13 +44,12 @@ def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict
 
 
 def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
-    slow = fanout.SlowPeer()
-    slow.slow.set()
+    hung = fanout.HungPeer()
     peers = [fanout.local(f"peer{i}", work, []) for i in range(2)]
     setups = {
         "no peers": fanout.local("alone", work, []),
         "two peers": fanout.local("two", work, [p.url for p in peers]),
-        "one slow peer": fanout.local("slow", work, [slow.url]),
+        "one healthy, one hung peer": fanout.local("hung", work, [peers[0].url, hung.url]),
     }
     results: dict[str, Any] = {}
     try:
@@ -67,7 +66,7 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     finally:
         for server in [*setups.values(), *peers]:
             server.stop()
-        slow.server.shutdown()
+        hung.stop()
     return results
 
 

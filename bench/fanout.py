@@ -19,9 +19,38 @@ import httpx
 
 from scripts.mesh import Mesh
 from scripts.processes import ROOT, Server, free_port
-from tests.e2e.test_mesh import SlowPeer
 
 SECRET = "bench-fanout-secret"
+
+
+class HungPeer:
+    """Accepts connections on 127.0.0.1 and never answers: the peer a breaker is for."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(512)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._held: list[Any] = []
+        self._open = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while self._open:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            self._held.append(conn)
+
+    def stop(self) -> None:
+        self._open = False
+        self._sock.close()
+        for conn in self._held:
+            conn.close()
 
 
 def local(name: str, workdir: Path, peers: list[str], port: int | None = None) -> Server:
@@ -64,14 +93,15 @@ def latency(seconds: float) -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        slow = SlowPeer()
-        slow.slow.set()
+        hung = HungPeer()
         peer_ports = [free_port(), free_port()]
         peers = [local(f"peer{i}", work, [], port) for i, port in enumerate(peer_ports)]
         setups = {
             "no peers": local("alone", work, []),
             "two peers": local("two", work, [p.url for p in peers]),
-            "one slow peer (0.5 s bound)": local("slow", work, [slow.url]),
+            "one healthy, one hung peer (0.5 s bound)": local(
+                "hung", work, [peers[0].url, hung.url]
+            ),
         }
         try:
             for name, server in setups.items():
@@ -79,7 +109,7 @@ def latency(seconds: float) -> dict[str, Any]:
         finally:
             for server in [*setups.values(), *peers]:
                 server.stop()
-            slow.server.shutdown()
+            hung.stop()
     return results
 
 

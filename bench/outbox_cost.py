@@ -1,0 +1,137 @@
+"""What a retry run costs each cloud's storage with a long backlog: 10,000 outbox records of
+which 10 are due, on moto (S3), fake-gcs-server (GCS) and Azurite (Blob), the requests counted
+by a proxy in front of each emulator. Also the storage requests of one webhook, per cloud.
+
+    .venv/bin/python -m bench.outbox_cost [--backlog N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from functions.core.events import Envelope, uuid7
+from functions.core.outbox import Outbox
+from scripts import emulators
+from scripts.counting_proxy import CountingProxy
+
+PEERS = ("https://peer-a.example", "https://peer-b.example")
+
+
+def _s3(upstream: str, bucket: str) -> Callable[[str], Any]:
+    def make(url: str) -> Any:
+        import boto3
+
+        from functions.aws.store import S3BlobStore
+
+        return S3BlobStore(bucket, boto3.client("s3", endpoint_url=url))
+
+    return make
+
+
+def _gcs(upstream: str, bucket: str) -> Callable[[str], Any]:
+    def make(url: str) -> Any:
+        from functions.gcp.store import GCSBlobStore, _client
+
+        os.environ["STORAGE_EMULATOR_HOST"] = url
+        return GCSBlobStore(bucket, _client())
+
+    return make
+
+
+def _azure(conn: str, container: str) -> Callable[[str], Any]:
+    def make(url: str) -> Any:
+        from functions.azure.store import AzureBlobStore
+        from functions.core.settings import Settings
+
+        blob = next(p for p in conn.split(";") if p.startswith("BlobEndpoint=")).split("=", 1)[1]
+        account = blob.rstrip("/").rsplit("/", 1)[1]
+        moved = conn.replace(blob, f"{url}/{account}")
+        return AzureBlobStore.from_settings(container, Settings(azure_connection_string=moved))
+
+    return make
+
+
+def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) -> dict[str, Any]:
+    proxy = CountingProxy(upstream)
+    try:
+        direct, counted = make(upstream), make(proxy.url)
+        now = datetime.now(UTC)
+        outbox = Outbox(direct, 12, (5.0, 600.0))
+
+        def add(n: int) -> None:
+            at = now - timedelta(minutes=5) if n < 10 else now + timedelta(hours=1)
+            outbox.add(
+                PEERS, Envelope(uuid7(now), "bench", now, "x", {"n": n}), at - timedelta(seconds=5)
+            )
+
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(add, range(backlog)))
+        measured = Outbox(counted, 12, (5.0, 600.0))
+        proxy.reset()
+        due = measured.due(now, 1000)
+        for record in due:  # every peer acknowledged: the records go
+            measured.settle(record, {}, now)
+        run = dict(proxy.counts)
+        proxy.reset()
+        measured.backlog(PEERS)
+        backlog_requests = dict(proxy.counts)
+    finally:
+        proxy.stop()
+    return {
+        "store": name,
+        "backlog": backlog,
+        "due": len(due),
+        "retry_run": run,
+        "peers_backlog": backlog_requests,
+    }
+
+
+def run(backlog: int = 10_000) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="lambda-outbox-cost-") as tmp:
+        work = Path(tmp)
+        moto, gcs, azurite = (
+            emulators.start_moto(work),
+            emulators.start_fake_gcs(work),
+            emulators.start_azurite(work),
+        )
+        try:
+            os.environ.update(emulators.AWS_ENV)
+            import boto3
+            from azure.storage.blob import BlobServiceClient
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import storage
+
+            boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket="outbox-cost")
+            storage.Client(
+                project="emulator",
+                credentials=AnonymousCredentials(),
+                client_options={"api_endpoint": gcs.url},
+            ).create_bucket("outbox-cost")
+            conn = emulators.azurite_connection_string(azurite)
+            BlobServiceClient.from_connection_string(conn).create_container("outbox-cost")
+            return [
+                measure("s3 (moto)", moto.url, _s3(moto.url, "outbox-cost"), backlog),
+                measure("gcs (fake-gcs-server)", gcs.url, _gcs(gcs.url, "outbox-cost"), backlog),
+                measure("azure (Azurite)", azurite.url, _azure(conn, "outbox-cost"), backlog),
+            ]
+        finally:
+            for server in (moto, gcs, azurite):
+                server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backlog", type=int, default=10_000)
+    print(json.dumps(run(parser.parse_args().backlog), indent=2))
+
+
+if __name__ == "__main__":
+    main()
