@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import artifacts, coldstart, deployed, fanout, query, report
+from bench import artifacts, coldstart, deployed, fanout, outbox_cost, query, report
 from scripts.processes import ROOT
 
 RESULTS = ROOT / "bench" / "results"
@@ -93,6 +93,8 @@ def main() -> None:
         work = Path(tmp)
         print("ingest and fan-out ...", flush=True)
         results["load"] = ingest_and_fanout(work, seconds, runs)
+        print("outbox cost ...", flush=True)
+        results["outbox_cost"] = outbox_cost.run(10_000 if full else 2_000)
         print("query scaling ...", flush=True)
         moto = query.start_s3(work)
         try:

@@ -108,6 +108,28 @@ def _load(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _outbox(results: dict[str, Any]) -> list[str]:
+    rows = results.get("outbox_cost") or []
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"**Outbox cost** (a backlog of {rows[0]['backlog']:,} records, 10 due, two peers; "
+        "HTTP requests counted by a proxy in front of each emulator)",
+        "",
+        "| store | retry run: requests | of which listing pages | `GET /peers` backlog |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        run = r["retry_run"]
+        total = sum(run.values())
+        lines.append(
+            f"| {r['store']} | {total} ({', '.join(f'{k} {v}' for k, v in sorted(run.items()))})"
+            f" | {run.get('GET', 0) - r['due']} | {sum(r['peers_backlog'].values())} |"
+        )
+    return lines
+
+
 def _query(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -185,7 +207,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += _targets(results)
     lines += [*_deployed(results), "", *_cold(results), *_artifacts(results)]
-    lines += _load(results) + _query(results)
+    lines += _load(results) + _outbox(results) + _query(results)
     return "\n".join(lines) + "\n"
 
 
