@@ -29,7 +29,8 @@ class CountingProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy._lock:
                     proxy.counts[self.command] += 1
-                conn = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+                host = target.hostname or "127.0.0.1"
+                conn = http.client.HTTPConnection(host, target.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from functions.aws.secrets import SECRETS_ARN
 from stacks.args import FunctionArgs
+from stacks.aws_athena import athena
 
 # Only what the app does to its bucket: put (conditional included), get, list, delete.
 OBJECT_ACTIONS = ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]
@@ -74,6 +75,8 @@ class AwsFunction(pulumi.ComponentResource):
         compact = self._schedule(
             name, "compact", "functions.aws.handler.compact", "cron(10 * * * ? *)"
         )
+        results = self._private_bucket(f"{name}-athena-results", child)
+        query = athena(name, config, self.bucket, results, child)
         self.url = aws.lambda_.FunctionUrl(
             f"{name}-url",
             function_name=self.function.name,
@@ -87,6 +90,7 @@ class AwsFunction(pulumi.ComponentResource):
             "bucket": self.bucket.bucket,
             "functions": {"http": self.function.name, "retry": retry.name, "compact": compact.name},
             "logs_url": logs.name.apply(lambda group: log_console_url(config.region, group)),
+            **query,
         }
         self.register_outputs({"base_url": self.base_url, **self.outputs})
 

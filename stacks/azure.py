@@ -14,6 +14,7 @@ from stacks.args import FunctionArgs
 from stacks.config import StackConfig
 from stacks.flex_deploy import FlexDeployment, ProviderRegistration, TriggerSync
 from stacks.packaging import Archive
+from stacks.query_tables import COST_MODEL, LATE_NOTE, synapse_example
 
 # Storage Blob Data Owner: the Functions host needs it on its own storage (deployment package,
 # leases); the app's data access rides on the same assignment, scoped to this account only.
@@ -120,6 +121,13 @@ class AzureFunction(pulumi.ComponentResource):
             "logs_url": self.app.id.apply(
                 lambda app_id: f"https://portal.azure.com/#resource{app_id}/logStream"
             ),
+            # Synapse serverless SQL reads the files in place; it needs a workspace, which
+            # this stack does not create (README: why, and the query to run).
+            "query_example": pulumi.Output.all(self.account.name, self.container.name).apply(
+                lambda names: synapse_example(names[0], names[1])
+            ),
+            "query_cost_model": COST_MODEL,
+            "query_not_compacted_yet": LATE_NOTE,
         }
         self.register_outputs({"base_url": self.base_url, **self.outputs})
 

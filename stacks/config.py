@@ -33,6 +33,8 @@ DEFAULTS: dict[str, str | int] = {
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
     "minInstances": 0,
+    "athenaScanLimitMb": 10240,
+    "queryReader": "",
 }
 ZERO_ALLOWED = frozenset({"minInstances"})
 
@@ -83,6 +85,8 @@ class StackConfig:
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
     min_instances: int = 0
+    athena_scan_limit_mb: int = 10240
+    query_reader: str | None = None
     azure_auth: AzureAuth = field(default_factory=AzureAuth)
     # Set only to override the generated per-stack signing key (stacks/peer_keys.py).
     peer_secret: pulumi.Output[str] | None = field(default=None, compare=False)
@@ -173,6 +177,8 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
         min_instances=ints["minInstances"],
+        athena_scan_limit_mb=ints["athenaScanLimitMb"],
+        query_reader=config.get("queryReader") or None,
         azure_auth=_azure_auth() if cloud == "azure" else AzureAuth(),
         peer_secret=config.get_secret("peerSecret"),
         webhooks=_webhooks(config),

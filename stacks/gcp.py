@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 
 from stacks.args import FunctionArgs
 from stacks.config import StackConfig
+from stacks.gcp_bigquery import bigquery
 
 # Read, create, list and delete objects; nothing on the bucket's own settings or IAM.
 EVENTS_ROLE = "roles/storage.objectUser"
@@ -22,6 +23,7 @@ EVENTS_ROLE = "roles/storage.objectUser"
 # What a first deploy calls. Cloud Resource Manager serves the project-level IAM bindings.
 APIS = (
     "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
@@ -112,7 +114,9 @@ class GcpFunction(pulumi.ComponentResource):
             f"*/{config.retry_schedule_minutes} * * * *",
         )
         self._scheduler_job(f"{name}-compact", args, jobs_url, "/internal/compact", "10 * * * *")
+        query = bigquery(name, config, self.bucket, self._after_apis())
         self.outputs = {
+            **query,
             "bucket": self.bucket.name,
             "functions": {"http": self.function.name, "jobs": self.jobs.name},
             "logs_url": self.function.name.apply(

@@ -21,11 +21,36 @@ from typing import Any
 
 from functions.core.errors import BlobNotFound
 from functions.core.events import partition_prefix
-from functions.core.partitions import HourIndex, compacted_prefix, manifest_key, parquet_key
+from functions.core.partitions import (
+    LEGACY_MANIFEST,
+    HourIndex,
+    compacted_prefix,
+    manifest_key,
+    parquet_key,
+)
 from functions.core.ports import BlobStore, Clock
 from functions.core.query import COLUMNS, fetch_all, write_ndjson
 
 CLOSE_GRACE = timedelta(minutes=5)  # an hour is closed this long after it ends
+
+# The one schema of every compacted file, whatever its events hold (never typed from the first
+# file's values): names and types are what Athena's Glue table and BigQuery's external table
+# declare (stacks/query_tables.py). `received_at` is a Parquet timestamp in UTC (microseconds,
+# isAdjustedToUTC); headers and payload stay whole, as JSON text. `source` and the time parts
+# are not in the file: the hive path (`source=…/year=…/…/hour=…`) carries them, and an engine
+# that finds a partition key among a file's columns refuses the table.
+PARQUET_SCHEMA = {
+    "id": "VARCHAR",
+    "received_at": "TIMESTAMP WITH TIME ZONE",
+    "origin": "VARCHAR",
+    "idempotency_key": "VARCHAR",
+    "headers": "VARCHAR",
+    "payload": "VARCHAR",
+}
+FORMAT = "parquet-2"
+PARQUET_SELECT = ", ".join(
+    f"CAST({name} AS {kind}) AS {name}" for name, kind in PARQUET_SCHEMA.items()
+)
 LOOKBACK_HOURS = 48
 
 
@@ -52,10 +77,12 @@ class Manifest:
 
 
 def load_manifest(store: BlobStore, source: str, hour: datetime) -> Manifest | None:
-    try:
-        return Manifest.decode(store.get(manifest_key(source, hour)))
-    except BlobNotFound:
-        return None
+    for key in (manifest_key(source, hour), compacted_prefix(source, hour) + LEGACY_MANIFEST):
+        try:
+            return Manifest.decode(store.get(key))
+        except BlobNotFound:
+            continue
+    return None
 
 
 def event_id(key: str) -> str:
@@ -68,7 +95,7 @@ def write_parquet(ndjson: str, out: str, memory_mb: int | None = None) -> None:
     columns = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in COLUMNS) + "}"
     with duck.connect(memory_mb) as con:
         con.execute(
-            f"COPY (SELECT * FROM read_json(?, format = 'newline_delimited', "
+            f"COPY (SELECT {PARQUET_SELECT} FROM read_json(?, format = 'newline_delimited', "
             f"columns = {columns}) ORDER BY received_at, id) TO '{out}' "
             "(FORMAT parquet, COMPRESSION zstd)",
             [ndjson],
@@ -85,7 +112,9 @@ class Compactor:
         hour = hour.replace(minute=0, second=0, microsecond=0)
         keys = [k for k in self._store.list(partition_prefix(source, hour)) if k.endswith(".json")]
         ids = sorted(event_id(k) for k in keys)
-        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:20]
+        # The file format is part of the digest: an hour compacted in an older format is
+        # compacted again (within the look-back) rather than left in it.
+        digest = hashlib.sha256("\n".join([FORMAT, *ids]).encode()).hexdigest()[:20]
         current = load_manifest(self._store, source, hour)
         result = {"source": source, "hour": f"{hour:%Y-%m-%dT%H}", "events": len(ids)}
         if not ids or (current is not None and current.digest == digest):

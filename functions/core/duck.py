@@ -36,4 +36,5 @@ def connect(memory_mb: int | None, temp_root: str | None = None) -> Any:
     # A long query would otherwise draw a progress bar into the function's log (a session
     # option: DuckDB refuses it in the connection's config).
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")  # timestamps are UTC, whatever the machine's zone
     return con

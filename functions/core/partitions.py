@@ -18,8 +18,15 @@ def compacted_prefix(source: str, hour: datetime) -> str:
     return COMPACTED_PREFIX + partition_prefix(source, hour)[len(EVENTS_PREFIX) :]
 
 
+# Athena (Hive), BigQuery and Spark skip files whose names begin with `_` or `.` when they list
+# a table's data files: the manifest must not be read as Parquet. Hours compacted before this
+# name kept `manifest.json`, which is still read (and replaced at their next compaction).
+MANIFEST = "_manifest.json"
+LEGACY_MANIFEST = "manifest.json"
+
+
 def manifest_key(source: str, hour: datetime) -> str:
-    return compacted_prefix(source, hour) + "manifest.json"
+    return compacted_prefix(source, hour) + MANIFEST
 
 
 def parquet_key(source: str, hour: datetime, digest: str) -> str:

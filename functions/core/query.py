@@ -124,7 +124,7 @@ def plan(store: BlobStore, params: QueryParams) -> Sources:
         {
             int(k.split("/hour=")[1][:2])
             for k in store.list(compacted_scope)
-            if k.endswith("/manifest.json")
+            if k.endswith(("/_manifest.json", "/manifest.json"))
         }
     )
     sources = Sources([], [])
@@ -172,9 +172,13 @@ class EventQuery:
                 parquet.append(os.path.join(tmp, f"part-{n}.parquet"))
                 with open(parquet[-1], "wb") as out:
                     out.write(blob)
-            return self._select(ndjson if sources.raw else None, parquet, params.limit)
+            return self._select(
+                ndjson if sources.raw else None, parquet, params.limit, params.source
+            )
 
-    def _select(self, ndjson: str | None, parquet: list[str], limit: int) -> list[dict[str, Any]]:
+    def _select(
+        self, ndjson: str | None, parquet: list[str], limit: int, source: str
+    ) -> list[dict[str, Any]]:
         from functions.core import duck  # DuckDB (~140 ms) on the first query, never /health
 
         names = ", ".join(COLUMNS)
@@ -186,9 +190,17 @@ class EventQuery:
                 f"SELECT {names} FROM read_json(?, format = 'newline_delimited', columns = {types})"
             )
             args.append(ndjson)
-        if parquet:
-            parts.append(f"SELECT {names} FROM read_parquet(?)")
-            args.append(parquet)
+        for path in parquet:
+            # Compacted files carry no `source` (their path does) and a UTC timestamp, shown
+            # in the envelope's own form; files compacted before that held both as text. One
+            # SELECT per file, so that each file's own types decide.
+            parts.append(
+                "SELECT id, ? AS source, CASE WHEN typeof(received_at) = 'VARCHAR' "
+                "THEN received_at::VARCHAR ELSE strftime(received_at::TIMESTAMPTZ, "
+                "'%Y-%m-%dT%H:%M:%S.%fZ') END AS received_at, origin, idempotency_key, "
+                "headers::JSON AS headers, payload::JSON AS payload FROM read_parquet(?)"
+            )
+            args += [source, path]
         sql = (
             f"SELECT {names} FROM ({' UNION ALL '.join(parts)}) "
             "ORDER BY received_at DESC, id DESC LIMIT ?"

@@ -15,7 +15,7 @@ TAGS = {"project": "lambda", "stack": "aws", "cloud": "aws"}
 def test_aws_buckets_are_private_encrypted_and_owner_enforced(aws_run: Run) -> None:
     mocks, _ = aws_run
     buckets = {b.outputs["bucket"] for b in mocks.of_type(BUCKET)}
-    assert len(buckets) == 2  # events, and the code artifacts
+    assert len(buckets) == 3  # events, the code artifacts, and Athena's query results
     blocks = mocks.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert {b.inputs["bucket"] for b in blocks} == buckets
     for block in blocks:
@@ -46,7 +46,7 @@ def test_aws_events_bucket_is_protected_from_an_accidental_destroy(aws_run: Run)
 
 def test_aws_role_may_only_touch_its_own_bucket_objects_and_log_group(aws_run: Run) -> None:
     mocks, _ = aws_run
-    policy = mocks.one("aws:iam/rolePolicy:RolePolicy")
+    policy = mocks.named("aws:iam/rolePolicy:RolePolicy", "lambda-policy")
     statements = json.loads(policy.inputs["policy"])["Statement"]
     bucket_arn = mocks.named(BUCKET, "lambda-events").outputs["arn"]
     allowed = {(tuple(s["Action"]), s["Resource"]) for s in statements}
@@ -58,7 +58,7 @@ def test_aws_role_may_only_touch_its_own_bucket_objects_and_log_group(aws_run: R
         (("logs:CreateLogStream", "logs:PutLogEvents"), f"{log_arn}:*"),
         (("secretsmanager:GetSecretValue",), secret_arn),
     }, policy.urn
-    assume = json.loads(mocks.one("aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assume = json.loads(mocks.named("aws:iam/role:Role", "lambda-role").inputs["assumeRolePolicy"])
     assert assume["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 
 

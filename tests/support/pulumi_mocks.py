@@ -106,6 +106,15 @@ def _aws(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
         return {"id": arn, "arn": arn, "name": name}
     if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
         return {"versionId": "f6b6c1f2-1111-2222-3333-444455556666", "arn": inputs["secretId"]}
+    if args.typ == "aws:glue/catalogDatabase:CatalogDatabase":
+        return {"arn": f"arn:aws:glue:{region}:{ACCOUNT}:database/{inputs['name']}"}
+    if args.typ == "aws:glue/catalogTable:CatalogTable":
+        return {
+            "arn": f"arn:aws:glue:{region}:{ACCOUNT}:table/{inputs['databaseName']}/"
+            f"{inputs['name']}"
+        }
+    if args.typ == "aws:athena/workgroup:Workgroup":
+        return {"arn": f"arn:aws:athena:{region}:{ACCOUNT}:workgroup/{inputs['name']}"}
     if args.typ == "aws:cloudwatch/eventRule:EventRule":
         name = f"{args.name}-{_suffix(args.name)}"
         return {"arn": f"arn:aws:events:{region}:{ACCOUNT}:rule/{name}", "name": name}
@@ -160,6 +169,18 @@ def _gcp(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     if args.typ == "gcp:secretmanager/secretVersion:SecretVersion":
         # google_secret_manager_secret_version: `version` is the number, as a string.
         return {"version": "1", "name": f"{inputs['secret']}/versions/1", "enabled": True}
+    if args.typ == "gcp:bigquery/dataset:Dataset":
+        return {
+            "id": f"projects/{GCP_PROJECT}/datasets/{inputs['datasetId']}",
+            "selfLink": f"https://bigquery.googleapis.com/bigquery/v2/projects/{GCP_PROJECT}"
+            f"/datasets/{inputs['datasetId']}",
+        }
+    if args.typ == "gcp:bigquery/table:Table":
+        return {
+            "id": f"projects/{GCP_PROJECT}/datasets/{inputs['datasetId']}/tables/"
+            f"{inputs['tableId']}",
+            "type": "EXTERNAL",
+        }
     if args.typ == "gcp:cloudscheduler/job:Job":
         return {"state": "ENABLED"}
     return {}
@@ -313,6 +334,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         self.calls.append(args.token)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT,
+            }
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "subscriptionId": SUBSCRIPTION,

@@ -1,0 +1,104 @@
+"""GCP: the compacted events as a BigQuery external table over the events bucket: hive
+partitioning with typed keys, a partition filter required on every query, in a dataset this
+stack creates. A principal the user names (`lambda:queryReader`) may read it: the dataset, jobs
+in the project, and the compacted objects only (BigQuery reads GCS with the caller's access)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+from stacks.config import StackConfig
+from stacks.query_tables import COST_MODEL, LATE_NOTE, bigquery_example, bigquery_schema
+
+PARTITIONS = "{source:STRING}/{year:INTEGER}/{month:INTEGER}/{day:INTEGER}/{hour:INTEGER}"
+COMPACTED_ONLY = 'resource.name.startsWith("projects/_/buckets/{bucket}/objects/compacted/")'
+
+
+def bigquery(
+    name: str,
+    config: StackConfig,
+    events: gcp.storage.Bucket,
+    opts: pulumi.ResourceOptions,
+) -> dict[str, Any]:
+    dataset = gcp.bigquery.Dataset(
+        f"{name}-dataset",
+        dataset_id=config.prefix.replace("-", "_"),
+        project=config.gcp_project,
+        location=config.region,
+        labels=config.tags,
+        opts=opts,
+    )
+    table = gcp.bigquery.Table(
+        f"{name}-events-table",
+        dataset_id=dataset.dataset_id,
+        table_id="events",
+        project=config.gcp_project,
+        deletion_protection=False,  # the data is the bucket's; the table is a definition
+        schema=json.dumps(bigquery_schema()),
+        external_data_configuration=gcp.bigquery.TableExternalDataConfigurationArgs(
+            autodetect=False,
+            source_format="PARQUET",
+            # Data files only: `*.parquet` leaves the manifests out whatever their names.
+            source_uris=[events.name.apply(lambda b: f"gs://{b}/compacted/*.parquet")],
+            hive_partitioning_options=gcp.bigquery.TableExternalDataConfigurationHivePartitioningOptionsArgs(
+                mode="CUSTOM",
+                source_uri_prefix=events.name.apply(lambda b: f"gs://{b}/compacted/{PARTITIONS}"),
+                require_partition_filter=True,
+            ),
+        ),
+        labels=config.tags,
+        opts=opts,
+    )
+    if config.query_reader:
+        _grant_reader(name, config, config.query_reader, dataset, events, opts)
+    return {
+        "bigquery_table": pulumi.Output.concat(dataset.dataset_id, ".", table.table_id),
+        "query_example": dataset.dataset_id.apply(
+            lambda d: bigquery_example(config.gcp_project or "", d, "events")
+        ),
+        "query_cost_model": COST_MODEL,
+        "query_not_compacted_yet": LATE_NOTE,
+    }
+
+
+def _grant_reader(
+    name: str,
+    config: StackConfig,
+    member: str,
+    dataset: gcp.bigquery.Dataset,
+    events: gcp.storage.Bucket,
+    opts: pulumi.ResourceOptions,
+) -> Sequence[pulumi.Resource]:
+    return [
+        gcp.bigquery.DatasetIamMember(
+            f"{name}-reader-dataset",
+            dataset_id=dataset.dataset_id,
+            project=config.gcp_project,
+            role="roles/bigquery.dataViewer",
+            member=member,
+            opts=opts,
+        ),
+        gcp.projects.IAMMember(
+            f"{name}-reader-jobs",
+            project=config.gcp_project,
+            role="roles/bigquery.jobUser",
+            member=member,
+            opts=opts,
+        ),
+        gcp.storage.BucketIAMMember(
+            f"{name}-reader-compacted",
+            bucket=events.name,
+            role="roles/storage.objectViewer",
+            member=member,
+            condition=gcp.storage.BucketIAMMemberConditionArgs(
+                title="compacted files only",
+                expression=events.name.apply(lambda b: COMPACTED_ONLY.format(bucket=b)),
+            ),
+            opts=opts,
+        ),
+    ]
