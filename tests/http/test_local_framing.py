@@ -17,20 +17,14 @@ import httpx
 import pytest
 
 from scripts.processes import Server, free_port
+from tests.support.local import start_local
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("framing")
-    proc = Server(
-        "framing",
-        [sys.executable, "-m", "functions.local"],
-        port,
-        data,
-        {"PORT": str(port), "DATA_DIR": str(data / "data"), "LAMBDA_MAX_BODY_BYTES": "1024"},
+    proc = start_local(
+        "framing", tmp_path_factory.mktemp("framing"), {"LAMBDA_MAX_BODY_BYTES": "1024"}
     )
-    proc.wait_for_http("/health")
     yield proc
     proc.stop()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -12,20 +11,14 @@ import pytest
 from scripts.processes import ROOT, Server, free_port
 from scripts.smoke import run
 from tests.conftest import READ_TOKEN
+from tests.support.local import start_local
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("smoke-data")
-    proc = Server(
-        "local-smoke",
-        [sys.executable, "-m", "functions.local"],
-        port,
-        data,
-        {"PORT": str(port), "DATA_DIR": str(data), "LAMBDA_READ_TOKEN": READ_TOKEN},
+    proc = start_local(
+        "local-smoke", tmp_path_factory.mktemp("smoke-data"), {"LAMBDA_READ_TOKEN": READ_TOKEN}
     )
-    proc.wait_for_http("/health")
     yield proc
     proc.stop()
 
@@ -65,17 +58,10 @@ def test_smoke_fails_a_deployment_whose_reads_are_open(
 ) -> None:
     # GIVEN a token the smoke test does not know: its round trip cannot read
     out = io.StringIO()
-    port = free_port()
-    data = tmp_path_factory.mktemp("smoke-wrong")
-    proc = Server(
-        "local-smoke-2",
-        [sys.executable, "-m", "functions.local"],
-        port,
-        data,
-        {"PORT": str(port), "DATA_DIR": str(data), "LAMBDA_READ_TOKEN": "other"},
+    proc = start_local(
+        "local-smoke-2", tmp_path_factory.mktemp("smoke-wrong"), {"LAMBDA_READ_TOKEN": "other"}
     )
     try:
-        proc.wait_for_http("/health")
         assert run(proc.url, READ_TOKEN, out) == 1
         assert "FAIL peers" in out.getvalue()
     finally:

@@ -102,3 +102,37 @@ class CountingStore(MemoryBlobStore):
     def delete(self, key: str) -> None:
         self.counts["delete"] += 1
         super().delete(key)
+
+
+class FakePeers:
+    """The peers a fan-out posts to: records deliveries, checks signatures like a peer would
+    (with `secret`), refuses `down` peers, and blocks `hung` ones until the test releases them,
+    whatever the timeout says (bounding the wait is the code's job, never the fake's)."""
+
+    def __init__(self, secret: str | None = None) -> None:
+        self.secret = secret
+        self.down: set[str] = set()
+        self.hung: set[str] = set()
+        self.release = threading.Event()
+        self.calls: list[str] = []
+        self.delivered: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        import json
+
+        from functions.core.fanout import DeliveryError
+        from functions.core.signing import PeerSigner
+
+        peer = url.removesuffix("/internal/event")
+        with self._lock:
+            self.calls.append(peer)
+        if peer in self.hung:
+            self.release.wait(30)
+            raise DeliveryError("released by the test")
+        if peer in self.down:
+            raise DeliveryError("connection refused")
+        if self.secret is not None:
+            PeerSigner(self.secret).verify(body, headers)  # raises if unsigned or tampered
+        with self._lock:
+            self.delivered.append((peer, json.loads(body)["id"]))

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -12,53 +11,24 @@ from typing import Any
 import pytest
 
 from functions.core.app import App
-from functions.core.fanout import DeliveryError
 from functions.core.settings import Settings
 from functions.core.signing import PeerSigner
 from tests.conftest import Captured, CoreClient
-from tests.support.fakes import FakeClock, MemoryBlobStore
+from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
 
 SECRET = "fanout-secret"
 PEERS = ("https://peer-a.example", "https://peer-b.example")
 
 
-class FakeTransport:
-    """Records deliveries, checks their signatures like a peer would, fails peers on demand."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.down: set[str] = set()
-        self.hung: set[str] = set()
-        self.release = threading.Event()
-        self.calls: list[str] = []
-        self.delivered: list[tuple[str, str]] = []
-        self._lock = threading.Lock()
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        peer = url.removesuffix("/internal/event")
-        with self._lock:
-            self.calls.append(peer)
-        if peer in self.hung:
-            # A hung peer blocks until the test releases it, whatever `timeout` says: bounding
-            # the wait is the code's job, never the fake's.
-            self.release.wait(30)
-            raise DeliveryError("released by the test")
-        if peer in self.down:
-            raise DeliveryError("connection refused")
-        PeerSigner(SECRET).verify(body, headers)  # raises if unsigned or tampered
-        with self._lock:
-            self.delivered.append((peer, json.loads(body)["id"]))
-
-
 @pytest.fixture
-def transport(clock: FakeClock) -> FakeTransport:
+def transport(clock: FakeClock) -> FakePeers:
     # Signatures carry the (fake) clock's time and the receiver checks it against real time.
     clock.now = datetime.now(UTC)
-    return FakeTransport(clock)
+    return FakePeers(SECRET)
 
 
 @pytest.fixture
-def app(store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: FakeTransport) -> App:
+def app(store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: FakePeers) -> App:
     settings = Settings(
         peer_urls=PEERS,
         peer_secret=SECRET,
@@ -81,7 +51,7 @@ def pending(store: MemoryBlobStore) -> list[str]:
 
 
 def test_a_webhook_is_delivered_signed_to_every_peer_before_it_answers(
-    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+    client: CoreClient, transport: FakePeers, store: MemoryBlobStore
 ) -> None:
     status, body, _ = client.webhook("github", {"a": 1})
     assert (status, body["fanout"]) == (201, {"delivered": 2, "queued": 0})
@@ -90,7 +60,7 @@ def test_a_webhook_is_delivered_signed_to_every_peer_before_it_answers(
 
 
 def test_a_failed_delivery_is_kept_in_the_outbox_and_reported_by_peers(
-    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+    client: CoreClient, transport: FakePeers, store: MemoryBlobStore
 ) -> None:
     transport.down.add(PEERS[1])
     status, body, _ = client.webhook("github", {"a": 1})
@@ -107,7 +77,7 @@ def test_a_failed_delivery_is_kept_in_the_outbox_and_reported_by_peers(
 def test_retry_waits_for_the_backoff_then_delivers_exactly_the_missed_events(
     app: App,
     client: CoreClient,
-    transport: FakeTransport,
+    transport: FakePeers,
     store: MemoryBlobStore,
     clock: FakeClock,
 ) -> None:
@@ -125,7 +95,7 @@ def test_retry_waits_for_the_backoff_then_delivers_exactly_the_missed_events(
 def test_retries_back_off_and_dead_letter_after_the_configured_attempts(
     app: App,
     client: CoreClient,
-    transport: FakeTransport,
+    transport: FakePeers,
     store: MemoryBlobStore,
     clock: FakeClock,
 ) -> None:
@@ -146,7 +116,7 @@ def test_retries_back_off_and_dead_letter_after_the_configured_attempts(
 
 
 def test_a_slow_peer_cannot_hold_the_webhook_past_the_bound(
-    client: CoreClient, transport: FakeTransport, store: MemoryBlobStore
+    client: CoreClient, transport: FakePeers, store: MemoryBlobStore
 ) -> None:
     transport.hung.update(PEERS)
     try:
@@ -163,7 +133,7 @@ def test_a_slow_peer_cannot_hold_the_webhook_past_the_bound(
 
 
 def test_a_duplicate_delivery_does_not_fan_out_again(
-    client: CoreClient, transport: FakeTransport
+    client: CoreClient, transport: FakePeers
 ) -> None:
     client.webhook("s", {}, idempotency_key="k")
     client.webhook("s", {}, idempotency_key="k")
@@ -171,7 +141,7 @@ def test_a_duplicate_delivery_does_not_fan_out_again(
 
 
 def test_a_received_peer_event_is_never_fanned_out_again(
-    client: CoreClient, transport: FakeTransport, clock: FakeClock
+    client: CoreClient, transport: FakePeers, clock: FakeClock
 ) -> None:
     envelope = {
         "id": "019aa0c4-1111-7222-8333-444455556666",
@@ -207,7 +177,7 @@ def test_the_retry_route_runs_the_outbox_whatever_the_schemes_case(
 
 
 def test_secrets_appear_in_no_response_and_no_log(
-    client: CoreClient, transport: FakeTransport, logs: Captured
+    client: CoreClient, transport: FakePeers, logs: Captured
 ) -> None:
     transport.down.update(PEERS)
     seen: list[Any] = [
@@ -225,7 +195,7 @@ def failures(logs: Captured) -> list[dict[str, Any]]:
 
 
 def test_each_failed_delivery_is_logged_once_with_the_peer_the_event_and_the_reason(
-    app: App, client: CoreClient, transport: FakeTransport, clock: FakeClock, logs: Captured
+    app: App, client: CoreClient, transport: FakePeers, clock: FakeClock, logs: Captured
 ) -> None:
     transport.down.add(PEERS[1])
     event = client.webhook("s", {"n": 1})[1]["id"]
@@ -247,7 +217,7 @@ def test_an_idle_retry_run_logs_nothing_at_info(app: App, logs: Captured) -> Non
 
 
 def test_dead_letters_can_be_requeued_and_are_then_delivered(
-    app: App, client: CoreClient, transport: FakeTransport, store: MemoryBlobStore, clock: FakeClock
+    app: App, client: CoreClient, transport: FakePeers, store: MemoryBlobStore, clock: FakeClock
 ) -> None:
     # GIVEN an event dead-lettered for a peer that was down through every attempt
     transport.down.add(PEERS[1])

@@ -12,41 +12,23 @@ import pytest
 
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
-from functions.core.fanout import Breaker, DeliveryError
+from functions.core.fanout import Breaker
 from functions.core.outbox import Outbox
 from functions.core.settings import Settings
 from tests.conftest import READ_TOKEN, CoreClient
-from tests.support.fakes import CountingStore, FakeClock
+from tests.support.fakes import CountingStore, FakeClock, FakePeers
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
 
 
-class Peers:
-    """Acknowledges every delivery, except from hung peers, which block until released."""
-
-    def __init__(self) -> None:
-        self.hung: set[str] = set()
-        self.release = threading.Event()
-        self.calls: list[str] = []
-        self._lock = threading.Lock()
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        peer = url.removesuffix("/internal/event")
-        with self._lock:
-            self.calls.append(peer)
-        if peer in self.hung:
-            self.release.wait(30)
-            raise DeliveryError("released")
-
-
 @pytest.fixture
-def peers() -> Peers:
-    fake = Peers()
+def peers() -> FakePeers:
+    fake = FakePeers()  # no secret: these tests count requests, not signatures
     yield fake
     fake.release.set()
 
 
-def app_with(store: CountingStore, peers: Peers, clock: FakeClock, timeout: float = 0.2) -> App:
+def app_with(store: CountingStore, peers: FakePeers, clock: FakeClock, timeout: float = 0.2) -> App:
     settings = Settings(
         peer_urls=PEERS,
         peer_secret="k",
@@ -62,7 +44,7 @@ def app_with(store: CountingStore, peers: Peers, clock: FakeClock, timeout: floa
     [((), False, 1), (PEERS, False, 2), ((), True, 2), (PEERS, True, 3)],
 )
 def test_storage_writes_per_webhook(
-    peers: Peers, peer_urls: tuple[str, ...], idempotency: bool, puts: int
+    peers: FakePeers, peer_urls: tuple[str, ...], idempotency: bool, puts: int
 ) -> None:
     store, clock = CountingStore(), FakeClock(datetime.now(UTC).replace(minute=30))
     settings = Settings(peer_urls=peer_urls, peer_secret="k", read_token=READ_TOKEN)
@@ -76,7 +58,7 @@ def test_storage_writes_per_webhook(
     assert store.counts["delete"] == (1 if peer_urls else 0)
 
 
-def test_a_retry_run_reads_only_the_records_that_are_due(peers: Peers) -> None:
+def test_a_retry_run_reads_only_the_records_that_are_due(peers: FakePeers) -> None:
     # GIVEN a backlog of 1,000 records of which 10 are due
     store, now = CountingStore(), datetime.now(UTC)
     outbox = Outbox(store, 12, (5.0, 600.0))
@@ -104,7 +86,7 @@ def test_peers_backlog_is_counted_from_keys_without_reading_records() -> None:
     assert store.counts["get"] == 0
 
 
-def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: Peers) -> None:
+def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: FakePeers) -> None:
     # GIVEN a hung peer and a backlog of 300 due records a retry run is working through
     store, clock = CountingStore(), FakeClock(datetime.now(UTC))
     peers.hung.add(PEERS[1])
@@ -129,7 +111,7 @@ def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: 
 
 
 def test_a_failed_peer_is_skipped_inline_for_a_cool_down_and_tried_again_after(
-    peers: Peers,
+    peers: FakePeers,
 ) -> None:
     store, clock = CountingStore(), FakeClock(datetime.now(UTC))
     now = [0.0]
