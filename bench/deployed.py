@@ -42,12 +42,19 @@ def _stores(work: Path) -> tuple[list[Any], dict[str, dict[str, str]]]:
     from azure.storage.blob import BlobServiceClient
 
     boto3.client("s3").create_bucket(Bucket="bench-deployed")
+    # The function's secrets, as the stack keeps them: read once per instance, on first use.
+    secret = boto3.client("secretsmanager", endpoint_url=moto.url).create_secret(
+        Name="bench-deployed-secrets",
+        SecretString=json.dumps({"LAMBDA_READ_TOKEN": artifacts.READ_TOKEN}),
+    )["ARN"]
     conn = emulators.azurite_connection_string(azurite)
     BlobServiceClient.from_connection_string(conn).create_container("bench-deployed")
     envs = {
         "aws": {
             **emulators.AWS_ENV,
             "AWS_ENDPOINT_URL_S3": moto.url,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url,
+            "LAMBDA_SECRETS_ARN": secret,
             "LAMBDA_BUCKET": "bench-deployed",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         },

@@ -108,7 +108,8 @@ def run(
         env={
             "PATH": "/usr/bin:/bin",
             "TMPDIR": os.environ.get("TMPDIR", "/tmp"),
-            "LAMBDA_READ_TOKEN": READ_TOKEN,
+            # Azure's references resolve to environment variables; AWS reads its secret itself.
+            **({} if "LAMBDA_SECRETS_ARN" in env else {"LAMBDA_READ_TOKEN": READ_TOKEN}),
             **env,
         },
     )

@@ -40,9 +40,21 @@ def test_the_aws_archive_answers_every_route_against_s3(
 ) -> None:
     root = unpacked["aws"]
     before = artifacts.snapshot(root)
+    import json
+
+    import boto3
+
+    # Its secrets come from Secrets Manager, as deployed (the read token among them), through
+    # the pruned botocore's secretsmanager model.
+    secret = boto3.client("secretsmanager", endpoint_url=moto.url).create_secret(
+        Name=f"artifact-{s3_bucket}",
+        SecretString=json.dumps({"LAMBDA_READ_TOKEN": artifacts.READ_TOKEN}),
+    )["ARN"]
     env = {
         **emulators.AWS_ENV,
         "AWS_ENDPOINT_URL_S3": moto.url,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url,
+        "LAMBDA_SECRETS_ARN": secret,
         "LAMBDA_BUCKET": s3_bucket,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
     }
