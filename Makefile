@@ -99,4 +99,7 @@ compact: $(VENV_STAMP) ## Compact the local store's closed hours into Parquet
 	.venv/bin/python -m functions.local.compact
 
 bench: install ## The benchmark suite (ARGS=--full for the long run)
+	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; } || \
+		echo "wrk could not be installed: the Python load generator is used (and labelled)"; }
 	.venv/bin/python -m bench $(ARGS)

@@ -16,14 +16,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import artifacts, coldstart, deployed, fanout, outbox_cost, query, report
-from scripts.processes import ROOT
+from bench import artifacts, coldstart, deployed, fanout, outbox_cost, query, report, wrk
+from scripts.processes import ROOT, Server, free_port
 
 RESULTS = ROOT / "bench" / "results"
 
 
+def noop_server(work: Path) -> Server:
+    import sys
+
+    port = free_port()
+    argv = [sys.executable, "-m", "bench.noop", str(port)]
+    return Server("noop", argv, port, work).wait_for_port()
+
+
+def generate(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
+    """wrk (compiled, not the bottleneck) when installed; else the Python generator."""
+    if wrk.available():
+        return wrk.load(url, concurrency, seconds)
+    return {**fanout.load(url, concurrency, seconds), "generator": "python (bench/load.py)"}
+
+
 def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict[str, Any]:
-    samples = [fanout.load(url, concurrency, seconds) for _ in range(runs)]
+    samples = [generate(url, concurrency, seconds) for _ in range(runs)]
 
     def spread(key: str) -> dict[str, float]:
         values = [s[key] for s in samples]
@@ -35,6 +50,7 @@ def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict
 
     return {
         "concurrency": concurrency,
+        "generator": samples[0].get("generator", "python (bench/load.py)"),
         "runs": runs,
         "errors": sum(s["errors"] for s in samples),
         "rps": spread("rps"),
@@ -52,9 +68,14 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
         "one healthy, one hung peer": fanout.local("hung", work, [peers[0].url, hung.url]),
     }
     results: dict[str, Any] = {}
+    ceiling = noop_server(work)
     try:
+        # The generator's own limit, against a no-op app on the same server, at each level.
+        results["generator ceiling (no-op app)"] = [
+            repeated_load(ceiling.url, c, seconds, runs) for c in (1, 16, 64)
+        ]
         for name, server in setups.items():
-            levels = (1, 16, 64) if name == "no peers" else (1, 16)
+            levels = (1, 16, 64)
             results[name] = [repeated_load(server.url, c, seconds, runs) for c in levels]
             print(
                 f"  load {name}: "
@@ -64,7 +85,7 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
                 flush=True,
             )
     finally:
-        for server in [*setups.values(), *peers]:
+        for server in [*setups.values(), *peers, ceiling]:
             server.stop()
         hung.stop()
     return results

@@ -87,23 +87,34 @@ def _artifacts(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _generator(results: dict[str, Any]) -> str:
+    rows = next(iter(results["load"].values()))
+    return str(rows[0].get("generator", "python (bench/load.py)"))
+
+
 def _load(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "**Ingest** (`POST /webhook` on the local server, a separate load-generator "
-        "process; median of runs, min-max)",
+        "**Ingest** (`POST /webhook` on the local server, fsync per event, INFO logging; load "
+        f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
+        "rows are the generator's ceiling against a no-op app on the same server)",
         "",
-        "| setup | clients | req/s | p50 | p99 | p50 vs no peers |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| setup | clients | req/s | p50 | p99 | p50 vs no peers | generator ceiling (req/s) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     base = {r["concurrency"]: r for r in results["load"]["no peers"]}
+    ceiling = {
+        r["concurrency"]: r["rps"]["median"]
+        for r in results["load"].get("generator ceiling (no-op app)", [])
+    }
     for setup, rows in results["load"].items():
         for r in rows:
             ratio = r["p50_ms"]["median"] / base[r["concurrency"]]["p50_ms"]["median"]
             lines.append(
                 f"| {setup} | {r['concurrency']} | {r['rps']['median']} "
                 f"({r['rps']['min']}-{r['rps']['max']}) | {r['p50_ms']['median']} ms "
-                f"| {r['p99_ms']['median']} ms | x{ratio:.1f} |"
+                f"| {r['p99_ms']['median']} ms | x{ratio:.1f} "
+                f"| {ceiling.get(r['concurrency'], '—')} |"
             )
     return lines
 
