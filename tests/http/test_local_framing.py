@@ -8,7 +8,6 @@ import json
 import os
 import select
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.processes import Server, free_port
+from scripts.processes import Server
 from tests.support.local import start_local
 
 
@@ -149,16 +148,8 @@ def test_temporary_files_a_crash_left_are_swept_at_start(tmp_path: Path) -> None
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     fresh = data / "events" / ".tmp-inflight"
     fresh.write_bytes(b"another process's write, now")
-    port = free_port()
-    proc = Server(
-        "sweep",
-        [sys.executable, "-m", "functions.local"],
-        port,
-        tmp_path,
-        {"PORT": str(port), "DATA_DIR": str(data)},
-    )
+    proc = start_local("sweep", tmp_path)  # its data under tmp_path/data
     try:
-        proc.wait_for_http("/health")
         assert not stale.exists()
         assert fresh.exists()
     finally:

@@ -311,3 +311,20 @@ def test_the_local_requeue_command_puts_dead_letters_back_in_the_outbox(tmp_path
     assert list(store.list(DEAD)) == []
     (key,) = list(store.list(PENDING))
     assert Record.decode(store.get(key)).peers == {"http://127.0.0.1:1": Attempts(0)}
+
+
+def test_without_a_read_token_the_server_makes_one_and_keeps_it_private(tmp_path: Path) -> None:
+    from tests.support.local import start_local
+
+    server = start_local("tokenless", tmp_path)
+    try:
+        token_file = tmp_path / "data" / "read-token"
+        token = token_file.read_text().strip()
+        assert len(token) >= 32
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        query = f"{server.url}/query?source=x&date=2026-11-23"
+        assert httpx.get(query).status_code == 401
+        assert httpx.get(query, headers={"authorization": f"Bearer {token}"}).status_code == 200
+        assert "read-token" in server.log()
+    finally:
+        server.stop()
