@@ -102,6 +102,16 @@ def run(runs: int = 5) -> dict[str, Any]:
             step: spread([round(r["steps"][step] - base, 1) for r in rows]) for step in steps
         }
         out[cloud]["process_cpu_ms"] = spread([r["process_cpu_ms"] for r in rows])
+    for cloud, target in TARGETS.items():
+        loaded = artifacts.loaded_zipped_bytes(
+            build_archive(target).path, samples[cloud][0]["loaded"]
+        )
+        largest = sorted(loaded.items(), key=lambda item: -item[1])[:3]
+        out[cloud]["loaded"] = {
+            "zipped_mib": round(sum(loaded.values()) / 2**20, 2),
+            "files": len(loaded),
+            "largest": [{"name": Path(k).name, "mib": round(v / 2**20, 2)} for k, v in largest],
+        }
     return out
 
 

@@ -12,8 +12,9 @@ import os
 import resource
 import subprocess
 import time
+import zipfile
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 # Each step's request, made the way the platform would: a Function URL event (payload 2.0) on
@@ -66,7 +67,9 @@ outside = sorted(m for m, mod in list(sys.modules.items())
                  if getattr(mod, "__file__", None)
                  and not any(mod.__file__.startswith(p) for p in PATHS)
                  and not mod.__file__.startswith(stdlib))
-print(json.dumps({"steps": steps, "statuses": statuses, "outside": outside}))
+loaded = sorted({mod.__file__[len(PATHS[0]) + 1:] for mod in list(sys.modules.values())
+                 if (getattr(mod, "__file__", None) or "").startswith(PATHS[0] + "/")})
+print(json.dumps({"steps": steps, "statuses": statuses, "outside": outside, "loaded": loaded}))
 """
 
 DRIVERS = {"aws": _AWS, "azure": _AZURE}
@@ -122,6 +125,23 @@ def run(
     )
     result["wall_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
+
+
+def loaded_zipped_bytes(archive: Path, loaded: list[str]) -> dict[str, int]:
+    """The zipped bytes of what a run loaded: each imported module's file, with its bytecode
+    beside it, and every extension library. No pruning can make an archive smaller than this
+    without removing code the function runs."""
+    wanted = set(loaded)
+    sizes: dict[str, int] = {}
+    with zipfile.ZipFile(archive) as z:
+        for info in z.infolist():
+            path = PurePosixPath(info.filename)
+            if path.parent.name == "__pycache__":  # pkg/__pycache__/m.cpython-312.pyc: pkg/m.py
+                path = path.parent.parent / (path.name.split(".", 1)[0] + ".py")
+            name = str(path)
+            if name in wanted:
+                sizes[name] = sizes.get(name, 0) + info.compress_size
+    return sizes
 
 
 def bare_cpu_ms(python: str) -> float:

@@ -5,6 +5,7 @@ shipped bytecode is complete (the run writes no file into the package)."""
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,27 @@ def check(result: dict, root: Path, before: set[str]) -> None:
     assert result["statuses"] == {"health": 200, "webhook": 201, "query": 200}, result
     assert result["outside"] == [], "modules loaded from outside the archive"
     assert artifacts.snapshot(root) == before, "the run wrote into the package (missing bytecode?)"
+    assert "functions/core/app.py" in result["loaded"]
+    assert any(name.endswith("_duckdb.abi3.so") for name in result["loaded"]), "/query ran DuckDB"
+
+
+def test_the_loaded_size_counts_each_loaded_module_with_its_bytecode_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        for name, size in {
+            "app.py": 10,
+            "__pycache__/app.cpython-312.pyc": 20,
+            "pkg/mod.py": 100,
+            "pkg/__pycache__/mod.cpython-312.pyc": 200,
+            "pkg/unused.py": 1000,
+            "pkg/__pycache__/unused.cpython-312.pyc": 2000,
+            "lib.abi3.so": 5000,
+        }.items():
+            z.writestr(name, b"x" * size)
+    sizes = artifacts.loaded_zipped_bytes(archive, ["app.py", "pkg/mod.py", "lib.abi3.so"])
+    assert sizes == {"app.py": 30, "pkg/mod.py": 300, "lib.abi3.so": 5000}
 
 
 def test_the_aws_archive_answers_every_route_against_s3(
