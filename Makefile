@@ -18,7 +18,7 @@ PY_BIN = $(shell for p in $$(pyenv root 2>/dev/null)/versions/$(PY_VERSION).*/bi
 need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: install it (e.g. pyenv install $(PY_VERSION)) or set PY_VERSION"; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench
+.PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,7 +82,7 @@ test: install lint typecheck ## Install, then ruff, mypy and the whole test suit
 
 clean: ## Remove everything the targets create
 	rm -rf .venv .venv-serve .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
-		.ruff_cache .hypothesis .build
+		.ruff_cache .hypothesis .build mutants
 
 smoke: $(VENV_STAMP) ## Check a deployment: make smoke URL=https://... TOKEN=<read token>
 	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://... TOKEN=<read token>'; exit 2; }
@@ -103,3 +103,7 @@ bench: install ## The benchmark suite (ARGS=--full for the long run)
 		{ apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; } || \
 		echo "wrk could not be installed: the Python load generator is used (and labelled)"; }
 	.venv/bin/python -m bench $(ARGS)
+
+BUDGET ?= 3600
+mutate: install ## Mutation testing of functions/ and stacks/ for BUDGET seconds (goes on next time); report in mutation/
+	.venv/bin/python -m scripts.mutate --budget $(BUDGET)

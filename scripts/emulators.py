@@ -13,7 +13,12 @@ from pathlib import Path
 
 from scripts.processes import ROOT, Server, free_port
 
-AZURITE_MAIN = ROOT / "tools/azurite/node_modules/azurite/dist/src/blob/main.js"
+_AZURITE = "tools/azurite/node_modules/azurite/dist/src/blob/main.js"
+# mutmut runs the suite from its copy of the project in mutants/, without the 365 MB of npm
+# packages: that copy uses the project's own Azurite.
+AZURITE_MAIN = next(
+    (p for p in (ROOT / _AZURITE, ROOT.parent / _AZURITE) if p.exists()), ROOT / _AZURITE
+)
 # Azurite's documented development account; it is public and only valid against the emulator.
 AZURITE_ACCOUNT = "devstoreaccount1"
 AZURITE_KEY = (

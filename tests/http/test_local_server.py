@@ -86,15 +86,18 @@ def test_health_and_peers(client: httpx.Client) -> None:
 def test_a_webhook_is_stored_as_a_file_under_the_hive_path_and_queried(
     client: httpx.Client, data_dir: Path
 ) -> None:
+    before = datetime.now(UTC)
     response = client.post("/webhook/shop", json={"order": 42})
+    after = datetime.now(UTC)
     assert response.status_code == 201
     body = response.json()
     assert body["fanout"] == {"delivered": 0, "queued": 1}  # the peer is down: queued
     path = data_dir / body["key"]
     assert json.loads(path.read_text())["payload"] == {"order": 42}
-    now = datetime.now(UTC)
-    assert f"/year={now:%Y}/month={now:%m}/day={now:%d}/" in body["key"]
-    rows = client.get("/query", params={"source": "shop", "date": f"{now:%Y-%m-%d}"}).json()
+    # The server's own clock dated it, between the two readings (a run may cross midnight).
+    days = {f"/year={t:%Y}/month={t:%m}/day={t:%d}/": f"{t:%Y-%m-%d}" for t in (before, after)}
+    (day,) = [date for part, date in days.items() if part in body["key"]]
+    rows = client.get("/query", params={"source": "shop", "date": day}).json()
     assert [r["id"] for r in rows["rows"]] == [body["id"]]
 
 

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from functions.core.errors import BlobNotFound
 
+# Where every fake clock starts unless its test pins an instant of its own: mid-morning UTC,
+# or what LAMBDA_TEST_NOW says (ISO 8601). The suite must pass wherever it starts, e.g. half a
+# second before midnight UTC: `LAMBDA_TEST_NOW=2026-12-31T23:59:59.5+00:00 make test`.
+DEFAULT_NOW = datetime.fromisoformat(
+    os.environ.get("LAMBDA_TEST_NOW") or "2026-11-23T10:59:59.5+00:00"
+)
+# The instant a test pins when it is about a particular hour or day.
+MORNING = datetime(2026, 11, 23, 10, 59, 59, 500000, tzinfo=UTC)
+
 
 class FakeClock:
     """A clock that moves only when told to."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or datetime(2026, 11, 23, 10, 59, 59, 500000, tzinfo=UTC)
+        self.now = start or DEFAULT_NOW
 
     def __call__(self) -> datetime:
         return self.now

@@ -9,7 +9,7 @@ import pytest
 from functions.core.errors import StorageError
 from functions.core.settings import Settings
 from tests.conftest import Captured, CoreClient, MakeClient
-from tests.support.fakes import FailingOnceStore, FakeClock, MemoryBlobStore
+from tests.support.fakes import MORNING, FailingOnceStore, FakeClock, MemoryBlobStore
 
 HOUR_10 = "events/source=github/year=2026/month=11/day=23/hour=10/"
 
@@ -48,8 +48,9 @@ def test_peers_lists_the_configured_urls_to_a_reader(make_client: MakeClient) ->
 
 
 def test_webhook_stores_an_envelope_under_the_hive_key(
-    client: CoreClient, store: MemoryBlobStore
+    client: CoreClient, store: MemoryBlobStore, clock: FakeClock
 ) -> None:
+    clock.now = MORNING  # the key and timestamp below are this instant's
     status, body, _ = client.webhook(
         "github", {"action": "opened"}, x_github_event="push", x_hub_signature_256="sha256=secret"
     )

@@ -99,7 +99,10 @@ def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: 
         )
     retry = threading.Thread(target=app.retry_outbox, daemon=True)
     retry.start()
-    time.sleep(0.05)
+    deadline = time.monotonic() + 30  # until the retry run is held by the hung peer
+    while PEERS[1] not in peers.calls and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert PEERS[1] in peers.calls
     # WHEN webhooks arrive meanwhile, THEN each answers within the bound
     client = CoreClient(app)
     for _ in range(5):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import CoreClient
-from tests.support.fakes import FakeClock
+from tests.support.fakes import MORNING, FakeClock
 
 
 def test_query_returns_a_partitions_events_newest_first(
     client: CoreClient, clock: FakeClock
 ) -> None:
+    clock.now = MORNING  # 10:59:59.5: the partition spans two hours of one day
     ids = []
     for n in range(5):
         ids.append(client.webhook("github", {"n": n})[1]["id"])
@@ -26,6 +27,7 @@ def test_query_returns_a_partitions_events_newest_first(
 
 
 def test_query_filters_by_hour_and_limits(client: CoreClient, clock: FakeClock) -> None:
+    clock.now = MORNING
     for n in range(4):
         client.webhook("github", {"n": n})
         clock.advance(minutes=1)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,20 +63,25 @@ def post(client: CoreClient, source: str, body: bytes, headers: dict[str, str]) 
     return status
 
 
+# Each case's headers are signed when the test runs, never when the suite is collected: a
+# signature's timestamp must not age while other tests run.
+Sign = Callable[[], dict[str, str]]
+
+
 @pytest.mark.parametrize(
-    ("source", "headers"),
+    ("source", "sign"),
     [
-        ("github", github_headers(BODY)),
-        ("stripe", stripe_headers(BODY)),
-        ("acme", standard_headers(BODY)),
-        ("open", {}),
-        ("unlisted", {}),
+        ("github", lambda: github_headers(BODY)),
+        ("stripe", lambda: stripe_headers(BODY)),
+        ("acme", lambda: standard_headers(BODY)),
+        ("open", dict),
+        ("unlisted", dict),
     ],
 )
 def test_each_verifier_accepts_a_correctly_signed_request(
-    client: CoreClient, store: MemoryBlobStore, source: str, headers: dict[str, str]
+    client: CoreClient, store: MemoryBlobStore, source: str, sign: Sign
 ) -> None:
-    assert post(client, source, BODY, headers) == 201
+    assert post(client, source, BODY, sign()) == 201
     assert any(k.startswith(f"events/source={source}/") for k in store.objects)
 
 
@@ -83,18 +89,26 @@ TAMPERED = BODY.replace(b"7", b"8")
 
 
 @pytest.mark.parametrize(
-    ("source", "body", "headers"),
+    ("source", "body", "sign"),
     [
-        ("github", TAMPERED, github_headers(BODY)),
-        ("github", BODY, github_headers(BODY, secret="wrong")),
-        ("github", BODY, {}),
-        ("stripe", TAMPERED, stripe_headers(BODY)),
-        ("stripe", BODY, stripe_headers(BODY, at=int(time.time()) - 3600)),
-        ("stripe", BODY, {}),
-        ("acme", TAMPERED, standard_headers(BODY)),
-        ("acme", BODY, standard_headers(BODY, at=datetime.now(UTC) - timedelta(minutes=10))),
-        ("acme", BODY, {"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "junk"}),
-        ("acme", BODY, {}),
+        ("github", TAMPERED, lambda: github_headers(BODY)),
+        ("github", BODY, lambda: github_headers(BODY, secret="wrong")),
+        ("github", BODY, dict),
+        ("stripe", TAMPERED, lambda: stripe_headers(BODY)),
+        ("stripe", BODY, lambda: stripe_headers(BODY, at=int(time.time()) - 3600)),
+        ("stripe", BODY, dict),
+        ("acme", TAMPERED, lambda: standard_headers(BODY)),
+        (
+            "acme",
+            BODY,
+            lambda: standard_headers(BODY, at=datetime.now(UTC) - timedelta(minutes=10)),
+        ),
+        (
+            "acme",
+            BODY,
+            lambda: {"webhook-id": "x", "webhook-timestamp": "1", "webhook-signature": "junk"},
+        ),
+        ("acme", BODY, dict),
     ],
 )
 def test_each_verifier_rejects_a_tampered_stale_or_unsigned_request_and_stores_nothing(
@@ -102,10 +116,10 @@ def test_each_verifier_rejects_a_tampered_stale_or_unsigned_request_and_stores_n
     store: MemoryBlobStore,
     source: str,
     body: bytes,
-    headers: dict[str, str],
+    sign: Sign,
 ) -> None:
     status, answer, _ = client.request(
-        "POST", f"/webhook/{source}", body, {"content-type": "application/json", **headers}
+        "POST", f"/webhook/{source}", body, {"content-type": "application/json", **sign()}
     )
     assert (status, answer["error"]["code"]) == (401, "unauthorized")
     assert store.objects == {}
