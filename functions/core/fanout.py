@@ -100,9 +100,13 @@ class FanOut:
         self._clock = clock
         self._timeout = timeout_s
         self.breaker = breaker or Breaker(COOL_DOWN_S)
-        # Two pools: a retry run over a large backlog never delays a webhook's own sends.
+        # Separate pools: a retry run over a large backlog never delays a webhook's own sends,
+        # and a retry run's records never wait for its own sends (records submit sends and wait
+        # for them: on one pool, queued records would hold every worker while their sends sat
+        # behind them, and a healthy peer would time out).
         self._inline = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="fanout")
-        self._retries = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="retry")
+        self._records = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="retry-record")
+        self._retries = futures.ThreadPoolExecutor(WORKERS * 4, thread_name_prefix="retry")
 
     def _send(self, peer: str, envelope: Envelope) -> None:
         body = encode(envelope)
@@ -144,7 +148,7 @@ class FanOut:
         """Attempt every due outbox record once, at each peer it is still owed to."""
         records = self.outbox.due(self._clock(), limit)
         results = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
-        jobs = {self._retries.submit(self._attempt_record, record): record for record in records}
+        jobs = {self._records.submit(self._attempt_record, record): record for record in records}
         for job in futures.as_completed(jobs):
             for key, value in job.result().items():
                 results[key] += value

@@ -129,11 +129,13 @@ class Outbox:
                 dead.append(url)
             else:
                 retry[url] = attempts
+        again = None
         if retry:
             fewest = min(a.count for a in retry.values())
             again = replace(record, due=now + self.delay(fewest), peers=retry)
             self._store.put(again.key, again.encode())  # written before the old one goes
-        self._store.delete(record.key)
+        if again is None or again.key != record.key:  # the same due and peers: overwritten
+            self._store.delete(record.key)
         return Outcome(delivered, {u: failed[u] for u in retry}, dead)
 
     def keep_for_retry(self, record: Record, failed: dict[str, str]) -> Record:

@@ -17,7 +17,7 @@ from stacks.packaging import Target, build_archive, find_interpreter, unpack
 PYTHON = find_interpreter("3.12")
 pytestmark = [
     pytest.mark.skipif(PYTHON is None, reason="no Python 3.12 on this machine"),
-    pytest.mark.archive,
+    pytest.mark.isolated,
 ]
 
 

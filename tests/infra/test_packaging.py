@@ -156,7 +156,7 @@ HEALTH = {
 }
 
 
-@pytest.mark.archive
+@pytest.mark.isolated
 @pytest.mark.parametrize("cloud", list(DEFAULT_TARGETS))
 def test_the_unpacked_archive_answers_health_on_the_target_python(
     archives: dict[str, tuple[Archive, Archive]], cloud: str, tmp_path: Path

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from functions.core import duck
 from functions.core.settings import Settings
 from scripts.processes import ROOT
@@ -33,6 +35,7 @@ def run_in_unwritable_cwd(tmp_path: Path, connect: str) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.isolated
 def test_a_sort_larger_than_memory_spills_to_the_temp_directory(tmp_path: Path) -> None:
     spill_root = tmp_path / "platform-tmp"
     spill_root.mkdir()
@@ -47,6 +50,7 @@ def test_a_sort_larger_than_memory_spills_to_the_temp_directory(tmp_path: Path) 
     assert (spill_root / "lambda-duckdb").is_dir()
 
 
+@pytest.mark.isolated
 def test_duckdbs_default_fails_there_which_is_what_the_config_fixes(tmp_path: Path) -> None:
     done = run_in_unwritable_cwd(
         tmp_path,

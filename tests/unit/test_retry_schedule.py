@@ -1,0 +1,97 @@
+"""The outbox's schedule: when a failed delivery is tried again, when it is given up, and how
+much one retry run takes on. Fake clock and in-memory store; the outbox's own port."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from functions.core.app import App
+from functions.core.events import Envelope, uuid7
+from functions.core.fanout import RETRY_BATCH
+from functions.core.outbox import DEAD, PENDING, Outbox, due_of
+from functions.core.settings import Settings
+from tests.conftest import Captured
+from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
+
+PEER = "https://peer.example"
+
+
+def envelope(at: datetime) -> Envelope:
+    return Envelope(uuid7(at), "s", at, "local", {"n": 1})
+
+
+def pending_due(store: MemoryBlobStore) -> list[datetime]:
+    return [d for k in store.list(PENDING) if (d := due_of(k)) is not None]
+
+
+def test_a_failed_peer_waits_the_base_then_twice_as_long_each_time_up_to_the_cap() -> None:
+    store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox = Outbox(store, max_attempts=20, backoff=(5.0, 60.0))
+    record = outbox.add((PEER,), envelope(now), now)
+    assert pending_due(store) == [now + timedelta(seconds=5)]
+    waits = []
+    for _ in range(6):
+        outbox.settle(record, {PEER: "refused"}, now)
+        (record,) = outbox.due(now + timedelta(hours=1), 10)
+        waits.append((record.due - now).total_seconds())
+    assert waits == [10.0, 20.0, 40.0, 60.0, 60.0, 60.0]
+
+
+def test_a_record_rescheduled_to_the_instant_it_was_due_is_kept_not_deleted() -> None:
+    # A retry run at the very instant the record was due, with the wait at its cap: the new
+    # record has the old one's key, and writing it must not be followed by deleting it.
+    store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox = Outbox(store, max_attempts=20, backoff=(60.0, 60.0))
+    record = outbox.add((PEER,), envelope(now), now)
+    outbox.settle(record, {PEER: "refused"}, now)
+    (again,) = outbox.due(now + timedelta(hours=1), 10)
+    assert again.key == record.key
+    assert again.peers[PEER].count == 1
+
+
+def test_a_peer_is_dead_lettered_on_its_last_attempt_and_not_one_before() -> None:
+    store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox = Outbox(store, max_attempts=3, backoff=(1.0, 1.0))
+    record = outbox.add((PEER,), envelope(now), now)
+    for attempt in (1, 2):
+        outcome = outbox.settle(record, {PEER: f"refused {attempt}"}, now)
+        assert (outcome.dead, list(store.list(DEAD))) == ([], []), attempt
+        (record,) = outbox.due(now + timedelta(hours=1), 10)
+        assert record.peers[PEER].count == attempt
+    outcome = outbox.settle(record, {PEER: "refused 3"}, now)
+    assert outcome.dead == [PEER]
+    assert list(store.list(PENDING)) == []
+    (letter,) = list(store.list(DEAD))
+    assert b'"last_error":"refused 3"' in store.get(letter)
+
+
+def test_a_retry_run_takes_at_most_one_batch_and_the_next_run_takes_the_rest() -> None:
+    # The peer is down, so each attempt fails at once and is rescheduled past the next run.
+    store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
+    peers.down.add(PEER)
+    settings = Settings(peer_urls=(PEER,), peer_secret="k", read_token="r")
+    app = App(settings, "local", lambda: store, clock, transport=lambda: peers)
+    outbox = app.fanout().outbox
+    for n in range(RETRY_BATCH + 1):
+        outbox.add((PEER,), envelope(clock() + timedelta(microseconds=n)), clock())
+    clock.advance(hours=1)
+    assert app.retry_outbox()["attempted"] == RETRY_BATCH
+    assert app.retry_outbox()["attempted"] == 1
+    assert app.retry_outbox()["attempted"] == 0
+    assert len(peers.calls) == RETRY_BATCH + 1
+    assert len(list(store.list(PENDING))) == RETRY_BATCH + 1
+
+
+def test_a_retry_run_over_a_backlog_larger_than_its_pool_delivers_every_record_to_a_healthy_peer(
+    logs: Captured,
+) -> None:
+    # Records wait for their own sends: sharing one pool, queued records once held every worker
+    # while the sends sat behind them, and a healthy peer "timed out" on 960 of 1,000.
+    store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
+    settings = Settings(peer_urls=(PEER,), peer_secret="k", read_token="r", fanout_timeout_s=0.5)
+    app = App(settings, "local", lambda: store, clock, logs.logger, lambda: peers)
+    for n in range(200):
+        app.fanout().outbox.add((PEER,), envelope(clock() + timedelta(microseconds=n)), clock())
+    clock.advance(hours=1)
+    assert app.retry_outbox() == {"attempted": 200, "delivered": 200, "failed": 0, "dead": 0}
+    assert list(store.list(PENDING)) == []
