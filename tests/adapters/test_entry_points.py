@@ -220,3 +220,31 @@ def test_the_aws_scheduled_entry_point_runs_the_outbox(
         module.default_app.cache_clear()
     # THEN it attempted the queued delivery (and rescheduled it: the peer is still down)
     assert result == {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "query"),
+    [
+        ("https://x.azurewebsites.net/webhook/a%2Fb", "/webhook/a/b", {}),
+        (
+            "https://x.azurewebsites.net/webhook/caf%C3%A9?x=%20y",
+            "/webhook/caf\u00e9",
+            {"x": (" y",)},
+        ),
+        ("https://x.azurewebsites.net", "/", {}),
+        (
+            "https://x.azurewebsites.net/query?source=a&hour=",
+            "/query",
+            {"source": ("a",), "hour": ("",)},
+        ),
+    ],
+)
+def test_azure_request_path_is_percent_decoded_and_blank_query_values_are_kept(
+    url: str, path: str, query: dict[str, tuple[str, ...]]
+) -> None:
+    import azure.functions as func
+
+    from functions.azure.http import to_request
+
+    request = to_request(func.HttpRequest("post", url, headers={}, body=None))
+    assert (request.method, request.path, request.query, request.body) == ("POST", path, query, b"")

@@ -161,6 +161,12 @@ def test_a_missing_bucket_is_a_storage_error_naming_it(
         store.put_if_absent("k.json", b"{}")
     with pytest.raises(StorageError, match="no-such-bucket-x"):
         store.get("k.json")
+    with pytest.raises(StorageError, match="no-such-bucket-x"):
+        store.put("k.json", b"{}")
+    with pytest.raises(StorageError, match="no-such-bucket-x"):
+        list(store.list("events/"))
+    with pytest.raises(StorageError, match="no-such-bucket-x"):
+        store.delete("k.json")
 
 
 def test_the_local_store_ignores_a_half_written_temp_file(tmp_path: Path) -> None:

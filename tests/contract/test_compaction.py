@@ -188,3 +188,30 @@ def test_a_compacted_day_is_read_without_listing_its_raw_events() -> None:
     # only the hours without a manifest (the other 21 hours of the day) are listed, all empty
     assert len(raw_listed) == 21
     assert not any("/hour=07/" in p or "/hour=08/" in p or "/hour=09/" in p for p in raw_listed)
+
+
+def test_a_compacted_file_holds_its_rows_in_time_order_whatever_order_they_were_stored_in(
+    tmp_path: Path,
+) -> None:
+    # Peers' envelopes keep their own ids and times, so the store lists an hour's events in id
+    # order, not time order: here the id order is the reverse of the time order.
+    import duckdb
+
+    from functions.core.events import uuid7
+    from functions.core.signing import PeerSigner
+
+    store, clock = MemoryBlobStore(), FakeClock(START + timedelta(hours=2))
+    settings = Settings(read_token=READ_TOKEN, peer_secret="peer-key")
+    client = CoreClient(App(settings, "local", lambda: store, clock))
+    ids = [uuid7(START + timedelta(minutes=m)) for m in range(10)]
+    for n, event_id in enumerate(ids):
+        at = START + timedelta(minutes=50 - 5 * n)  # the first id is the latest event
+        body = json.dumps(Envelope(event_id, "orders", at, "aws", {"n": n}).to_dict()).encode()
+        headers = PeerSigner("peer-key").headers(event_id, body, datetime.now(UTC))
+        assert client.request("POST", "/internal/event", body, headers)[0] == 201
+    assert Compactor(store, clock).run()["events"] == 10
+    (key,) = [k for k in store.objects if k.endswith(".parquet")]
+    (tmp_path / "part.parquet").write_bytes(store.objects[key])
+    with duckdb.connect() as con:
+        order = con.execute(f"SELECT id FROM '{tmp_path / 'part.parquet'}'").fetchall()
+    assert [row[0] for row in order] == ids[::-1]

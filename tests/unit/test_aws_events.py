@@ -87,3 +87,92 @@ def test_responses_are_plain_text_json_with_headers() -> None:
         assert result["isBase64Encoded"] is False
         assert json.loads(result["body"]) == {"ok": True}
         assert result["headers"]["content-type"] == "application/json"
+
+
+def test_v2_keeps_a_blank_query_value_as_an_empty_string() -> None:
+    event = load_event("aws", "function_url_get_query")
+    event["rawQueryString"] = "source=a&hour=&limit=5"
+    assert translation_for(event).to_request(event).query == {
+        "source": ("a",),
+        "hour": ("",),
+        "limit": ("5",),
+    }
+
+
+def test_v2_without_a_query_string_has_an_empty_query() -> None:
+    event = load_event("aws", "function_url_get_query")
+    event["rawQueryString"] = ""
+    assert translation_for(event).to_request(event).query == {}
+
+
+def test_v1_takes_repeated_values_from_the_multi_value_map_over_the_single_one() -> None:
+    event = load_event("aws", "rest_v1_get_query")
+    event["multiValueQueryStringParameters"] = {"source": ["a", "b"], "hour": [""]}
+    event["queryStringParameters"] = {"source": "b", "hour": ""}
+    assert translation_for(event).to_request(event).query == {"source": ("a", "b"), "hour": ("",)}
+
+
+def test_v1_without_the_multi_value_map_uses_the_single_one() -> None:
+    event = load_event("aws", "rest_v1_get_query")
+    event["multiValueQueryStringParameters"] = None
+    event["queryStringParameters"] = {"source": "a", "hour": ""}
+    assert translation_for(event).to_request(event).query == {"source": ("a",), "hour": ("",)}
+
+
+def test_v1_without_any_query_has_an_empty_query() -> None:
+    event = load_event("aws", "rest_v1_get_query")
+    event["multiValueQueryStringParameters"] = None
+    event["queryStringParameters"] = None
+    assert translation_for(event).to_request(event).query == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "stage", "expected"),
+    [
+        ("/Prod/webhook/x", "Prod", "/webhook/x"),
+        ("/Prod", "Prod", "/"),
+        ("/Production/webhook/x", "Prod", "/Production/webhook/x"),
+        ("/webhook/x", "$default", "/webhook/x"),
+        ("/$default/webhook/x", "$default", "/$default/webhook/x"),
+        ("/webhook/x", None, "/webhook/x"),
+    ],
+)
+def test_only_a_named_stage_that_is_the_whole_first_segment_is_stripped(
+    path: str, stage: str | None, expected: str
+) -> None:
+    event = load_event("aws", "http_api_v2_post_plain")
+    event["rawPath"] = path
+    event["requestContext"]["stage"] = stage
+    assert translation_for(event).to_request(event).path == expected
+
+
+def test_both_payloads_upper_case_the_method_and_default_to_get() -> None:
+    v2 = load_event("aws", "function_url_get_query")
+    v2["requestContext"]["http"]["method"] = "post"
+    assert translation_for(v2).to_request(v2).method == "POST"
+    del v2["requestContext"]["http"]["method"]
+    assert translation_for(v2).to_request(v2).method == "GET"
+    v1 = load_event("aws", "rest_v1_get_query")
+    v1["httpMethod"] = "delete"
+    assert translation_for(v1).to_request(v1).method == "DELETE"
+    del v1["httpMethod"]
+    assert translation_for(v1).to_request(v1).method == "GET"
+
+
+def test_a_missing_body_is_empty_and_a_plain_body_is_taken_as_text() -> None:
+    event = load_event("aws", "function_url_get_query")
+    event.pop("body", None)
+    event["isBase64Encoded"] = False
+    assert translation_for(event).to_request(event).body == b""
+    event["body"] = '{"caf\u00e9": 1}'
+    assert translation_for(event).to_request(event).body == '{"caf\u00e9": 1}'.encode()
+
+
+def test_a_response_is_the_payloads_status_headers_and_text_body() -> None:
+    response = json_response(404, {"error": {"code": "not_found"}})
+    for translation in (PayloadV1(), PayloadV2()):
+        event = translation.to_response(response)
+        assert event["statusCode"] == 404
+        assert event["headers"]["content-type"] == "application/json"
+        assert json.loads(event["body"]) == {"error": {"code": "not_found"}}
+        assert event["isBase64Encoded"] is False
