@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from functions.core.app import App
 from functions.core.errors import ConfigError
@@ -73,7 +73,10 @@ def main() -> None:
     serve(settings)
 
 
-def serve(settings: Settings) -> None:
+def create(settings: Settings) -> Any:
+    """The app on the local store, listening on HOST:PORT and ready to `run()` (waitress's
+    server; `close()` stops it). Leftover temp files of a crash are swept first, and the outbox
+    retry loop is started when there are peers."""
     from waitress import create_server
 
     from functions.local import framing
@@ -81,12 +84,12 @@ def serve(settings: Settings) -> None:
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     FileBlobStore(data_dir).sweep_temp()
-    # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
-    # that the app's JSON 413 is the one clients see.
     app = build_app(settings)
     if settings.peer_urls:
         retry_loop(app, settings.outbox_retry_interval_s)
     try:
+        # waitress answers bodies over its own cap with an HTML 413; keep its cap well above
+        # ours so that the app's JSON 413 is the one clients see.
         server = create_server(
             wsgi_app(app.handle, settings.max_body_bytes),
             host=settings.host,
@@ -96,11 +99,17 @@ def serve(settings: Settings) -> None:
             ident="lambda",
             **framing.adjustments(),
         )
-        server.channel_class = framing.JsonErrorChannel
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")
         fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): set HOST/PORT")
+    server.channel_class = framing.JsonErrorChannel
+    return server
+
+
+def serve(settings: Settings) -> None:
+    server = create(settings)
+    data_dir = Path(settings.data_dir)
     token = (
         "LAMBDA_READ_TOKEN" if os.environ.get("LAMBDA_READ_TOKEN") else (data_dir / READ_TOKEN_FILE)
     )

@@ -15,20 +15,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.processes import Server
-from tests.support.local import start_local
+from tests.support.local import InProcess
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    proc = start_local(
-        "framing", tmp_path_factory.mktemp("framing"), {"LAMBDA_MAX_BODY_BYTES": "1024"}
-    )
-    yield proc
-    proc.stop()
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    server = InProcess(tmp_path_factory.mktemp("framing"), {"LAMBDA_MAX_BODY_BYTES": "1024"})
+    yield server
+    server.stop()
 
 
-def exchange(server: Server, raw: bytes) -> tuple[int, dict, bytes, bool]:
+def exchange(server: InProcess, raw: bytes) -> tuple[int, dict, bytes, bool]:
     """Send raw bytes; return the status, headers, body, and whether the server then closed."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         # In small pieces, stopping once the server answers: a server that refuses a request
@@ -109,7 +106,7 @@ def error(body: bytes) -> dict:
     ],
 )
 def test_framing_errors_answer_in_the_json_error_shape_and_close(
-    server: Server, raw: bytes, status: int, code: str
+    server: InProcess, raw: bytes, status: int, code: str
 ) -> None:
     got, headers, body, closed = exchange(server, raw)
     assert (got, headers["content-type"]) == (status, "application/json")
@@ -117,14 +114,14 @@ def test_framing_errors_answer_in_the_json_error_shape_and_close(
     assert closed, "the connection stays open after a framing error"
 
 
-def test_bytes_that_are_no_utf_8_in_the_path_are_a_json_4xx(server: Server) -> None:
+def test_bytes_that_are_no_utf_8_in_the_path_are_a_json_4xx(server: InProcess) -> None:
     got, headers, body, _ = exchange(server, b"GET /webhook/\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")
     assert 400 <= got < 500
     assert headers["content-type"] == "application/json"
     error(body)
 
 
-def test_a_hundred_and_fifty_idle_and_slow_clients_do_not_starve_health(server: Server) -> None:
+def test_a_hundred_and_fifty_idle_and_slow_clients_do_not_starve_health(server: InProcess) -> None:
     idle = []
     try:
         for n in range(150):
@@ -148,7 +145,7 @@ def test_temporary_files_a_crash_left_are_swept_at_start(tmp_path: Path) -> None
     os.utime(stale, (time.time() - 3600, time.time() - 3600))
     fresh = data / "events" / ".tmp-inflight"
     fresh.write_bytes(b"another process's write, now")
-    proc = start_local("sweep", tmp_path)  # its data under tmp_path/data
+    proc = InProcess(tmp_path)  # its data under tmp_path/data
     try:
         assert not stale.exists()
         assert fresh.exists()

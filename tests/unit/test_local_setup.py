@@ -1,0 +1,59 @@
+"""What `python -m functions.local` sets up before it serves: the read token it makes when none
+is configured, and the retry loop that stands in for the clouds' schedules."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from functions.core.app import App
+from functions.core.settings import Settings
+from functions.local.server import READ_TOKEN_FILE, read_token, retry_loop
+from tests.conftest import Captured
+from tests.support.fakes import FakeClock, MemoryBlobStore
+
+
+def test_a_configured_read_token_is_used_and_no_file_is_made(tmp_path: Path) -> None:
+    settings = Settings(read_token="configured", data_dir=str(tmp_path))
+    assert read_token(settings).read_token == "configured"
+    assert not (tmp_path / READ_TOKEN_FILE).exists()
+
+
+def test_without_one_a_private_token_is_made_once_and_kept_across_restarts(tmp_path: Path) -> None:
+    settings = Settings(data_dir=str(tmp_path / "new"))
+    first = read_token(settings).read_token
+    again = read_token(settings).read_token
+    path = tmp_path / "new" / READ_TOKEN_FILE
+    assert first == again == path.read_text().strip()
+    assert first is not None
+    assert len(first) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    other = read_token(Settings(data_dir=str(tmp_path / "other"))).read_token
+    assert other != first
+
+
+class FailingRetries(App):
+    """An app whose retry runs fail twice, then signal the test."""
+
+    def __init__(self, logs: Captured) -> None:
+        super().__init__(Settings(), "local", MemoryBlobStore, FakeClock(), logs.logger)
+        self.runs = 0
+        self.third = threading.Event()
+
+    def retry_outbox(self) -> dict[str, int]:
+        self.runs += 1
+        if self.runs >= 3:
+            self.third.set()
+            return {}
+        raise RuntimeError(f"store unreachable ({self.runs})")
+
+
+def test_the_retry_loop_runs_every_interval_and_a_failed_run_does_not_stop_it(
+    logs: Captured,
+) -> None:
+    app = FailingRetries(logs)
+    thread = retry_loop(app, 0.01)
+    assert app.third.wait(30), "the loop stopped after a failed run"
+    assert thread.daemon  # it never keeps the process alive
+    failures = [line for line in logs.lines() if line["message"] == "outbox retry failed"]
+    assert len(failures) >= 2
