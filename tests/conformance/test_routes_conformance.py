@@ -119,11 +119,11 @@ def entry(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Any]:
         yield from _azure(request)
 
 
-def envelope(event_id: str) -> bytes:
+def envelope(event_id: str, source: str = "peer") -> bytes:
     return json.dumps(
         {
             "id": event_id,
-            "source": "peer",
+            "source": source,
             "received_at": "2026-11-20T08:00:00.000001Z",
             "origin": "aws",
             "idempotency_key": None,
@@ -134,6 +134,7 @@ def envelope(event_id: str) -> bytes:
 
 
 PEER_ID = "019aa0c4-1111-7222-8333-444455556666"
+READBACK_ID = "019aa0c4-1111-7222-8333-777788889999"
 
 # (method, target, body, headers, status, error code or None)
 CASES: list[tuple[str, str, bytes, dict[str, str], int, str | None]] = [
@@ -267,8 +268,11 @@ def test_webhooks_read_back_through_query_in_the_same_order(entry: Any) -> None:
     assert rows["rows"][0]["payload"]["text"] == "caf\u00e9"
     _, _, one_hour = entry.request("GET", f"/query?source=roundtrip&date={day}&hour={hour}")
     assert ids[-1] in [row["id"] for row in one_hour["rows"]]
-    _, _, peer = entry.request("GET", "/query?source=peer&date=2026-11-20&hour=08")
-    assert [(r["id"], r["origin"]) for r in peer["rows"]] == [(PEER_ID, "aws")]
+    # a peer's envelope, posted here (no other test's data: tests run in any order)
+    body = envelope(READBACK_ID, "peer-readback")
+    assert entry.request("POST", "/internal/event", body, sign(SIGNED, body))[0] == 201
+    _, _, peer = entry.request("GET", "/query?source=peer-readback&date=2026-11-20&hour=08")
+    assert [(r["id"], r["origin"]) for r in peer["rows"]] == [(READBACK_ID, "aws")]
 
 
 def test_head_answers_every_get_route_with_its_status_and_no_body(entry: Any) -> None:
