@@ -234,3 +234,53 @@ def test_credentials_follow_the_azure_native_providers_own_settings() -> None:
     assert isinstance(
         azure_arm.credential(azure_arm.auth_settings({}, {})), identity.AzureCliCredential
     )
+
+
+# The environment variables azure-native itself reads for each provider setting (its provider
+# configuration docs: "ARM_CLIENT_ID", ... and GitHub Actions' OIDC request variables).
+ARM_VARIABLES = {
+    "clientId": "ARM_CLIENT_ID",
+    "clientSecret": "ARM_CLIENT_SECRET",
+    "tenantId": "ARM_TENANT_ID",
+    "subscriptionId": "ARM_SUBSCRIPTION_ID",
+    "useMsi": "ARM_USE_MSI",
+    "useOidc": "ARM_USE_OIDC",
+    "oidcToken": "ARM_OIDC_TOKEN",
+    "oidcRequestToken": "ARM_OIDC_REQUEST_TOKEN",
+    "oidcRequestUrl": "ARM_OIDC_REQUEST_URL",
+    "clientCertificatePath": "ARM_CLIENT_CERTIFICATE_PATH",
+    "clientCertificatePassword": "ARM_CLIENT_CERTIFICATE_PASSWORD",
+}
+
+
+def test_every_arm_variable_azure_native_reads_reaches_its_setting() -> None:
+    env = {var: f"value of {var}" for var in ARM_VARIABLES.values()}
+    assert azure_arm.auth_settings({}, env) == {
+        key: f"value of {var}" for key, var in ARM_VARIABLES.items()
+    }
+
+
+def test_github_actions_oidc_variables_fill_in_only_what_the_arm_ones_leave_unset() -> None:
+    actions = {
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "gh-token",
+        "ACTIONS_ID_TOKEN_REQUEST_URL": "gh-url",
+    }
+    assert azure_arm.auth_settings({}, actions) == {
+        "oidcRequestToken": "gh-token",
+        "oidcRequestUrl": "gh-url",
+    }
+    both = {**actions, "ARM_OIDC_REQUEST_TOKEN": "arm-token", "ARM_OIDC_REQUEST_URL": "arm-url"}
+    assert azure_arm.auth_settings({}, both) == {
+        "oidcRequestToken": "arm-token",
+        "oidcRequestUrl": "arm-url",
+    }
+
+
+def test_blank_variables_and_blank_config_values_count_as_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {"ARM_CLIENT_ID": "", "ARM_TENANT_ID": "t", "ACTIONS_ID_TOKEN_REQUEST_URL": ""}
+    assert azure_arm.auth_settings({"clientId": "", "tenantId": ""}, env) == {"tenantId": "t"}
+    # with no mapping given, the process environment is read
+    monkeypatch.setenv("ARM_SUBSCRIPTION_ID", "from-process")
+    assert azure_arm.auth_settings({})["subscriptionId"] == "from-process"
