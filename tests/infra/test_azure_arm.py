@@ -284,3 +284,23 @@ def test_blank_variables_and_blank_config_values_count_as_unset(
     # with no mapping given, the process environment is read
     monkeypatch.setenv("ARM_SUBSCRIPTION_ID", "from-process")
     assert azure_arm.auth_settings({})["subscriptionId"] == "from-process"
+
+
+@pytest.mark.parametrize(
+    ("value", "managed"),
+    [
+        ("1", True),
+        ("true", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("Yes", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("", False),
+    ],
+)
+def test_use_msi_is_on_for_the_truthy_words_azure_native_takes(value: str, managed: bool) -> None:
+    settings = azure_arm.auth_settings({}, {"ARM_USE_MSI": value})
+    expected = identity.ManagedIdentityCredential if managed else identity.AzureCliCredential
+    assert isinstance(azure_arm.credential(settings), expected)
