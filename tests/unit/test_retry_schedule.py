@@ -3,6 +3,7 @@ much one retry run takes on. Fake clock and in-memory store; the outbox's own po
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from functions.core.app import App
@@ -10,7 +11,7 @@ from functions.core.events import Envelope, uuid7
 from functions.core.fanout import RETRY_BATCH
 from functions.core.outbox import DEAD, PENDING, Outbox, due_of
 from functions.core.settings import Settings
-from tests.conftest import Captured
+from tests.conftest import Captured, CoreClient
 from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
 
 PEER = "https://peer.example"
@@ -95,3 +96,33 @@ def test_a_retry_run_over_a_backlog_larger_than_its_pool_delivers_every_record_t
     clock.advance(hours=1)
     assert app.retry_outbox() == {"attempted": 200, "delivered": 200, "failed": 0, "dead": 0}
     assert list(store.list(PENDING)) == []
+
+
+class GhostListing(MemoryBlobStore):
+    """Lists one key more than it holds, first: a dead letter another run requeued between
+    this run's listing and its read."""
+
+    def list(self, prefix: str) -> Iterator[str]:
+        if prefix == DEAD:
+            yield f"{DEAD}peer=0000000000000000/already-gone.json"
+        yield from super().list(prefix)
+
+
+def test_requeue_moves_every_dead_letter_skips_one_that_vanished_and_counts_them() -> None:
+    store, now = GhostListing(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox = Outbox(store, max_attempts=1, backoff=(1.0, 1.0))
+    for n in range(3):
+        record = outbox.add((PEER,), envelope(now + timedelta(seconds=n)), now)
+        outbox.settle(record, {PEER: "refused"}, now)
+    assert outbox.requeue(now) == 3
+    assert [k for k in store.list(DEAD) if "already-gone" not in k] == []
+    assert len(outbox.due(now, 10)) == 3
+
+
+def test_requeue_without_peers_configured_requeues_nothing() -> None:
+    settings = Settings(retry_token="tok", read_token="r")
+    client = CoreClient(App(settings, "local", MemoryBlobStore, FakeClock()))
+    answer = client.request(
+        "POST", "/internal/outbox/requeue", b"", {"authorization": "Bearer tok"}
+    )
+    assert answer[:2] == (200, {"requeued": 0})
