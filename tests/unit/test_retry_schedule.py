@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.fanout import RETRY_BATCH
-from functions.core.outbox import DEAD, PENDING, Outbox, due_of
+from functions.core.outbox import BACKLOG_CAP, DEAD, PENDING, Attempts, Outbox, Record, due_of
 from functions.core.settings import Settings
 from tests.conftest import Captured, CoreClient
 from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
@@ -126,3 +126,18 @@ def test_requeue_without_peers_configured_requeues_nothing() -> None:
         "POST", "/internal/outbox/requeue", b"", {"authorization": "Bearer tok"}
     )
     assert answer[:2] == (200, {"requeued": 0})
+
+
+def test_the_peers_backlog_counts_at_most_the_cap_and_each_peer_its_own() -> None:
+    # GIVEN more pending records than /peers counts, owed to the first peer or to both
+    store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox, other = Outbox(store, 12, (5.0, 600.0)), "https://other.example"
+    for n in range(BACKLOG_CAP + 5):
+        record_peers = (PEER, other) if n % 2 else (PEER,)
+        at = now + timedelta(microseconds=n)
+        store.put(Record(envelope(at), at, {p: Attempts() for p in record_peers}).key, b"{}")
+    # THEN the first BACKLOG_CAP keys are counted, per peer, and no more
+    assert outbox.backlog((PEER, other)) == {
+        PEER: {"pending": BACKLOG_CAP, "dead": 0},
+        other: {"pending": BACKLOG_CAP // 2, "dead": 0},
+    }
