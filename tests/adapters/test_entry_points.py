@@ -248,3 +248,36 @@ def test_azure_request_path_is_percent_decoded_and_blank_query_values_are_kept(
 
     request = to_request(func.HttpRequest("post", url, headers={}, body=None))
     assert (request.method, request.path, request.query, request.body) == ("POST", path, query, b"")
+
+
+def test_the_gcp_function_answers_a_flask_request_and_reads_no_more_than_the_limit_allows(
+    fake_gcs: Server,
+) -> None:
+    # The request as functions-framework hands it over: a Flask (werkzeug) request.
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request as FlaskRequest
+
+    from functions.gcp.main import build_app, serve
+    from functions.gcp.store import _client
+
+    bucket = emulators.unique_bucket("gcp")
+    _client().create_bucket(bucket)
+    app = build_app(Settings(bucket=bucket, max_body_bytes=64))
+
+    def call(
+        method: str, path: str, body: bytes = b""
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        environ = EnvironBuilder(
+            method=method, path=path, data=body, content_type="application/json"
+        ).get_environ()
+        answer, status, headers = serve(app, FlaskRequest(environ))
+        return status, json.loads(answer), headers
+
+    status, body, headers = call("GET", "/health")
+    assert (status, body["adapter"], headers["content-type"]) == (200, "gcp", "application/json")
+    status, body, _ = call("POST", "/webhook/s", b'{"n": 1}')
+    assert status == 201
+    stored = _client().bucket(bucket).blob(body["key"]).download_as_bytes()
+    assert json.loads(stored)["payload"] == {"n": 1}
+    status, body, _ = call("POST", "/webhook/s", b'{"pad": "' + b"x" * 100 + b'"}')
+    assert (status, body["error"]["code"]) == (413, "payload_too_large")
