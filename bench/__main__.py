@@ -16,7 +16,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import artifacts, coldstart, deployed, fanout, outbox_cost, query, report, wrk
+from bench import (
+    artifacts,
+    coldstart,
+    deployed,
+    fanout,
+    outbox_cost,
+    query,
+    report,
+    servers,
+    wrk,
+)
 from scripts.processes import ROOT, Server, free_port
 
 RESULTS = ROOT / "bench" / "results"
@@ -67,6 +77,10 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
         "two peers": fanout.local("two", work, [p.url for p in peers]),
         "one healthy, one hung peer": fanout.local("hung", work, [peers[0].url, hung.url]),
     }
+    # The same app, no peers, under other servers: the choice of waitress, measured.
+    for server, label in servers.SERVERS.items():
+        env = fanout.settings_env(server, work, [])
+        setups[f"no peers, {label}"] = servers.start(server, server, work, env)
     results: dict[str, Any] = {}
     ceiling = noop_server(work)
     try:

@@ -53,16 +53,20 @@ class HungPeer:
             conn.close()
 
 
-def local(name: str, workdir: Path, peers: list[str], port: int | None = None) -> Server:
-    port = port or free_port()
-    env = {
-        "PORT": str(port),
+def settings_env(name: str, workdir: Path, peers: list[str]) -> dict[str, str]:
+    """As `make serve` runs it: INFO logging (a line per request), fsync per event."""
+    return {
         "DATA_DIR": str(workdir / name),
         "LAMBDA_PEER_SECRET": SECRET,
         "LAMBDA_PEER_URLS": ",".join(peers),
-        "LAMBDA_LOG_LEVEL": "WARNING",
+        "LAMBDA_LOG_LEVEL": "INFO",
         "LAMBDA_FANOUT_TIMEOUT": "0.5",
     }
+
+
+def local(name: str, workdir: Path, peers: list[str], port: int | None = None) -> Server:
+    port = port or free_port()
+    env = {"PORT": str(port), **settings_env(name, workdir, peers)}
     return Server(
         name, [sys.executable, "-m", "functions.local"], port, workdir, env
     ).wait_for_http("/health")

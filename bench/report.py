@@ -95,7 +95,8 @@ def _generator(results: dict[str, Any]) -> str:
 def _load(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "**Ingest** (`POST /webhook` on the local server, fsync per event, INFO logging; load "
+        "**Ingest** (`POST /webhook` on the local server, waitress as `make serve` runs it "
+        "unless the setup names another server; fsync per event, INFO logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
         "rows are the generator's ceiling against a no-op app on the same server)",
         "",
@@ -159,6 +160,33 @@ def _query(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _ingest_targets(load: dict[str, Any]) -> list[str]:
+    """Local ingest at 16 and 64 clients (2,500/s, p99 25 ms) for each server measured, and a
+    hung peer's p50 against two healthy ones' (at most x1.2)."""
+    lines: list[str] = []
+    for setup, rows in load.items():
+        if not setup.startswith("no peers"):
+            continue
+        server = setup.removeprefix("no peers").lstrip(", ") or "waitress (make serve)"
+        for r in rows:
+            if r["concurrency"] in (16, 64):
+                rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]
+                met = "met" if rps >= 2500 and p99 <= 25 else "not met"
+                lines.append(
+                    f"- Local ingest, {server}, {r['concurrency']} clients: {rps:,.0f} "
+                    f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: {met})."
+                )
+    healthy = {r["concurrency"]: r for r in load.get("two peers", [])}
+    for r in load.get("one healthy, one hung peer", []):
+        if r["concurrency"] in healthy:
+            ratio = r["p50_ms"]["median"] / healthy[r["concurrency"]]["p50_ms"]["median"]
+            lines.append(
+                f"- A hung peer, {r['concurrency']} clients: p50 x{ratio:.2f} the two healthy "
+                f"peers' (target x1.2: {'met' if ratio <= 1.2 else 'not met'})."
+            )
+    return lines
+
+
 def _targets(results: dict[str, Any]) -> list[str]:
     """The targets, read off this same run: no number here outlives the tables below it."""
     entries = results["cold_start"]["entry_points"]
@@ -205,6 +233,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"- {cloud} archive with bytecode: {size} MiB zipped (target 30 MiB: "
             f"{'met' if size <= 30 else 'not met'}{loaded})."
         )
+    lines += _ingest_targets(results.get("load") or {})
     days = [
         r
         for r in results["query"]

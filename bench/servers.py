@@ -1,0 +1,66 @@
+"""The same local app under other WSGI servers, for the ingest bench's side-by-side rows:
+gunicorn (pre-forked processes, threaded workers) and granian (a Rust server). `make serve`
+runs waitress; these run only here.
+
+`app` is the local app exactly as `python -m functions.local` builds it (settings from the
+environment, files under DATA_DIR), wrapped the same way; each server process builds its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from functions.local.server import THREADS
+from scripts.processes import Server, free_port
+
+SERVERS = {
+    "gunicorn": "gunicorn, 2 processes x 16 threads",
+    "granian": "granian, 2 processes x 16 threads",
+}
+
+
+def _build() -> Any:
+    from functions.core.settings import Settings
+    from functions.core.wsgi import wsgi_app
+    from functions.local.server import build_app, read_token
+
+    settings = read_token(Settings.from_env())
+    return wsgi_app(build_app(settings).handle, settings.max_body_bytes)
+
+
+def __getattr__(name: str) -> Any:  # `bench.servers:app`, built in each worker on first use
+    if name == "app":
+        globals()["app"] = built = _build()
+        return built
+    raise AttributeError(name)
+
+
+def argv(server: str, port: int) -> list[str]:
+    bindir = Path(sys.executable).parent
+    if server == "gunicorn":
+        return [
+            str(bindir / "gunicorn"),
+            "--workers=2",
+            "--worker-class=gthread",
+            f"--threads={THREADS // 2}",
+            f"--bind=127.0.0.1:{port}",
+            "--log-level=warning",
+            "bench.servers:app",
+        ]
+    return [
+        str(bindir / "granian"),
+        "--interface=wsgi",
+        "--workers=2",
+        f"--blocking-threads={THREADS // 2}",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--log-level=warning",
+        "bench.servers:app",
+    ]
+
+
+def start(server: str, name: str, workdir: Path, env: dict[str, str]) -> Server:
+    port = free_port()
+    return Server(name, argv(server, port), port, workdir, env).wait_for_http("/health")
