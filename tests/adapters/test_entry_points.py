@@ -281,3 +281,17 @@ def test_the_gcp_function_answers_a_flask_request_and_reads_no_more_than_the_lim
     assert json.loads(stored)["payload"] == {"n": 1}
     status, body, _ = call("POST", "/webhook/s", b'{"pad": "' + b"x" * 100 + b'"}')
     assert (status, body["error"]["code"]) == (413, "payload_too_large")
+
+
+def test_an_azure_response_is_json_in_utf_8_with_the_cores_status_and_headers() -> None:
+    from functions.azure.http import to_response
+    from functions.core.http import json_response
+
+    response = to_response(json_response(405, {"e": "caf\u00e9"}, {"allow": "GET"}))
+    assert (response.status_code, response.mimetype, response.charset) == (
+        405,
+        "application/json",
+        "utf-8",
+    )
+    assert response.headers["allow"] == "GET"
+    assert json.loads(response.get_body()) == {"e": "caf\u00e9"}

@@ -328,3 +328,38 @@ def test_a_deployment_without_a_read_token_serves_no_reads(make_client: MakeClie
     )
     assert status == 401
     assert "LAMBDA_READ_TOKEN is not set" in error_of(body)["message"]
+
+
+def test_a_storage_failure_is_a_503_that_says_storage_is_unavailable_and_nothing_more(
+    make_client: MakeClient,
+) -> None:
+    def unreachable() -> MemoryBlobStore:
+        raise StorageError("put x in s3://secret-bucket-name failed: access denied")
+
+    status, body, _ = make_client(factory=unreachable).webhook("s", {})
+    error = error_of(body)
+    assert (status, error["code"], error["message"]) == (
+        503,
+        "storage_unavailable",
+        "storage is unavailable",
+    )
+
+
+def test_a_peer_event_where_no_peer_secret_is_configured_is_a_401_saying_so(
+    client: CoreClient, store: MemoryBlobStore
+) -> None:
+    json_type = {"content-type": "application/json"}
+    status, body, _ = client.request("POST", "/internal/event", b"{}", json_type)
+    assert (status, error_of(body)["message"]) == (
+        401,
+        "peer signing is not configured here (LAMBDA_PEER_SECRET)",
+    )
+    assert store.objects == {}
+
+
+def test_a_retry_run_without_peers_attempts_nothing(make_client: MakeClient) -> None:
+    client = make_client(Settings(retry_token="tok"))
+    status, body, _ = client.request(
+        "POST", "/internal/outbox/retry", b"", {"authorization": "Bearer tok"}
+    )
+    assert (status, body) == (200, {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0})

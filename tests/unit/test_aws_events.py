@@ -176,3 +176,19 @@ def test_a_response_is_the_payloads_status_headers_and_text_body() -> None:
         assert event["headers"]["content-type"] == "application/json"
         assert json.loads(event["body"]) == {"error": {"code": "not_found"}}
         assert event["isBase64Encoded"] is False
+
+
+def test_v1_without_multi_value_headers_uses_the_single_header_map() -> None:
+    event = load_event("aws", "rest_v1_get_query")
+    event["multiValueHeaders"] = None
+    event["headers"] = {"X-Thing": "1", "Content-Type": "application/json"}
+    request = translation_for(event).to_request(event)
+    assert (request.header("x-thing"), request.header("content-type")) == ("1", "application/json")
+    event["headers"] = None
+    assert translation_for(event).to_request(event).headers == {}
+
+
+def test_v2_without_a_raw_path_is_the_root() -> None:
+    event = load_event("aws", "function_url_get_query")
+    del event["rawPath"]
+    assert translation_for(event).to_request(event).path == "/"

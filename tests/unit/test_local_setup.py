@@ -57,3 +57,32 @@ def test_the_retry_loop_runs_every_interval_and_a_failed_run_does_not_stop_it(
     assert thread.daemon  # it never keeps the process alive
     failures = [line for line in logs.lines() if line["message"] == "outbox retry failed"]
     assert len(failures) >= 2
+
+
+def test_the_server_listens_where_the_settings_say_with_the_framing_limits(
+    tmp_path: Path,
+) -> None:
+    from functions.local import framing
+    from functions.local.server import THREADS, create
+
+    settings = Settings(data_dir=str(tmp_path / "a" / "b"), port=0, max_body_bytes=32 * 2**20)
+    server = create(settings)
+    try:
+        adj = server.adj
+        assert (adj.host, adj.threads, adj.ident) == ("127.0.0.1", THREADS, "lambda")
+        assert (adj.connection_limit, adj.channel_timeout, adj.cleanup_interval) == (
+            framing.CONNECTION_LIMIT,
+            framing.CHANNEL_TIMEOUT,
+            framing.CLEANUP_INTERVAL,
+        )
+        # waitress's own cap stays far above the app's, so the app's JSON 413 is what is seen
+        assert adj.max_request_body_size == 4 * 32 * 2**20
+        assert server.channel_class is framing.JsonErrorChannel
+        assert (tmp_path / "a" / "b").is_dir()  # made, parents too
+    finally:
+        server.close()
+    small = create(Settings(data_dir=str(tmp_path / "c"), port=0, max_body_bytes=1024))
+    try:
+        assert small.adj.max_request_body_size == 64 * 2**20
+    finally:
+        small.close()

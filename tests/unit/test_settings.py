@@ -165,3 +165,15 @@ def test_the_settings_repr_shows_every_setting_but_the_secrets() -> None:
     assert "port=9000, " in shown
     assert "tok" not in shown
     assert "read_token" not in shown
+
+
+def test_an_empty_environment_gives_exactly_the_documented_defaults() -> None:
+    assert Settings.from_env({}) == Settings()
+    assert (Settings().fanout_timeout_s, Settings().outbox_retry_interval_s) == (2.0, 10.0)
+    assert (Settings().outbox_max_attempts, Settings().outbox_backoff_s) == (12, (5.0, 600.0))
+    assert (Settings().log_level, Settings().memory_mb) == ("INFO", None)
+
+
+def test_the_functions_memory_set_by_the_stack_wins_over_lambdas_own() -> None:
+    both = {"LAMBDA_MEMORY_MB": "768", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"}
+    assert Settings.from_env(both).memory_mb == 768

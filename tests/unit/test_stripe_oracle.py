@@ -106,3 +106,11 @@ def test_named_cases_behave_as_stripe_documents(case: str, accepted: bool) -> No
     header = None if case == "missing header" else f"t={t},v1={sign(secret, t, body)}"
     assert ours(secret, body, header) is accepted
     assert oracle(secret, body, header) is accepted
+
+
+@pytest.mark.parametrize("extra", ["=x", "=x=y", "=="])
+def test_an_item_with_more_equals_signs_is_split_as_stripes_library_splits_it(extra: str) -> None:
+    secret, body, now = "whsec_eq", b'{"id": "evt_eq"}', int(time.time())
+    header = f"t={now}{extra},v1={sign(secret, now, body)}"
+    assert ours(secret, body, header) == oracle(secret, body, header)
+    assert ours(secret, body, header) is True  # Stripe reads the timestamp before a second '='
