@@ -38,7 +38,10 @@ TARGET = {"core": 85.0, "adapters": 80.0, "stacks": 80.0}
 SAMPLE = 200
 SEED = 20261124
 # mutmut's exit codes (mutmut/stats.py): what each means for the score.
-KILLED = {1, 3, 24, -24, 152, 255, 36, 37, -9, -11}  # failed, errored, timed out, type check
+KILLED = {1, 3, 37, -9, -11}  # a test failed or errored (a hang too: pytest-timeout fails it)
+# mutmut's own time limit, set from the tests' measured durations, also ends runs that are only
+# slow (an archive built on first use, emulators started): inconclusive, checked again next run.
+TIMED_OUT = {24, -24, 152, 255, 36}
 SURVIVED = {0}
 UNTESTED = {5, 33}  # no test reaches the function
 INTERRUPTED = {2}  # stopped by the budget: not checked
@@ -85,7 +88,7 @@ def run_mutmut(budget: float, per_area: int) -> tuple[float, bool, list[str]]:
     codes = verdicts()
     chosen = sample(list(codes), per_area)
     fresh = [m for m in chosen if codes[m] is None or codes[m] in INTERRUPTED]
-    again = [m for m in chosen if codes[m] in SURVIVED | UNTESTED]
+    again = [m for m in chosen if codes[m] in SURVIVED | UNTESTED | TIMED_OUT]
     finished = True
     for names in (fresh, again):
         left = budget - (time.monotonic() - started)
@@ -157,6 +160,8 @@ def report(seconds: float | None, finished: bool, chosen: list[str] | None) -> d
             tally["equivalent"] += 1
         elif code is None or code in INTERRUPTED:
             tally["not checked"] += 1
+        elif code in TIMED_OUT:
+            tally["timed out"] += 1
         elif code in KILLED:
             tally["killed"] += 1
         elif code in SURVIVED or code in UNTESTED:
@@ -179,6 +184,7 @@ def report(seconds: float | None, finished: bool, chosen: list[str] | None) -> d
             "population": population[name],
             **{k: tally[k] for k in ("mutants", "killed", "survived", "untested", "equivalent")},
             "not_checked": tally["not checked"],
+            "timed_out": tally["timed out"],
             "suspicious": tally["suspicious"],
             "score": score,
             "target": TARGET.get(name),
@@ -214,8 +220,8 @@ def markdown(data: dict[str, Any]) -> str:
         "left out.",
         "",
         "| area | mutants in all | sampled | checked | killed | survived | no test | "
-        "equivalent | score | target |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "equivalent | timed out (not counted) | score | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, a in data["areas"].items():
         checked = a["killed"] + a["survived"] + a["untested"]
@@ -223,7 +229,8 @@ def markdown(data: dict[str, Any]) -> str:
         target = "—" if a["target"] is None else f"{a['target']}%"
         lines.append(
             f"| {name} | {a['population']} | {a['mutants']} | {checked} | {a['killed']} | "
-            f"{a['survived']} | {a['untested']} | {a['equivalent']} | {score} | {target} |"
+            f"{a['survived']} | {a['untested']} | {a['equivalent']} | {a['timed_out']} | "
+            f"{score} | {target} |"
         )
     lines += ["", "**Equivalent mutants** (left out, with the reason)", ""]
     lines += [f"- `{m}`: {why}" for m, why in sorted(data["equivalent"].items())] or ["- none"]
