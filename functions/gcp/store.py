@@ -22,6 +22,7 @@ class GCSBlobStore:
         self.bucket = bucket
         self.name = f"gs://{bucket}"
         self._page_size = page_size
+        self._bucket_seen = False
 
     def _error(self, exc: Exception, action: str, key: str) -> StorageError:
         text = ERROR_TEXT.get(getattr(exc, "code", 0) or 0, f"{type(exc).__name__}: {exc}")
@@ -50,11 +51,24 @@ class GCSBlobStore:
             data: bytes = self._bucket.blob(key).download_as_bytes()
             return data
         except self._exceptions.NotFound as exc:
-            if _is_missing_object(exc):
+            if self._is_missing_object():
                 raise BlobNotFound(key) from exc
             raise self._error(exc, "get", key) from exc
         except self._exceptions.GoogleAPIError as exc:
             raise self._error(exc, "get", key) from exc
+
+    def _is_missing_object(self) -> bool:
+        """An object's 404 means the object is absent, or the whole bucket is (a misconfigured
+        deployment). Its text cannot tell them apart (the URL in it names the bucket, whose own
+        name may say "bucket"), so the bucket is asked, with a one-key listing the function's
+        object-only role allows; once seen, it is taken to stay for this instance."""
+        if not self._bucket_seen:
+            try:
+                next(iter(self._client.list_blobs(self.bucket, max_results=1)), None)
+            except self._exceptions.NotFound:
+                return False
+            self._bucket_seen = True
+        return True
 
     def list(self, prefix: str) -> Iterator[str]:
         try:
@@ -69,15 +83,12 @@ class GCSBlobStore:
         try:
             self._bucket.blob(key).delete()
         except self._exceptions.NotFound as exc:
-            if not _is_missing_object(exc):
+            if not self._is_missing_object():
                 raise self._error(exc, "delete", key) from exc
         except self._exceptions.GoogleAPIError as exc:
             raise self._error(exc, "delete", key) from exc
 
 
-def _is_missing_object(exc: Exception) -> bool:
-    # A 404 names either the object (fine: it is absent) or the bucket (misconfiguration).
-    return "bucket" not in str(exc).lower() or "no such object" in str(exc).lower()
 
 
 def _client() -> Any:

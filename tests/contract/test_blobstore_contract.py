@@ -181,3 +181,35 @@ def test_the_local_store_ignores_a_half_written_temp_file(tmp_path: Path) -> Non
     store.put("events/a.json", b"{}")
     (tmp_path / "events" / ".tmp-deadbeef").write_bytes(b'{"trunc')  # a crash mid-write
     assert list(store.list("events/")) == ["events/a.json"]
+
+
+def test_list_takes_any_prefix_even_one_that_ends_inside_a_folder_or_file_name(store: Any) -> None:
+    for key in ("events/source=a/x.json", "events/source=ab/y.json", "top.json", "tops.json"):
+        store.put(key, b"{}")
+    assert list(store.list("events/source=a")) == [
+        "events/source=a/x.json",
+        "events/source=ab/y.json",
+    ]
+    assert list(store.list("events/sou")) == ["events/source=a/x.json", "events/source=ab/y.json"]
+    assert list(store.list("top")) == ["top.json", "tops.json"]
+    assert [k for k in store.list("") if k.startswith(("top", "events/"))] == [
+        "events/source=a/x.json",
+        "events/source=ab/y.json",
+        "top.json",
+        "tops.json",
+    ]
+
+
+def test_a_gcs_bucket_whose_name_says_bucket_still_reads_a_missing_object_as_absent(
+    fake_gcs: Any,
+) -> None:
+    # GCS names the bucket in a missing object's 404 too; only its words tell the two apart.
+    from functions.gcp.store import GCSBlobStore, _client
+    from scripts import emulators
+
+    name = emulators.unique_bucket("my-bucket")
+    _client().create_bucket(name)
+    store = GCSBlobStore(name)
+    with pytest.raises(BlobNotFound):
+        store.get("never-written.json")
+    store.delete("never-written.json")  # a missing key is not an error

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
+
 from functions.core.app import App
 from functions.core.settings import Settings
 from functions.local.server import READ_TOKEN_FILE, read_token, retry_loop
@@ -86,3 +88,62 @@ def test_the_server_listens_where_the_settings_say_with_the_framing_limits(
         assert small.adj.max_request_body_size == 64 * 2**20
     finally:
         small.close()
+
+
+def test_the_token_made_is_24_random_bytes_in_url_safe_text(tmp_path: Path) -> None:
+    token = read_token(Settings(data_dir=str(tmp_path))).read_token
+    assert token is not None
+    assert len(token) == 32  # 24 bytes, base64url without padding
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_the_app_keeps_its_files_under_data_dir(tmp_path: Path) -> None:
+    from functions.local.server import build_app
+
+    app = build_app(Settings(data_dir=str(tmp_path / "d")))
+    app.store().put("probe.json", b"{}")
+    assert (tmp_path / "d" / "probe.json").read_bytes() == b"{}"
+
+
+def test_a_setting_the_user_must_fix_is_one_line_on_stderr_and_exit_code_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from functions.local.server import main
+
+    monkeypatch.setenv("PORT", "eighty")
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("lambda: Config 'PORT' has an invalid value: ")
+    assert captured.err.count("\n") == 1
+    assert captured.out == ""
+
+
+def test_the_retry_loop_thread_is_named_for_what_it_does(logs: Captured) -> None:
+    app = FailingRetries(logs)
+    assert retry_loop(app, 0.01).name == "outbox-retry"
+    assert app.third.wait(30)
+
+
+def test_the_requeue_and_compact_commands_print_what_they_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from functions.core.events import Envelope, uuid7
+    from functions.core.outbox import Attempts, Outbox, Record
+    from functions.local import compact, requeue
+    from functions.local.store import FileBlobStore
+
+    store, now = FileBlobStore(tmp_path), datetime.now(UTC)
+    record = Record(Envelope(uuid7(now), "s", now, "local", {}), now, {"http://p": Attempts(11)})
+    Outbox(store, 12, (1.0, 1.0)).settle(record, {"http://p": "refused"}, now)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    requeue.main()
+    assert json.loads(capsys.readouterr().out) == {"requeued": 1}
+    monkeypatch.setattr(sys, "argv", ["compact", "--lookback-hours", "2"])
+    compact.main()
+    assert json.loads(capsys.readouterr().out) == {"partitions": 0, "compacted": 0, "events": 0}
