@@ -304,3 +304,25 @@ def test_use_msi_is_on_for_the_truthy_words_azure_native_takes(value: str, manag
     settings = azure_arm.auth_settings({}, {"ARM_USE_MSI": value})
     expected = identity.ManagedIdentityCredential if managed else identity.AzureCliCredential
     assert isinstance(azure_arm.credential(settings), expected)
+
+
+@pytest.mark.parametrize(
+    ("provider", "keys", "ignored"),
+    [
+        ("_OneDeploy", ("scm_host", "archive_sha256"), "deployment_id"),
+        ("_Registration", ("subscription", "namespaces"), "auth"),
+        ("_TriggerSync", ("app_id", "package"), "auth"),
+    ],
+)
+def test_each_dynamic_resource_changes_when_and_only_when_what_it_acts_on_changes(
+    provider: str, keys: tuple[str, ...], ignored: str
+) -> None:
+    from stacks import flex_deploy
+
+    resource = getattr(flex_deploy, provider)()
+    olds = {key: f"old-{key}" for key in keys} | {ignored: "a"}
+    same = resource.diff("id", olds, {**olds, ignored: "b"})
+    assert (same.changes, same.replaces, same.delete_before_replace) == (False, [], False)
+    for key in keys:
+        changed = resource.diff("id", olds, {**olds, key: "new"})
+        assert (changed.changes, changed.replaces) == (True, []), key

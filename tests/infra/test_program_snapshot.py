@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 
-from tests.infra.conftest import Run
+from tests.infra.conftest import GCP_PROJECT_SET, Run, peers
+from tests.support.pulumi_mocks import run_program
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 # What changes with every edit of the app's code, not with the infrastructure: the archive's
@@ -57,12 +59,26 @@ def desired_state(run: Run) -> dict[str, Any]:
     return {"resources": resources, "outputs": normalised(outputs)}
 
 
-@pytest.mark.parametrize("stack", ["aws", "gcp", "azure"])
+# The mesh runs the other infra tests share, and the other shapes a stack can take.
+SCENARIOS: dict[str, Callable[[pytest.FixtureRequest], Run]] = {
+    "aws": lambda request: request.getfixturevalue("aws_run"),
+    "gcp": lambda request: request.getfixturevalue("gcp_run"),
+    "azure": lambda request: request.getfixturevalue("azure_run"),
+    "aws-warm": lambda _: run_program("aws", {"lambda:minInstances": "2"}),
+    "gcp-warm": lambda _: run_program("gcp", {**GCP_PROJECT_SET, "lambda:minInstances": "1"}),
+    "azure-warm": lambda _: run_program("azure", {"lambda:minInstances": "1"}),
+    "azure-consumption": lambda _: run_program(
+        "azure", {"lambda:azurePlan": "consumption"}, peers(aws=None, gcp=None)
+    ),
+}
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_each_stack_asks_its_cloud_for_exactly_the_reviewed_resources(
-    stack: str, request: pytest.FixtureRequest
+    scenario: str, request: pytest.FixtureRequest
 ) -> None:
-    got = json.loads(json.dumps(desired_state(request.getfixturevalue(f"{stack}_run"))))
-    path = SNAPSHOTS / f"{stack}.json"
+    got = json.loads(json.dumps(desired_state(SCENARIOS[scenario](request))))
+    path = SNAPSHOTS / f"{scenario}.json"
     if os.environ.get("LAMBDA_UPDATE_SNAPSHOTS"):
         path.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
     assert path.exists(), f"no snapshot yet: LAMBDA_UPDATE_SNAPSHOTS=1 writes {path}"
