@@ -326,3 +326,84 @@ def test_each_dynamic_resource_changes_when_and_only_when_what_it_acts_on_change
     for key in keys:
         changed = resource.diff("id", olds, {**olds, key: "new"})
         assert (changed.changes, changed.replaces) == (True, []), key
+
+
+def test_the_default_schedules_are_bounded_as_documented() -> None:
+    # Publish: 12 tries, 5 s doubling to 60 s; deployment polling: 60 polls, 5 s then 10 s;
+    # provider registration: 40 polls, 5 s doubling to 15 s.
+    assert azure_arm.Backoff().delays() == [5.0, 10.0, 20.0, 40.0] + [60.0] * 7
+    assert azure_arm.Backoff(60, 5.0, 10.0).delays() == [5.0] + [10.0] * 58
+
+
+def test_publish_polls_on_the_default_schedule_when_given_none(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (202, b'"dep-1"'))
+    script.on("GET", "/api/deployments/dep-1", (200, {"status": 1}), (200, {"status": 4}))
+    waits: list[float] = []
+    assert azure_arm.publish(client(waits), url, b"zip") == "dep-1"
+    assert waits == [5.0]  # the first of the default polls
+
+
+def test_registration_polls_on_its_default_schedule_when_given_none(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    base = "/subscriptions/sub/providers/Microsoft.Web"
+    script.on("POST", f"{base}/register", (200, {}))
+    script.on(
+        "GET",
+        base,
+        (200, {"registrationState": "Registering"}),
+        (200, {"registrationState": "Registering"}),
+        (200, {"registrationState": "Registered"}),
+    )
+    waits: list[float] = []
+    azure_arm.register_providers(client(waits), "sub", ["Microsoft.Web"], arm=url)
+    assert waits == [5.0, 10.0]
+
+
+def test_a_failed_publish_quotes_the_first_300_bytes_of_the_answer(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (422, b"x" * 299 + b"yz" + b"!" * 50))
+    with pytest.raises(azure_arm.ArmError) as caught:
+        azure_arm.publish(client([]), url, b"zip")
+    assert str(caught.value) == f"One Deploy to {url} failed: 422 " + "x" * 299 + "y"
+
+
+def test_a_failed_deployment_says_why_from_its_status_text_or_message(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("POST", "/api/publish", (202, b'"d"'), (202, b'"d"'))
+    script.on(
+        "GET",
+        "/api/deployments/d",
+        (200, {"status": 3, "message": "python build failed", "log_url": "L"}),
+        (200, {"status": 3, "status_text": "out of disk", "message": "m"}),
+    )
+    for detail, log in (("python build failed", "L"), ("out of disk", "n/a")):
+        with pytest.raises(azure_arm.ArmError) as caught:
+            azure_arm.publish(client([]), url, b"zip")
+        assert str(caught.value).endswith(f": {detail} (log: {log})")
+
+
+def test_a_github_oidc_token_is_fetched_for_azure_ad_with_the_request_token(
+    server: tuple[str, Script],
+) -> None:
+    url, script = server
+    script.on("GET", "/token", (200, {"value": "gh-jwt"}))
+    settings = {"oidcRequestUrl": f"{url}/token?api-version=2.0", "oidcRequestToken": "req"}
+    assert azure_arm._oidc_token(settings) == "gh-jwt"
+    method, path, _, auth = script.requests[0]
+    assert (method, path, auth) == (
+        "GET",
+        "/token?api-version=2.0&audience=api://AzureADTokenExchange",
+        "Bearer req",
+    )
+    assert azure_arm._oidc_token({**settings, "oidcToken": "given"}) == "given"
+    with pytest.raises(azure_arm.ArmError, match="neither ARM_OIDC_TOKEN nor a request URL"):
+        azure_arm._oidc_token({"oidcRequestUrl": f"{url}/token?x=1"})
