@@ -213,3 +213,54 @@ def test_a_gcs_bucket_whose_name_says_bucket_still_reads_a_missing_object_as_abs
     with pytest.raises(BlobNotFound):
         store.get("never-written.json")
     store.delete("never-written.json")  # a missing key is not an error
+
+
+def test_the_local_store_refuses_keys_that_could_leave_its_folder(tmp_path: Path) -> None:
+    from functions.local.store import FileBlobStore
+
+    store = FileBlobStore(tmp_path / "root")
+    for key in ("", "/etc/passwd", "a//b.json", "a/./b.json", "a/../../b.json", "..", "a/"):
+        with pytest.raises(ValueError, match="invalid object key"):
+            store.put(key, b"{}")
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_the_local_sweep_counts_what_it_removed(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from functions.local.store import TEMP_PREFIX, FileBlobStore
+
+    store = FileBlobStore(tmp_path)
+    store.put("events/a.json", b"{}")
+    for n in range(3):
+        stale = tmp_path / "events" / f"{TEMP_PREFIX}{n}"
+        stale.write_bytes(b"half")
+        os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    assert store.sweep_temp() == 3
+    assert store.sweep_temp() == 0
+    assert list(store.list("events/")) == ["events/a.json"]
+
+
+@pytest.mark.parametrize("cloud", ["s3", "gcs", "azure"])
+def test_objects_are_stored_as_json(request: pytest.FixtureRequest, cloud: str) -> None:
+    store = STORES[cloud](request)
+    store.put("a.json", b"{}")
+    assert store.put_if_absent("b.json", b"{}") is True
+    for key in ("a.json", "b.json"):
+        assert content_type(store, key) == "application/json", (cloud, key)
+
+
+def content_type(store: Any, key: str) -> str:
+    """The object's Content-Type as the cloud itself reports it."""
+    if store.name.startswith("s3://"):
+        import boto3
+
+        return str(boto3.client("s3").head_object(Bucket=store.bucket, Key=key)["ContentType"])
+    if store.name.startswith("gs://"):
+        from functions.gcp.store import _client
+
+        return str(_client().bucket(store.bucket).get_blob(key).content_type)
+    return str(
+        store._container.get_blob_client(key).get_blob_properties().content_settings.content_type
+    )

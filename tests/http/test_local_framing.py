@@ -151,3 +151,21 @@ def test_temporary_files_a_crash_left_are_swept_at_start(tmp_path: Path) -> None
         assert fresh.exists()
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize(
+    ("raw", "line"),
+    [
+        # waitress refuses an unknown coding with 501; it is the client's error: 400
+        (b"POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", b"400 Bad Request"),
+        (OVERSIZE_HEADERS, b"431 Request Header Fields Too Large"),
+    ],
+)
+def test_a_framing_errors_status_line_carries_its_reason(
+    server: InProcess, raw: bytes, line: bytes
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(raw)
+        first = sock.recv(65536).split(b"\r\n", 1)[0]
+    # (waitress answers HTTP/1.0 when it gave up before reading the request line's version)
+    assert first.split(b" ", 1)[1] == line

@@ -31,9 +31,18 @@ class InProcess:
         self._server: Any = create(read_token(Settings.from_env(values)))
         self.port = int(self._server.effective_port)
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name="local-server", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="local-server", daemon=True)
         self._thread.start()
 
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except OSError:  # its sockets closed under its poll by stop()
+            if not self._stopping.is_set():
+                raise
+
     def stop(self) -> None:
+        self._stopping.set()
         self._server.close()
         self._thread.join(10)
