@@ -295,3 +295,28 @@ def test_an_azure_response_is_json_in_utf_8_with_the_cores_status_and_headers() 
     )
     assert response.headers["allow"] == "GET"
     assert json.loads(response.get_body()) == {"e": "caf\u00e9"}
+
+
+def test_azure_without_a_connection_string_uses_the_account_url_and_the_apps_identity() -> None:
+    from azure.identity import DefaultAzureCredential
+
+    from functions.azure.store import POOL_SIZE, AzureBlobStore
+
+    url = "https://lambdaevents.blob.core.windows.net"
+    store = AzureBlobStore.from_settings("events", Settings(azure_account_url=url))
+    assert store.name == "azure://lambdaevents/events"
+    assert store._container.url == f"{url}/events"
+    assert isinstance(store._container.credential, DefaultAzureCredential)
+    # both schemes go through the pool sized for /query's concurrent reads
+    session = store._container._client._client._pipeline._transport.session
+    for scheme in ("http://", "https://"):
+        pool = session.get_adapter(scheme + "x").poolmanager.connection_pool_kw
+        assert pool["maxsize"] == POOL_SIZE, scheme
+
+
+def test_azure_without_an_account_url_either_fails_naming_the_setting() -> None:
+    from functions.azure.store import AzureBlobStore
+    from functions.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="LAMBDA_AZURE_ACCOUNT_URL"):
+        AzureBlobStore.from_settings("events", Settings())

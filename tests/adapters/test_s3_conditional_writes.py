@@ -88,3 +88,26 @@ def test_any_other_error_is_a_storage_error_at_once_in_words(
     with pytest.raises(StorageError) as caught:
         store.put_if_absent("idempotency/k.json", b"{}")
     assert str(caught.value) == "put idempotency/k.json in s3://b failed: access denied"
+
+
+def test_an_unreachable_endpoint_is_a_storage_error_naming_the_sdks_error() -> None:
+    from botocore.config import Config
+
+    client = boto3.client(
+        "s3",
+        endpoint_url="http://127.0.0.1:1",  # nothing listens there
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
+    with pytest.raises(StorageError) as caught:
+        S3BlobStore("b", client).put("k.json", b"{}")
+    assert str(caught.value).startswith("put k.json in s3://b failed: EndpointConnectionError")
+
+
+def test_the_default_client_pools_enough_connections_for_a_querys_concurrent_reads() -> None:
+    from functions.core.query import FETCH_WORKERS
+
+    store = S3BlobStore("b")
+    assert store._client.meta.config.max_pool_connections == 64 >= FETCH_WORKERS

@@ -363,3 +363,14 @@ def test_a_retry_run_without_peers_attempts_nothing(make_client: MakeClient) -> 
         "POST", "/internal/outbox/retry", b"", {"authorization": "Bearer tok"}
     )
     assert (status, body) == (200, {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0})
+
+
+def test_a_compaction_run_logs_one_line_with_what_it_did(
+    store: MemoryBlobStore, clock: FakeClock, logs: Captured
+) -> None:
+    from functions.core.app import App
+
+    app = App(Settings(read_token="r"), "local", lambda: store, clock, logs.logger)
+    assert app.compact() == {"partitions": 0, "compacted": 0, "events": 0}
+    (line,) = [entry for entry in logs.lines() if entry["message"] == "compaction"]
+    assert (line["level"], line["partitions"], line["compacted"]) == ("INFO", 0, 0)
