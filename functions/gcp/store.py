@@ -89,8 +89,6 @@ class GCSBlobStore:
             raise self._error(exc, "delete", key) from exc
 
 
-
-
 def _client() -> Any:
     import os
 
