@@ -2,7 +2,7 @@
 gunicorn (pre-forked processes, threaded workers) and granian (a Rust server). `make serve`
 runs waitress; these run only here.
 
-`app` is the local app exactly as `python -m functions.local` builds it (settings from the
+`build()` makes the local app exactly as `python -m functions.local` does (settings from the
 environment, files under DATA_DIR), wrapped the same way; each server process builds its own.
 """
 
@@ -21,20 +21,14 @@ SERVERS = {
 }
 
 
-def _build() -> Any:
+def build() -> Any:
+    """The WSGI app, built in each server process (the servers call this factory)."""
     from functions.core.settings import Settings
     from functions.core.wsgi import wsgi_app
     from functions.local.server import build_app, read_token
 
     settings = read_token(Settings.from_env())
     return wsgi_app(build_app(settings).handle, settings.max_body_bytes)
-
-
-def __getattr__(name: str) -> Any:  # `bench.servers:app`, built in each worker on first use
-    if name == "app":
-        globals()["app"] = built = _build()
-        return built
-    raise AttributeError(name)
 
 
 def argv(server: str, port: int) -> list[str]:
@@ -47,7 +41,7 @@ def argv(server: str, port: int) -> list[str]:
             f"--threads={THREADS // 2}",
             f"--bind=127.0.0.1:{port}",
             "--log-level=warning",
-            "bench.servers:app",
+            "bench.servers:build()",
         ]
     return [
         str(bindir / "granian"),
@@ -57,7 +51,8 @@ def argv(server: str, port: int) -> list[str]:
         "--host=127.0.0.1",
         f"--port={port}",
         "--log-level=warning",
-        "bench.servers:app",
+        "--factory",
+        "bench.servers:build",
     ]
 
 
