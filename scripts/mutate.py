@@ -256,6 +256,8 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args()
     if args.report_only:
+        if not verdicts():
+            raise SystemExit("no mutants/ here yet: `make mutate` makes and checks them first")
         seconds, finished = None, False
         chosen = sample(list(verdicts()), args.sample)
     else:
