@@ -21,6 +21,7 @@ from bench import (
     coldstart,
     deployed,
     fanout,
+    ingest_cost,
     outbox_cost,
     query,
     report,
@@ -130,6 +131,11 @@ def main() -> None:
         results["load"] = ingest_and_fanout(work, seconds, runs)
         print("outbox cost ...", flush=True)
         results["outbox_cost"] = outbox_cost.run(10_000 if full else 2_000)
+        print("storage requests per webhook ...", flush=True)
+        results["ingest_cost"] = ingest_cost.run(50 if full else 20)
+        results["ingest_cost_before"] = json.loads(
+            (RESULTS / "ingest_cost_before.json").read_text()
+        )
         print("query scaling ...", flush=True)
         moto = query.start_s3(work)
         try:

@@ -38,10 +38,19 @@ def _s3(upstream: str, bucket: str) -> Callable[[str], Any]:
 
 def _gcs(upstream: str, bucket: str) -> Callable[[str], Any]:
     def make(url: str) -> Any:
-        from functions.gcp.store import GCSBlobStore, _client
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
 
-        os.environ["STORAGE_EMULATOR_HOST"] = url
-        return GCSBlobStore(bucket, _client())
+        from functions.gcp.store import GCSBlobStore
+
+        # The emulator (or the proxy in front of it) by the client's own endpoint option, not
+        # STORAGE_EMULATOR_HOST: the process's environment stays as it was.
+        client = storage.Client(
+            project="emulator",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": url},
+        )
+        return GCSBlobStore(bucket, client)
 
     return make
 

@@ -142,6 +142,57 @@ def _outbox(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cost_key(row: dict[str, Any]) -> tuple[str, int, bool]:
+    return (row["cloud"], row["peers"], row["idempotency_key"])
+
+
+def _requests(row: dict[str, Any]) -> str:
+    return " + ".join(f"{n:g} {method}" for method, n in row["requests"].items()) or "none"
+
+
+def _ingest_cost(results: dict[str, Any]) -> list[str]:
+    rows = results.get("ingest_cost") or []
+    if not rows:
+        return []
+    before_run = results.get("ingest_cost_before") or {}
+    before = {_cost_key(r): r for r in before_run.get("rows", [])}
+    lines = [
+        "",
+        "**Storage requests per webhook at the origin** (counted by a proxy in front of each "
+        "emulator; peers acknowledge; the hour's index marker (once per hour and instance) and "
+        "the GCS SDK's bucket metadata read (once per client) left out; `before`: the same "
+        "bench on the tree at "
+        f"{before_run.get('commit', '?')}, one outbox record per peer; USD per million webhooks "
+        "at list prices, bench/ingest_cost.py names them)",
+        "",
+        "| cloud | peers | idempotency key | requests | billable writes | USD / million "
+        "| before: requests | before: USD / million |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        old = before.get(_cost_key(r))
+        lines.append(
+            f"| {r['cloud']} | {r['peers']} | {'yes' if r['idempotency_key'] else 'no'} | "
+            f"{_requests(r)} | {r['classes']['write']:g} | {r['usd_per_million']:.2f} | "
+            + (f"{_requests(old)} | {old['usd_per_million']:.2f} |" if old else "— | — |")
+        )
+    return lines
+
+
+def _cost_targets(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for r in results.get("ingest_cost") or []:
+        if r["peers"] == 2:
+            writes = r["classes"]["write"]
+            key = "with" if r["idempotency_key"] else "without"
+            verdict = "met" if writes <= 2 else "not met"
+            lines.append(
+                f"- {r['cloud']}, two peers, {key} an idempotency key: {writes:g} billable "
+                f"writes per webhook at the origin (target 2: {verdict})."
+            )
+    return lines
+
+
 def _query(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -234,6 +285,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"{'met' if size <= 30 else 'not met'}{loaded})."
         )
     lines += _ingest_targets(results.get("load") or {})
+    lines += _cost_targets(results)
     days = [
         r
         for r in results["query"]
@@ -257,7 +309,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += _targets(results)
     lines += [*_deployed(results), "", *_cold(results), *_artifacts(results)]
-    lines += _load(results) + _outbox(results) + _query(results)
+    lines += _load(results) + _ingest_cost(results) + _outbox(results) + _query(results)
     return "\n".join(lines) + "\n"
 
 

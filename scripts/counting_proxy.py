@@ -18,6 +18,7 @@ class CountingProxy:
     def __init__(self, upstream: str) -> None:
         target = urlsplit(upstream)
         self.counts: Counter[str] = Counter()
+        self.requests: list[tuple[str, str]] = []  # (method, path with query), in order
         self._lock = threading.Lock()
         proxy = self
 
@@ -29,6 +30,7 @@ class CountingProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy._lock:
                     proxy.counts[self.command] += 1
+                    proxy.requests.append((self.command, self.path))
                 host = target.hostname or "127.0.0.1"
                 conn = http.client.HTTPConnection(host, target.port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
@@ -57,6 +59,7 @@ class CountingProxy:
     def reset(self) -> None:
         with self._lock:
             self.counts.clear()
+            self.requests.clear()
 
     def stop(self) -> None:
         self._server.shutdown()
