@@ -58,10 +58,19 @@ def read_token(settings: Settings) -> Settings:
 
     path = Path(settings.data_dir) / READ_TOKEN_FILE
     if not path.exists():
+        # Written whole under a temporary name, then linked: server processes starting together
+        # (granian's workers) agree on the first token, and none reads a half-written one.
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temp = path.with_name(f".{READ_TOKEN_FILE}-{os.getpid()}-{secrets.token_hex(4)}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(24))
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
     return settings._replace(read_token=path.read_text().strip())
 
 

@@ -1,28 +1,41 @@
-"""A filesystem `BlobStore`: atomic writes, atomic create-if-absent."""
+"""A filesystem `BlobStore`: atomic writes, atomic create-if-absent, durable names."""
 
 from __future__ import annotations
 
+import errno
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 from functions.core.errors import BlobNotFound, StorageError
+from functions.local.durable import DirSync
 
 TEMP_PREFIX = ".tmp-"
+# An unnamed file in the target folder (Linux 3.11+, on ext4, xfs, btrfs, tmpfs): no name to
+# create, sweep or unlink, and gone by itself if the process dies mid-write.
+O_TMPFILE = getattr(os, "O_TMPFILE", 0)
+NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL}  # what open() says when it has none
 
 
 class FileBlobStore:
     """Objects are files under `root`; a key's '/' separators are directories.
 
-    A write goes to a temporary file that is fsynced and then renamed (put) or hard-linked
-    (put_if_absent) into place, so a crash never leaves a half-written object, and `os.link`
-    failing on an existing name is the atomic precondition.
+    A write goes to a file no reader can see (an unnamed `O_TMPFILE`, or a `.tmp-` name where
+    the filesystem has none), is fsynced, and is then linked (put_if_absent: `link` failing on
+    an existing name is the atomic precondition) or renamed (put) into place; the folder is
+    then fsynced too, shared by concurrent writers (`DirSync`). So a crash never leaves a
+    half-written object, and a write that returned survives a power cut, name included.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.name = str(self.root)
+        self._dirs: set[str] = set()  # folders known to exist (and to be durable)
+        self._dirs_lock = threading.Lock()
+        self._dir_sync = DirSync()
+        self._tmpfile = bool(O_TMPFILE)
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -30,33 +43,97 @@ class FileBlobStore:
             raise ValueError(f"invalid object key {key!r}")
         return self.root.joinpath(*parts)
 
-    def _write_temp(self, path: Path, data: bytes) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.parent / f"{TEMP_PREFIX}{uuid.uuid4().hex}"
-        with open(temp, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+    def _folder(self, folder: Path) -> str:
+        """`folder`, created (each new level fsynced into its parent) unless known to exist."""
+        name = str(folder)
+        if name in self._dirs:
+            return name
+        missing = []
+        level = folder
+        while not level.is_dir():
+            missing.append(level)
+            level = level.parent
+        for new in reversed(missing):
+            try:
+                new.mkdir()
+            except FileExistsError:
+                continue
+            self._dir_sync.sync(str(new.parent))
+        with self._dirs_lock:
+            self._dirs.add(name)
+        return name
+
+    def _forget(self, folder: str) -> None:
+        with self._dirs_lock:
+            self._dirs.discard(folder)
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+
+    def _write_temp(self, folder: str, data: bytes) -> str:
+        temp = os.path.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            self._write_fd(fd, data)
+        finally:
+            os.close(fd)
         return temp
+
+    def _create(self, path: Path, data: bytes) -> bool:
+        folder = self._folder(path.parent)
+        if self._tmpfile:
+            try:
+                fd = os.open(folder, O_TMPFILE | os.O_WRONLY, 0o644)
+            except OSError as exc:
+                if exc.errno not in NO_TMPFILE:
+                    raise
+                self._tmpfile = False  # this filesystem has no unnamed files: named ones then
+            else:
+                try:
+                    self._write_fd(fd, data)
+                    # linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd names the open file itself (a
+                    # dir fd makes Python call linkat, not link; an absolute path ignores it).
+                    os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)
+                    return True
+                except FileExistsError:
+                    return False
+                finally:
+                    os.close(fd)
+        temp = self._write_temp(folder, data)
+        try:
+            os.link(temp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temp)
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
-            os.replace(self._write_temp(path, data), path)
+            folder = self._folder(path.parent)
+            os.replace(self._write_temp(folder, data), path)
+            self._dir_sync.sync(folder)
+        except FileNotFoundError as exc:  # the folder went away under us
+            self._forget(str(path.parent))
+            raise StorageError(f"cannot write {key} under {self.name}: {exc}") from exc
         except OSError as exc:
             raise StorageError(f"cannot write {key} under {self.name}: {exc}") from exc
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         path = self._path(key)
         try:
-            temp = self._write_temp(path, data)
-            try:
-                os.link(temp, path)
-                return True
-            except FileExistsError:
-                return False
-            finally:
-                temp.unlink(missing_ok=True)
+            created = self._create(path, data)
+            # A name that already existed may still be in flight to disk (another writer's
+            # link, not yet synced): either way the caller's answer waits for the sync.
+            self._dir_sync.sync(str(path.parent))
+            return created
+        except FileNotFoundError as exc:
+            self._forget(str(path.parent))
+            raise StorageError(f"cannot write {key} under {self.name}: {exc}") from exc
         except OSError as exc:
             raise StorageError(f"cannot write {key} under {self.name}: {exc}") from exc
 
