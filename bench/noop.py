@@ -1,6 +1,6 @@
-"""A no-op WSGI app on the same server the local app uses (waitress, same threads): what the
-load generator and the server reach with no app work at all, the ceiling printed beside every
-ingest figure.
+"""A no-op WSGI app on the same server the local app uses (waitress, same processes and
+threads): what the load generator and the server reach with no app work at all, the ceiling
+printed beside every ingest figure.
 
     .venv/bin/python -m bench.noop PORT
 """
@@ -25,9 +25,18 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
 
 
 def main() -> None:
-    from waitress import serve
+    from waitress import create_server
 
-    serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=THREADS, ident="noop", _quiet=True)
+    from functions.core.settings import Settings
+    from functions.local.server import default_workers, listen, run_workers
+
+    sock = listen(Settings(port=int(sys.argv[1])))
+    run_workers(
+        default_workers(),
+        lambda first: create_server(
+            app, sockets=[sock], threads=THREADS, ident="noop", _quiet=True
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime i
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
+WORKERS = "LAMBDA_WORKERS"
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -203,6 +204,7 @@ class Settings(NamedTuple):
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
     memory_mb: int | None = None
+    workers: int | None = None  # local server processes; None: one per CPU (at most 8)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
@@ -233,6 +235,7 @@ class Settings(NamedTuple):
             outbox_retry_interval_s=env.get(OUTBOX_RETRY_INTERVAL, _positive_float, 10.0),
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
+            workers=env.get(WORKERS, _positive_int, None),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

@@ -1,12 +1,17 @@
-"""`python -m functions.local`: the app on the local filesystem, served by waitress."""
+"""`python -m functions.local`: the app on the local filesystem, served by waitress in one
+process per CPU."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import signal
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -16,7 +21,9 @@ from functions.core.settings import Settings
 from functions.core.wsgi import wsgi_app
 from functions.local.store import FileBlobStore
 
-THREADS = 32
+THREADS = 16  # per worker process
+MAX_WORKERS = 8
+BACKLOG = 1024
 
 
 def build_app(settings: Settings) -> App:
@@ -82,57 +89,137 @@ def main() -> None:
     serve(settings)
 
 
-def create(settings: Settings) -> Any:
-    """The app on the local store, listening on HOST:PORT and ready to `run()` (waitress's
-    server; `close()` stops it). Leftover temp files of a crash are swept first, and the outbox
-    retry loop is started when there are peers."""
+def default_workers() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket on HOST:PORT, or one line saying which setting to change."""
+    try:
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")
+        fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): set HOST/PORT")
+    return sock
+
+
+def create(settings: Settings, sock: socket.socket | None = None, retry: bool = True) -> Any:
+    """The app on the local store, listening on HOST:PORT (or on `sock`, shared by the worker
+    processes) and ready to `run()` (waitress's server; `close()` stops it). Leftover temp
+    files of a crash are swept first, and the outbox retry loop is started when there are peers
+    (and `retry`: one worker runs it)."""
     from waitress import create_server
 
     from functions.local import framing
 
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    FileBlobStore(data_dir).sweep_temp()
+    if sock is None:
+        FileBlobStore(data_dir).sweep_temp()
+        sock = listen(settings)
     app = build_app(settings)
-    if settings.peer_urls:
+    if settings.peer_urls and retry:
         retry_loop(app, settings.outbox_retry_interval_s)
-    try:
-        # waitress answers bodies over its own cap with an HTML 413; keep its cap well above
-        # ours so that the app's JSON 413 is the one clients see.
-        server = create_server(
-            wsgi_app(app.handle, settings.max_body_bytes),
-            host=settings.host,
-            port=settings.port,
-            threads=THREADS,
-            max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
-            ident="lambda",
-            **framing.adjustments(),
-        )
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            fail(f"port {settings.port} on {settings.host} is in use: set PORT to a free one")
-        fail(f"cannot listen on {settings.host}:{settings.port} ({exc.strerror}): set HOST/PORT")
+    # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
+    # that the app's JSON 413 is the one clients see.
+    server = create_server(
+        wsgi_app(app.handle, settings.max_body_bytes),
+        sockets=[sock],
+        threads=THREADS,
+        max_request_body_size=max(64 * 1024 * 1024, settings.max_body_bytes * 4),
+        ident="lambda",
+        **framing.adjustments(),
+    )
     server.channel_class = framing.JsonErrorChannel
     return server
 
 
 def serve(settings: Settings) -> None:
-    server = create(settings)
+    """One process per CPU (LAMBDA_WORKERS), each a waitress server on the one listening
+    socket: waitress runs Python on one core, so a second process nearly doubles what the
+    machine serves. Ctrl-C or SIGTERM stops them all; a worker that dies stops the rest."""
     data_dir = Path(settings.data_dir)
+    FileBlobStore(data_dir).sweep_temp()
+    sock = listen(settings)
+    workers = settings.workers or default_workers()
     token = (
         "LAMBDA_READ_TOKEN" if os.environ.get("LAMBDA_READ_TOKEN") else (data_dir / READ_TOKEN_FILE)
     )
     print(
-        f"LAMBDA serving http://{settings.host}:{server.effective_port}  "
-        f"data: {data_dir.resolve()}  read token: {token}",
+        f"LAMBDA serving http://{settings.host}:{sock.getsockname()[1]}  "
+        f"data: {data_dir.resolve()}  read token: {token}  "
+        f"({workers} process{'es' if workers > 1 else ''} x {THREADS} threads)",
         flush=True,
     )
+    run_workers(workers, lambda first: create(settings, sock, retry=first))
+
+
+def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
+    """`make(first)` builds a server in each of `workers` forked processes (`first` in one of
+    them); in this process when there is one (or no fork, on Windows)."""
+    if workers == 1 or not hasattr(os, "fork"):
+        _run(make(True))
+        return
+    _supervise([_fork_worker(make, first=n == 0) for n in range(workers)])
+
+
+def _run(server: Any) -> None:
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+
+
+def _fork_worker(make: Callable[[bool], Any], first: bool) -> int:
+    pid = os.fork()
+    if pid == 0:  # the worker: no thread exists before this fork
+        code = 0
+        try:
+            signal.signal(signal.SIGTERM, _interrupt)
+            _run(make(first))
+        except BaseException:  # printed here; the supervisor sees the exit code
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        finally:
+            sys.stdout.flush()
+            os._exit(code)
+    return pid
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _supervise(children: list[int]) -> None:
+    """Wait for the workers; on Ctrl-C, SIGTERM or any worker's exit, stop them all."""
+    alive = set(children)
+    code = 0
+    try:
+        signal.signal(signal.SIGTERM, _interrupt)
+        pid, status = os.wait()
+        alive.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        print(f"lambda: worker {pid} exited ({code}): stopping the others", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for pid in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        for pid in alive:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+    if code:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

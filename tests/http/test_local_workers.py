@@ -1,0 +1,105 @@
+"""`python -m functions.local` as `make serve` runs it: one waitress process per CPU on one
+listening socket, under a supervisor that stops them all together. Real processes, real
+signals; each test ends only processes it started."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from scripts.processes import ROOT, free_port, http_ok
+
+
+def children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return {int(p) for p in out.stdout.split()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+        "LAMBDA_WORKERS": "2",
+        "LAMBDA_LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "functions.local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not http_ok(f"{url}/health") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children(proc.pid)
+    yield proc, url
+    for pid in [*workers, proc.pid]:
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=10)
+
+
+def test_two_workers_share_the_socket_and_store_every_webhook(
+    serving: tuple[subprocess.Popen[str], str], tmp_path: Path
+) -> None:
+    proc, url = serving
+    assert len(children(proc.pid)) == 2
+
+    def post(n: int) -> int:
+        with httpx.Client(base_url=url, timeout=10) as client:  # a connection each
+            return client.post("/webhook/w", json={"n": n}).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(post, range(64))) == {201}
+    assert len(list((tmp_path / "data" / "events").rglob("*.json"))) == 64
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+def test_a_signal_stops_the_supervisor_and_every_worker(
+    serving: tuple[subprocess.Popen[str], str], sig: signal.Signals
+) -> None:
+    proc, _ = serving
+    workers = children(proc.pid)
+    # Ctrl-C in a terminal reaches the whole process group; SIGTERM only the supervisor
+    if sig == signal.SIGINT:
+        os.killpg(proc.pid, sig)
+    else:
+        proc.send_signal(sig)
+    assert proc.wait(timeout=15) == 0
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_a_worker_that_dies_stops_the_others_and_the_server_fails(
+    serving: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, _ = serving
+    first, second = sorted(children(proc.pid))
+    os.kill(first, signal.SIGKILL)
+    assert proc.wait(timeout=15) == 1
+    assert not alive(second)
+    assert f"worker {first} exited" in proc.stderr.read()  # type: ignore[union-attr]
