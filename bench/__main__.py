@@ -28,6 +28,7 @@ from bench import (
     servers,
     wrk,
 )
+from functions.local.server import THREADS, default_workers
 from scripts.processes import ROOT, Server, free_port
 
 RESULTS = ROOT / "bench" / "results"
@@ -118,6 +119,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "mode": "full" if full else "quick",
         "machine": f"{platform.machine()}, {platform.python_version()}",
+        "serve": f"{default_workers()} processes x {THREADS} threads",
     }
     print("cold start ...", flush=True)
     results["cold_start"] = coldstart.run(runs=10 if full else 5)

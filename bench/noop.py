@@ -33,9 +33,7 @@ def main() -> None:
     sock = listen(Settings(port=int(sys.argv[1])))
     run_workers(
         default_workers(),
-        lambda first: create_server(
-            app, sockets=[sock], threads=THREADS, ident="noop", _quiet=True
-        ),
+        lambda first: create_server(app, sockets=[sock], threads=THREADS, ident="noop"),
     )
 
 

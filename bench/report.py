@@ -96,7 +96,9 @@ def _load(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "**Ingest** (`POST /webhook` on the local server, waitress as `make serve` runs it "
-        "unless the setup names another server; fsync per event, INFO logging; load "
+        f"({results.get('serve', '1 process')}) unless the setup names another server; each "
+        "event fsynced, and its folder (one folder fsync shared by concurrent writers); INFO "
+        "logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
         "rows are the generator's ceiling against a no-op app on the same server)",
         "",
@@ -211,14 +213,14 @@ def _query(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _ingest_targets(load: dict[str, Any]) -> list[str]:
+def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
     """Local ingest at 16 and 64 clients (2,500/s, p99 25 ms) for each server measured, and a
     hung peer's p50 against two healthy ones' (at most x1.2)."""
     lines: list[str] = []
     for setup, rows in load.items():
         if not setup.startswith("no peers"):
             continue
-        server = setup.removeprefix("no peers").lstrip(", ") or "waitress (make serve)"
+        server = setup.removeprefix("no peers").lstrip(", ") or f"waitress (make serve, {serve})"
         for r in rows:
             if r["concurrency"] in (16, 64):
                 rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]
@@ -284,7 +286,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"- {cloud} archive with bytecode: {size} MiB zipped (target 30 MiB: "
             f"{'met' if size <= 30 else 'not met'}{loaded})."
         )
-    lines += _ingest_targets(results.get("load") or {})
+    lines += _ingest_targets(results.get("load") or {}, results.get("serve", "1 process"))
     lines += _cost_targets(results)
     days = [
         r
