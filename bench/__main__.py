@@ -49,9 +49,7 @@ def generate(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     return {**fanout.load(url, concurrency, seconds), "generator": "python (bench/load.py)"}
 
 
-def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict[str, Any]:
-    samples = [generate(url, concurrency, seconds) for _ in range(runs)]
-
+def summarize(concurrency: int, samples: list[dict[str, Any]]) -> dict[str, Any]:
     def spread(key: str) -> dict[str, float]:
         values = [s[key] for s in samples]
         return {
@@ -63,11 +61,27 @@ def repeated_load(url: str, concurrency: int, seconds: float, runs: int) -> dict
     return {
         "concurrency": concurrency,
         "generator": samples[0].get("generator", "python (bench/load.py)"),
-        "runs": runs,
+        "runs": len(samples),
         "errors": sum(s["errors"] for s in samples),
         "rps": spread("rps"),
         "p50_ms": spread("p50_ms"),
         "p99_ms": spread("p99_ms"),
+    }
+
+
+def interleaved_load(
+    servers: dict[str, Server], levels: tuple[int, ...], seconds: float, runs: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Every setup at every level, run after run in turn (not one setup's runs back to back):
+    a disk or neighbour that slows down for a while slows every setup alike, so the ratios
+    between setups hold."""
+    samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for _ in range(runs):
+        for name, server in servers.items():
+            for level in levels:
+                samples.setdefault((name, level), []).append(generate(server.url, level, seconds))
+    return {
+        name: [summarize(level, samples[(name, level)]) for level in levels] for name in servers
     }
 
 
@@ -83,21 +97,15 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     for server, label in servers.SERVERS.items():
         env = fanout.settings_env(server, work, [])
         setups[f"no peers, {label}"] = servers.start(server, server, work, env)
-    results: dict[str, Any] = {}
     ceiling = noop_server(work)
     try:
         # The generator's own limit, against a no-op app on the same server, at each level.
-        results["generator ceiling (no-op app)"] = [
-            repeated_load(ceiling.url, c, seconds, runs) for c in (1, 16, 64)
-        ]
-        for name, server in setups.items():
-            levels = (1, 16, 64)
-            results[name] = [repeated_load(server.url, c, seconds, runs) for c in levels]
+        everything = {"generator ceiling (no-op app)": ceiling, **setups}
+        results = interleaved_load(everything, (1, 16, 64), seconds, runs)
+        for name, rows in results.items():
             print(
                 f"  load {name}: "
-                + ", ".join(
-                    f"c={r['concurrency']} {r['rps']['median']} rps" for r in results[name]
-                ),
+                + ", ".join(f"c={r['concurrency']} {r['rps']['median']} rps" for r in rows),
                 flush=True,
             )
     finally:
