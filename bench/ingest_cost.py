@@ -14,20 +14,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.outbox_cost import _azure, _gcs, _s3
+from bench.outbox_cost import emulator_stores
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.settings import Settings
-from scripts import emulators
 from scripts.counting_proxy import CountingProxy
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
@@ -126,36 +122,8 @@ def measure(
 
 
 def run(webhooks: int = 20) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="lambda-ingest-cost-") as tmp:
-        work = Path(tmp)
-        moto, gcs, azurite = (
-            emulators.start_moto(work),
-            emulators.start_fake_gcs(work),
-            emulators.start_azurite(work),
-        )
-        try:
-            os.environ.update(emulators.AWS_ENV)
-            import boto3
-            from azure.storage.blob import BlobServiceClient
-            from google.auth.credentials import AnonymousCredentials
-            from google.cloud import storage
-
-            boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket=BUCKET)
-            storage.Client(
-                project="emulator",
-                credentials=AnonymousCredentials(),
-                client_options={"api_endpoint": gcs.url},
-            ).create_bucket(BUCKET)
-            conn = emulators.azurite_connection_string(azurite)
-            BlobServiceClient.from_connection_string(conn).create_container(BUCKET)
-            return [
-                *measure("s3", moto.url, _s3(moto.url, BUCKET), webhooks),
-                *measure("gcs", gcs.url, _gcs(gcs.url, BUCKET), webhooks),
-                *measure("azure", azurite.url, _azure(conn, BUCKET), webhooks),
-            ]
-        finally:
-            for server in (moto, gcs, azurite):
-                server.stop()
+    with emulator_stores(BUCKET) as stores:
+        return [row for cloud, url, make in stores for row in measure(cloud, url, make, webhooks)]
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """What a retry run costs each cloud's storage with a long backlog: 10,000 outbox records of
 which 10 are due, on moto (S3), fake-gcs-server (GCS) and Azurite (Blob), the requests counted
-by a proxy in front of each emulator. Also the storage requests of one webhook, per cloud.
+by a proxy in front of each emulator (one webhook's requests: bench/ingest_cost.py).
 
     .venv/bin/python -m bench.outbox_cost [--backlog N]
 """
@@ -11,8 +11,9 @@ import argparse
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,8 +104,12 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) 
     }
 
 
-def run(backlog: int = 10_000) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="lambda-outbox-cost-") as tmp:
+@contextmanager
+def emulator_stores(bucket: str) -> Iterator[list[tuple[str, str, Callable[[str], Any]]]]:
+    """moto, fake-gcs-server and Azurite on 127.0.0.1, each with `bucket` made: per cloud, its
+    name, its URL and a maker of the store that talks to a given URL (the emulator's, or a
+    counting proxy's in front of it). All three stop on exit."""
+    with tempfile.TemporaryDirectory(prefix="lambda-emulators-") as tmp:
         work = Path(tmp)
         moto, gcs, azurite = (
             emulators.start_moto(work),
@@ -118,22 +123,30 @@ def run(backlog: int = 10_000) -> list[dict[str, Any]]:
             from google.auth.credentials import AnonymousCredentials
             from google.cloud import storage
 
-            boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket="outbox-cost")
+            boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket=bucket)
             storage.Client(
                 project="emulator",
                 credentials=AnonymousCredentials(),
                 client_options={"api_endpoint": gcs.url},
-            ).create_bucket("outbox-cost")
+            ).create_bucket(bucket)
             conn = emulators.azurite_connection_string(azurite)
-            BlobServiceClient.from_connection_string(conn).create_container("outbox-cost")
-            return [
-                measure("s3 (moto)", moto.url, _s3(moto.url, "outbox-cost"), backlog),
-                measure("gcs (fake-gcs-server)", gcs.url, _gcs(gcs.url, "outbox-cost"), backlog),
-                measure("azure (Azurite)", azurite.url, _azure(conn, "outbox-cost"), backlog),
+            BlobServiceClient.from_connection_string(conn).create_container(bucket)
+            yield [
+                ("s3", moto.url, _s3(moto.url, bucket)),
+                ("gcs", gcs.url, _gcs(gcs.url, bucket)),
+                ("azure", azurite.url, _azure(conn, bucket)),
             ]
         finally:
             for server in (moto, gcs, azurite):
                 server.stop()
+
+
+EMULATOR_NAMES = {"s3": "s3 (moto)", "gcs": "gcs (fake-gcs-server)", "azure": "azure (Azurite)"}
+
+
+def run(backlog: int = 10_000) -> list[dict[str, Any]]:
+    with emulator_stores("outbox-cost") as stores:
+        return [measure(EMULATOR_NAMES[cloud], url, make, backlog) for cloud, url, make in stores]
 
 
 def main() -> None:
