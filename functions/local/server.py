@@ -165,6 +165,7 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
     if workers == 1 or not hasattr(os, "fork"):
         _run(make(True))
         return
+    signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
     _supervise([_fork_worker(make, first=n == 0) for n in range(workers)])
 
 
@@ -204,7 +205,6 @@ def _supervise(children: list[int]) -> None:
     alive = set(children)
     code = 0
     try:
-        signal.signal(signal.SIGTERM, _interrupt)
         pid, status = os.wait()
         alive.discard(pid)
         code = os.waitstatus_to_exitcode(status)
