@@ -28,7 +28,8 @@ from bench import (
     servers,
     wrk,
 )
-from functions.local.server import THREADS, default_workers
+from functions.core.settings import Settings
+from functions.local.server import THREADS, default_workers, sync_mode
 from scripts.processes import ROOT, Server, free_port
 
 RESULTS = ROOT / "bench" / "results"
@@ -90,6 +91,10 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     peers = [fanout.local(f"peer{i}", work, []) for i in range(2)]
     setups = {
         "no peers": fanout.local("alone", work, []),
+        # The other way to make a 201 durable, measured beside the one make serve picks here.
+        "no peers, LAMBDA_SYNC=fsync": fanout.local(
+            "fsync", work, [], extra={"LAMBDA_SYNC": "fsync"}
+        ),
         "two peers": fanout.local("two", work, [p.url for p in peers]),
         "one healthy, one hung peer": fanout.local("hung", work, [peers[0].url, hung.url]),
     }
@@ -128,6 +133,7 @@ def main() -> None:
         "mode": "full" if full else "quick",
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "serve": f"{default_workers()} processes x {THREADS} threads",
+        "sync": sync_mode(Settings()),
     }
     print("cold start ...", flush=True)
     results["cold_start"] = coldstart.run(runs=10 if full else 5)

@@ -54,7 +54,8 @@ class HungPeer:
 
 
 def settings_env(name: str, workdir: Path, peers: list[str]) -> dict[str, str]:
-    """As `make serve` runs it: INFO logging (a line per request), fsync per event."""
+    """As `make serve` runs it: INFO logging (a line per request), each event durable before
+    its 201 (LAMBDA_SYNC left to `auto`, as `make serve` leaves it)."""
     return {
         "DATA_DIR": str(workdir / name),
         "LAMBDA_PEER_SECRET": SECRET,
@@ -64,9 +65,15 @@ def settings_env(name: str, workdir: Path, peers: list[str]) -> dict[str, str]:
     }
 
 
-def local(name: str, workdir: Path, peers: list[str], port: int | None = None) -> Server:
+def local(
+    name: str,
+    workdir: Path,
+    peers: list[str],
+    port: int | None = None,
+    extra: dict[str, str] | None = None,
+) -> Server:
     port = port or free_port()
-    env = {"PORT": str(port), **settings_env(name, workdir, peers)}
+    env = {"PORT": str(port), **settings_env(name, workdir, peers), **(extra or {})}
     return Server(
         name, [sys.executable, "-m", "functions.local"], port, workdir, env
     ).wait_for_http("/health")

@@ -92,12 +92,18 @@ def _generator(results: dict[str, Any]) -> str:
     return str(rows[0].get("generator", "python (bench/load.py)"))
 
 
+SYNC_WORDS = {
+    "syncfs": "LAMBDA_SYNC=auto took syncfs: one flush of the filesystem per batch of writers",
+    "fsync": "each file fsynced, then its folder, one folder fsync per batch of writers",
+}
+
+
 def _load(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "**Ingest** (`POST /webhook` on the local server, waitress as `make serve` runs it "
         f"({results.get('serve', '1 process')}) unless the setup names another server; each "
-        "event fsynced, and its folder (one folder fsync shared by concurrent writers); INFO "
+        f"event durable before its 201 ({SYNC_WORDS[results.get('sync', 'fsync')]}); INFO "
         "logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
         "rows are the generator's ceiling against a no-op app on the same server)",
@@ -220,7 +226,12 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
     for setup, rows in load.items():
         if not setup.startswith("no peers"):
             continue
-        server = setup.removeprefix("no peers").lstrip(", ") or f"waitress (make serve, {serve})"
+        rest = setup.removeprefix("no peers").lstrip(", ")
+        server = (
+            rest if rest and not rest.startswith("LAMBDA_") else f"waitress (make serve, {serve})"
+        )
+        if rest.startswith("LAMBDA_"):  # make serve with one setting changed
+            server = f"{server} with {rest}"
         for r in rows:
             if r["concurrency"] in (16, 64):
                 rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]

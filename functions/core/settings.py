@@ -35,6 +35,8 @@ DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
 WORKERS = "LAMBDA_WORKERS"
+SYNC = "LAMBDA_SYNC"
+SYNC_MODES = ("auto", "syncfs", "fsync")  # how the local store flushes (functions/local/durable)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -109,6 +111,13 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _sync_mode(raw: str) -> str:
+    mode = raw.lower()
+    if mode not in SYNC_MODES:
+        raise ValueError(f"must be one of {', '.join(SYNC_MODES)}")
+    return mode
 
 
 def _positive_float(raw: str) -> float:
@@ -205,6 +214,7 @@ class Settings(NamedTuple):
     outbox_retry_interval_s: float = 10.0
     memory_mb: int | None = None
     workers: int | None = None  # local server processes; None: one per CPU (at most 8)
+    sync: str = "auto"  # local store: syncfs where Linux has it, else fsync
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
@@ -236,6 +246,7 @@ class Settings(NamedTuple):
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             workers=env.get(WORKERS, _positive_int, None),
+            sync=env.get(SYNC, _sync_mode, "auto"),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

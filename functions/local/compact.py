@@ -18,7 +18,9 @@ def main() -> None:
     parser.add_argument("--lookback-hours", type=int, default=LOOKBACK_HOURS)
     args = parser.parse_args()
     settings = Settings.from_env()
-    compactor = Compactor(FileBlobStore(Path(settings.data_dir)), utc_now, settings.memory_mb)
+    compactor = Compactor(
+        FileBlobStore(Path(settings.data_dir), settings.sync), utc_now, settings.memory_mb
+    )
     print(json.dumps(compactor.run(args.lookback_hours)))
 
 

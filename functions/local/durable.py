@@ -1,72 +1,201 @@
-"""Directory fsyncs shared by concurrent writers (group commit).
+"""How the local store makes an acknowledged write survive a power cut, with one flush shared by
+every writer that waits for it (group commit).
 
-A new name (a link or a rename) survives a power cut only once its directory is fsynced
-(POSIX leaves a name's durability to the directory's own fsync). Each writer needs a sync that
-*started after* its name was made; concurrent writers to one directory share it: the first to
-arrive runs it, the others wait for it, and those that arrive while it runs get the next one.
-So 16 writers that finish their links together pay one fsync, not 16, and none is answered
-before its own name is on disk.
+Two ways, chosen by `LAMBDA_SYNC` (`auto`: the first where the system has it):
+- `syncfs` (Linux 5.8+): files are written and linked without a flush of their own; each writer
+  then waits for one `syncfs(2)` of the data folder's filesystem that *began after* its link.
+  syncfs writes out every file's data and every name on that filesystem and, since Linux 5.8,
+  reports a write-back error that happened since the previous call on the same descriptor
+  (man 2 syncfs), so one call answers for a whole batch: files and names, in any folder.
+- `fsync`: each file's data is flushed (`F_FULLFSYNC` where the system has it, macOS: there a
+  plain fsync leaves the data in the drive's cache), then its folder, since POSIX leaves a new
+  name's durability to the folder's own fsync; the folder fsync is shared by the writers of
+  that folder.
+
+A flush that fails fails every writer waiting when it failed, not just the one that ran it:
+the failed flush may have carried their data too, and the kernel reports a write-back error
+once (errseq), so a later flush would succeed without having written it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import threading
 from collections.abc import Callable
+from typing import Any
 
-MAX_DIRS = 256  # idle directories forgotten past this many (an hour's folders come and go)
+from functions.core.settings import SYNC_MODES
+
+MAX_KEYS = 256  # idle folders forgotten past this many (an hour's folders come and go)
+WHOLE_FS = ""  # GroupSync's one key in syncfs mode
 
 
-class _Directory:
-    __slots__ = ("done", "running", "started")
+class _Group:
+    __slots__ = ("done", "epoch", "running", "started")
 
     def __init__(self) -> None:
-        self.started = 0  # syncs begun
-        self.done = 0  # the newest sync that finished
+        self.started = 0  # flushes begun
+        self.done = 0  # the newest flush that finished
         self.running = False
+        self.epoch = 0  # flushes that failed: their waiters fail with them
 
 
-class DirSync:
-    def __init__(self, fsync: Callable[[str], None] | None = None) -> None:
-        self._fsync = fsync or fsync_dir
+class GroupSync:
+    """Runs `flush(key)` so that each `sync(key)` returns after a flush of `key` that began
+    after the call; writers waiting together share one (the first runs it, the others wait,
+    and those arriving meanwhile get the next one)."""
+
+    def __init__(self, flush: Callable[[str], None]) -> None:
+        self._flush = flush
         self._cond = threading.Condition()
-        self._dirs: dict[str, _Directory] = {}
-        self.syncs = 0  # fsyncs run, for the bench and tests
+        self._groups: dict[str, _Group] = {}
+        self.flushes = 0  # flushes that succeeded, for the bench and tests
+        self.waiting = 0  # writers parked for a flush to come or to end
 
-    def sync(self, directory: str) -> None:
-        """Return once an fsync of `directory` that began after this call has finished."""
+    def sync(self, key: str) -> None:
         with self._cond:
-            state = self._dirs.get(directory)
-            if state is None:
-                if len(self._dirs) >= MAX_DIRS:
+            group = self._groups.get(key)
+            if group is None:
+                if len(self._groups) >= MAX_KEYS:
                     self._forget_idle()
-                state = self._dirs[directory] = _Directory()
-            ticket = state.started + 1  # the running sync (if any) may predate our name
-            while state.done < ticket:
-                if state.running:
+                group = self._groups[key] = _Group()
+            epoch = group.epoch
+            ticket = group.started + 1  # a running flush may predate this writer's data
+            while True:
+                if group.epoch != epoch:
+                    raise OSError(f"a flush of {key or 'the filesystem'} failed under this write")
+                if group.done >= ticket:
+                    return
+                if group.running:
+                    self.waiting += 1
                     self._cond.wait()
+                    self.waiting -= 1
                     continue
-                state.running = True
-                state.started += 1
-                mine = state.started
+                group.running = True
+                group.started += 1
+                mine = group.started
                 self._cond.release()
+                ok = False
                 try:
-                    self._fsync(directory)
+                    self._flush(key)
+                    ok = True
                 finally:
                     self._cond.acquire()
-                    state.running = False
+                    group.running = False
+                    if ok:
+                        group.done = mine
+                        self.flushes += 1
+                    else:
+                        group.epoch += 1
                     self._cond.notify_all()
-                state.done = mine  # only reached when the fsync succeeded
-                self.syncs += 1
 
     def _forget_idle(self) -> None:
-        for name in [n for n, s in self._dirs.items() if not s.running]:
-            del self._dirs[name]
+        for key in [k for k, g in self._groups.items() if not g.running]:
+            del self._groups[key]
+
+
+class PerFile:
+    """`fsync` mode: each file flushed by its writer, each folder shared."""
+
+    name = "fsync"
+
+    def __init__(
+        self,
+        flush_file: Callable[[int], None] | None = None,
+        flush_folder: Callable[[str], None] | None = None,
+    ) -> None:
+        self._flush_file = flush_file or full_fsync
+        self.group = GroupSync(flush_folder or fsync_dir)
+
+    def file(self, fd: int) -> None:
+        self._flush_file(fd)
+
+    def names(self, folder: str) -> None:
+        self.group.sync(folder)
+
+
+class WholeFilesystem:
+    """`syncfs` mode: nothing per file; one syncfs per batch of writers, whatever their folder.
+    `fd` is a descriptor on the filesystem, opened before the first write and kept: syncfs
+    reports the write-back errors that happened since the previous call on it."""
+
+    name = "syncfs"
+
+    def __init__(self, fd: int, flush: Callable[[int], None] | None = None) -> None:
+        self._fd = fd
+        flush_fs = flush or syncfs
+        self.group = GroupSync(lambda _key: flush_fs(self._fd))
+
+    def file(self, fd: int) -> None:
+        pass  # written out by the syncfs that `names` waits for
+
+    def names(self, folder: str) -> None:
+        self.group.sync(WHOLE_FS)
+
+
+Durability = PerFile | WholeFilesystem
+
+
+def choose(root: str, mode: str = "auto") -> Durability:
+    """The durability for a store under `root` (created if missing): `mode` is one of
+    SYNC_MODES; `syncfs` where the system lacks it is a ValueError naming what is missing."""
+    if mode not in SYNC_MODES:
+        raise ValueError(f"sync mode must be one of {', '.join(SYNC_MODES)}, not {mode!r}")
+    missing = syncfs_missing()
+    if mode == "fsync" or (mode == "auto" and missing):
+        return PerFile()
+    if missing:
+        raise ValueError(f"syncfs is not available here: {missing}")
+    os.makedirs(root, exist_ok=True)
+    return WholeFilesystem(os.open(root, os.O_RDONLY | os.O_DIRECTORY))
+
+
+def syncfs_missing(system: str | None = None, release: str | None = None) -> str | None:
+    """Why syncfs cannot be relied on here, or None: it must be Linux 5.8 or later (before
+    5.8, syncfs returned 0 after a failed write-back)."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    system = system if system is not None else (uname.sysname if uname else "unknown")
+    release = release if release is not None else (uname.release if uname else "")
+    if system != "Linux":
+        return f"it is a Linux call and this is {system}"
+    version = re.match(r"(\d+)\.(\d+)", release)
+    if version is None or (int(version[1]), int(version[2])) < (5, 8):
+        return f"Linux {release} reports no write-back errors through syncfs (5.8 and later do)"
+    return None
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes  # the local server only; the clouds never come here
+
+    return ctypes.CDLL(None, use_errno=True)  # glibc and musl both export syncfs
+
+
+def syncfs(fd: int) -> None:
+    import ctypes
+
+    if _libc().syncfs(ctypes.c_int(fd)) != 0:  # ctypes lets go of the GIL meanwhile
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code))
+
+
+def full_fsync(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        os.fsync(fd)
+        return
+    if hasattr(fcntl, "F_FULLFSYNC"):  # macOS: fsync alone stops at the drive's cache
+        fcntl.fcntl(fd, fcntl.F_FULLFSYNC)
+    else:
+        os.fsync(fd)
 
 
 def fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
+        full_fsync(fd)
     finally:
         os.close(fd)

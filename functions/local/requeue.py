@@ -16,7 +16,7 @@ from functions.local.store import FileBlobStore
 def main() -> None:
     settings = Settings.from_env()
     outbox = Outbox(
-        FileBlobStore(Path(settings.data_dir)),
+        FileBlobStore(Path(settings.data_dir), settings.sync),
         settings.outbox_max_attempts,
         settings.outbox_backoff_s,
     )

@@ -19,6 +19,7 @@ from functions.core.app import App
 from functions.core.errors import ConfigError
 from functions.core.settings import Settings
 from functions.core.wsgi import wsgi_app
+from functions.local.durable import syncfs_missing
 from functions.local.store import FileBlobStore
 
 THREADS = 16  # per worker process
@@ -27,7 +28,15 @@ BACKLOG = 1024
 
 
 def build_app(settings: Settings) -> App:
-    return App(settings, "local", lambda: FileBlobStore(Path(settings.data_dir)))
+    return App(settings, "local", lambda: FileBlobStore(Path(settings.data_dir), settings.sync))
+
+
+def sync_mode(settings: Settings) -> str:
+    """The flush the store will use (LAMBDA_SYNC), or one line saying why it cannot be had."""
+    missing = syncfs_missing()
+    if settings.sync == "syncfs" and missing:
+        fail(f"LAMBDA_SYNC=syncfs cannot be honoured: {missing}; set LAMBDA_SYNC=fsync")
+    return "fsync" if settings.sync == "fsync" or missing else "syncfs"
 
 
 def retry_loop(app: App, interval: float) -> threading.Thread:
@@ -118,6 +127,7 @@ def create(settings: Settings, sock: socket.socket | None = None, retry: bool = 
     from functions.local import framing
 
     data_dir = Path(settings.data_dir)
+    sync_mode(settings)
     data_dir.mkdir(parents=True, exist_ok=True)
     if sock is None:
         FileBlobStore(data_dir).sweep_temp()
@@ -144,6 +154,7 @@ def serve(settings: Settings) -> None:
     socket: waitress runs Python on one core, so a second process nearly doubles what the
     machine serves. Ctrl-C or SIGTERM stops them all; a worker that dies stops the rest."""
     data_dir = Path(settings.data_dir)
+    mode = sync_mode(settings)
     FileBlobStore(data_dir).sweep_temp()
     sock = listen(settings)
     workers = settings.workers or default_workers()
@@ -153,7 +164,7 @@ def serve(settings: Settings) -> None:
     print(
         f"LAMBDA serving http://{settings.host}:{sock.getsockname()[1]}  "
         f"data: {data_dir.resolve()}  read token: {token}  "
-        f"({workers} process{'es' if workers > 1 else ''} x {THREADS} threads)",
+        f"({workers} process{'es' if workers > 1 else ''} x {THREADS} threads, {mode})",
         flush=True,
     )
     run_workers(workers, lambda first: create(settings, sock, retry=first))

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from functions.core.errors import BlobNotFound, StorageError
-from functions.local.durable import DirSync
+from functions.local.durable import Durability, choose
 
 TEMP_PREFIX = ".tmp-"
 # An unnamed file in the target folder (Linux 3.11+, on ext4, xfs, btrfs, tmpfs): no name to
@@ -23,19 +23,34 @@ class FileBlobStore:
     """Objects are files under `root`; a key's '/' separators are directories.
 
     A write goes to a file no reader can see (an unnamed `O_TMPFILE`, or a `.tmp-` name where
-    the filesystem has none), is fsynced, and is then linked (put_if_absent: `link` failing on
-    an existing name is the atomic precondition) or renamed (put) into place; the folder is
-    then fsynced too, shared by concurrent writers (`DirSync`). So a crash never leaves a
-    half-written object, and a write that returned survives a power cut, name included.
+    the filesystem has none) and is then linked (put_if_absent: `link` failing on an existing
+    name is the atomic precondition) or renamed (put) into place. The call returns once file
+    and name are on disk, by one flush shared with the writers waiting alongside (`durable`:
+    a syncfs of the whole filesystem, or the file's fsync and then its folder's). So a crash
+    never leaves a half-written object, and a write that returned survives a power cut, name
+    included.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, sync: str | Durability = "auto") -> None:
         self.root = Path(root).resolve()
         self.name = str(self.root)
         self._dirs: set[str] = set()  # folders known to exist (and to be durable)
         self._dirs_lock = threading.Lock()
-        self._dir_sync = DirSync()
+        self._sync = sync
+        self._durability = sync if not isinstance(sync, str) else None
         self._tmpfile = bool(O_TMPFILE)
+
+    @property
+    def durability(self) -> Durability:
+        """Chosen at the first write, not before: syncfs mode opens a descriptor on the
+        filesystem, which must predate the data it answers for (and a store that is only read
+        keeps none)."""
+        if self._durability is None:
+            with self._dirs_lock:
+                if self._durability is None:
+                    assert isinstance(self._sync, str)
+                    self._durability = choose(self.name, self._sync)
+        return self._durability
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -58,7 +73,7 @@ class FileBlobStore:
                 new.mkdir()
             except FileExistsError:
                 continue
-            self._dir_sync.sync(str(new.parent))
+            self.durability.names(str(new.parent))
         with self._dirs_lock:
             self._dirs.add(name)
         return name
@@ -71,7 +86,7 @@ class FileBlobStore:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        self.durability.file(fd)
 
     def _write_temp(self, folder: str, data: bytes) -> str:
         temp = os.path.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
@@ -116,7 +131,7 @@ class FileBlobStore:
         try:
             folder = self._folder(path.parent)
             os.replace(self._write_temp(folder, data), path)
-            self._dir_sync.sync(folder)
+            self.durability.names(folder)
         except FileNotFoundError as exc:  # the folder went away under us
             self._forget(str(path.parent))
             raise StorageError(f"cannot write {key} under {self.name}: {exc}") from exc
@@ -128,8 +143,8 @@ class FileBlobStore:
         try:
             created = self._create(path, data)
             # A name that already existed may still be in flight to disk (another writer's
-            # link, not yet synced): either way the caller's answer waits for the sync.
-            self._dir_sync.sync(str(path.parent))
+            # link, not yet flushed): either way the caller's answer waits for the flush.
+            self.durability.names(str(path.parent))
             return created
         except FileNotFoundError as exc:
             self._forget(str(path.parent))

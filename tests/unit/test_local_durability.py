@@ -1,12 +1,15 @@
-"""The local store's durability: each write fsyncs the file, then its folder (a new name is
-durable only then), with concurrent writers sharing one folder fsync; a sync that began before
-a writer's name existed never answers for it. The fake fsync below blocks until released, so
-the ordering is the code's own, not the test's timing."""
+"""The local store's durability. A write returns only after a flush that began after its data
+and name existed: a syncfs of the filesystem (Linux 5.8+), or the file's fsync and then its
+folder's. Concurrent writers share one flush, a flush that began before a writer's data never
+answers for it, and a failed flush fails every writer it might have carried. The fake flushes
+below block until released, so the ordering is the code's own, not the test's timing."""
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,94 +18,134 @@ import pytest
 from functions.core.errors import StorageError
 from functions.core.settings import Settings
 from functions.local import store as store_module
-from functions.local.durable import DirSync
+from functions.local.durable import (
+    GroupSync,
+    PerFile,
+    WholeFilesystem,
+    choose,
+    syncfs,
+    syncfs_missing,
+)
 from functions.local.server import read_token
 from functions.local.store import TEMP_PREFIX, FileBlobStore
 
 
-class GatedFsync:
-    """Records each directory fsync's start and end; each one waits for `gate`."""
+class GatedFlush:
+    """Records each flush's start; each one waits for `gate` (or `fail`s)."""
 
     def __init__(self) -> None:
         self.gate = threading.Event()
         self.started = threading.Event()
-        self.calls = 0
+        self.calls: list[object] = []
         self.lock = threading.Lock()
         self.fail_next = False
 
-    def __call__(self, directory: str) -> None:
+    def __call__(self, target: object) -> None:
         with self.lock:
-            self.calls += 1
+            self.calls.append(target)
             fail, self.fail_next = self.fail_next, False
         self.started.set()
         assert self.gate.wait(10), "never released"
         if fail:
-            raise OSError(5, "Input/output error")
+            raise OSError(errno.EIO, "Input/output error")
 
 
-def test_a_writer_that_arrives_during_a_sync_waits_for_the_next_one() -> None:
-    fsync = GatedFsync()
-    sync = DirSync(fsync)
-    first = threading.Thread(target=sync.sync, args=("/d",))
-    first.start()
-    assert fsync.started.wait(5)
-    # WHEN a second writer arrives while the first sync runs (its name may postdate that sync)
-    done = threading.Event()
-    second = threading.Thread(target=lambda: (sync.sync("/d"), done.set()))
-    second.start()
-    fsync.gate.set()
-    first.join(5)
-    # THEN it is answered only after a sync of its own
-    assert done.wait(5)
-    assert fsync.calls == 2
+def start(
+    target: Callable[..., object], *args: object
+) -> tuple[threading.Thread, list[BaseException | None]]:
+    """`target(*args)` on a thread; the list gets None, or what it raised."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            target(*args)
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
 
 
-def test_writers_waiting_together_share_one_sync() -> None:
-    fsync = GatedFsync()
-    sync = DirSync(fsync)
-    running = threading.Thread(target=sync.sync, args=("/d",))
-    running.start()
-    assert fsync.started.wait(5)
-    # 15 writers arrive while one sync runs: together they need just one more
-    waiters = [threading.Thread(target=sync.sync, args=("/d",)) for _ in range(15)]
-    for w in waiters:
-        w.start()
-    fsync.gate.set()
-    for w in [running, *waiters]:
-        w.join(5)
-        assert not w.is_alive()
-    assert fsync.calls == 2
-    assert sync.syncs == 2
+def wait_until_waiting(sync: GroupSync, waiters: int) -> None:
+    """Until `waiters` threads are parked on the group's condition (the flush is gated, so
+    nothing else can wake them)."""
+    for _ in range(1000):
+        with sync._cond:
+            if sync.waiting >= waiters:
+                return
+        threading.Event().wait(0.005)
+    raise AssertionError(f"{waiters} waiters never parked")
 
 
-def test_a_failed_sync_raises_to_its_runner_and_the_next_writer_syncs_again() -> None:
-    fsync = GatedFsync()
-    fsync.fail_next = True
-    fsync.gate.set()
-    sync = DirSync(fsync)
-    with pytest.raises(OSError, match="Input/output"):
-        sync.sync("/d")
+def test_a_writer_that_arrives_during_a_flush_waits_for_the_next_one() -> None:
+    flush = GatedFlush()
+    sync = GroupSync(flush)
+    first, _ = start(sync.sync, "/d")
+    assert flush.started.wait(5)
+    # WHEN a second writer arrives while the first flush runs (its data may postdate it)
+    second, outcome = start(sync.sync, "/d")
+    wait_until_waiting(sync, 1)
+    assert outcome == []
+    flush.gate.set()
+    for thread in (first, second):
+        thread.join(5)
+    # THEN it is answered only after a flush of its own
+    assert outcome == [None]
+    assert len(flush.calls) == 2
+
+
+def test_writers_waiting_together_share_one_flush() -> None:
+    flush = GatedFlush()
+    sync = GroupSync(flush)
+    running, _ = start(sync.sync, "/d")
+    assert flush.started.wait(5)
+    # 15 writers arrive while one flush runs: together they need just one more
+    waiters = [start(sync.sync, "/d") for _ in range(15)]
+    wait_until_waiting(sync, 15)
+    flush.gate.set()
+    for thread, _ in [(running, None), *waiters]:
+        thread.join(5)
+        assert not thread.is_alive()
+    assert all(outcome == [None] for _, outcome in waiters)
+    assert len(flush.calls) == 2
+    assert sync.flushes == 2
+
+
+def test_a_failed_flush_fails_every_writer_it_may_have_carried_and_the_next_one_flushes_anew() -> (
+    None
+):
+    flush = GatedFlush()
+    flush.fail_next = True
+    sync = GroupSync(flush)
+    runner, ran = start(sync.sync, "/d")
+    assert flush.started.wait(5)
+    # writers that arrive while the failing flush runs: it may have written (and lost) their
+    # data, and the kernel reports a write-back error once, so no later flush may answer them
+    waiters = [start(sync.sync, "/d") for _ in range(3)]
+    wait_until_waiting(sync, 3)
+    flush.gate.set()
+    for thread, _ in [(runner, None), *waiters]:
+        thread.join(5)
+    assert isinstance(ran[0], OSError)
+    assert ran[0].errno == errno.EIO
+    for _, outcome in waiters:
+        assert isinstance(outcome[0], OSError)
+        assert "failed under this write" in str(outcome[0])
+    assert len(flush.calls) == 1  # none of them flushed again for itself
+    # a writer that comes after the failure gets a flush of its own, and it succeeds
     sync.sync("/d")
-    assert (fsync.calls, sync.syncs) == (2, 1)
+    assert (len(flush.calls), sync.flushes) == (2, 1)
 
 
-def test_every_write_fsyncs_its_file_and_its_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    synced: list[int] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(fd)
-        real_fsync(fd)
-
-    monkeypatch.setattr(store_module.os, "fsync", fsync)
+def test_fsync_mode_flushes_each_file_then_each_new_name_into_its_folder(tmp_path: Path) -> None:
+    files: list[int] = []
     folders: list[str] = []
-    store = FileBlobStore(tmp_path)
-    store._dir_sync = DirSync(folders.append)
+    store = FileBlobStore(tmp_path, PerFile(files.append, folders.append))
     store.put_if_absent("events/a.json", b"{}")
     store.put("outbox/b.json", b"{}")
-    assert len(synced) == 2  # each file's data
+    assert len(files) == 2  # each file's data
     # each new folder into its parent, then each new name into its folder
     assert folders == [
         str(tmp_path),
@@ -110,6 +153,70 @@ def test_every_write_fsyncs_its_file_and_its_folder(
         str(tmp_path),
         str(tmp_path / "outbox"),
     ]
+
+
+def test_syncfs_mode_answers_writes_in_any_folder_with_one_flush_of_the_filesystem(
+    tmp_path: Path,
+) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        flush = GatedFlush()
+        store = FileBlobStore(tmp_path, WholeFilesystem(fd, flush))
+        store._dirs.update({str(tmp_path / "events"), str(tmp_path / "outbox")})
+        (tmp_path / "events").mkdir()
+        (tmp_path / "outbox").mkdir()
+        first, _ = start(store.put_if_absent, "events/a.json", b"1")
+        assert flush.started.wait(5)
+        # two writers in two other folders arrive while that flush runs
+        later = [
+            start(store.put_if_absent, "events/b.json", b"2"),
+            start(store.put, "outbox/c.json", b"3"),
+        ]
+        wait_until_waiting(store.durability.group, 2)
+        assert all(outcome == [] for _, outcome in later)  # not answered before a flush
+        flush.gate.set()
+        for thread, _ in [(first, None), *later]:
+            thread.join(5)
+        assert all(outcome == [None] for _, outcome in later)
+        # one flush for the first, one shared by both later ones; always of the kept descriptor
+        assert flush.calls == [fd, fd]
+        assert sorted(os.listdir(tmp_path / "events")) == ["a.json", "b.json"]
+    finally:
+        os.close(fd)
+
+
+def test_auto_takes_syncfs_where_linux_reports_its_errors_and_fsync_elsewhere(
+    tmp_path: Path,
+) -> None:
+    assert syncfs_missing("Linux", "6.18.44-fc-v657") is None
+    assert syncfs_missing("Linux", "5.8.0") is None
+    assert "5.8 and later" in str(syncfs_missing("Linux", "5.4.0-150-generic"))
+    assert "this is Darwin" in str(syncfs_missing("Darwin", "23.1.0"))
+    # this machine, for real
+    auto = choose(str(tmp_path / "data"), "auto")
+    assert auto.name == ("syncfs" if syncfs_missing() is None else "fsync")
+    assert choose(str(tmp_path / "data"), "fsync").name == "fsync"
+    with pytest.raises(ValueError, match="one of auto, syncfs, fsync"):
+        choose(str(tmp_path), "never")
+
+
+@pytest.mark.skipif(syncfs_missing() is not None, reason="syncfs needs Linux 5.8+")
+def test_the_real_syncfs_flushes_and_reports_the_kernels_error(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path, "syncfs")
+    assert store.put_if_absent("events/a.json", b"1")
+    durability = store.durability
+    assert isinstance(durability, WholeFilesystem)
+    assert durability.group.flushes >= 1
+    with pytest.raises(OSError, match="Bad file descriptor") as raised:
+        syncfs(-1)
+    assert raised.value.errno == errno.EBADF
+
+
+def test_a_store_that_is_only_read_opens_nothing(tmp_path: Path) -> None:
+    store = FileBlobStore(tmp_path / "none", "syncfs")
+    assert list(store.list("events/")) == []
+    assert store._durability is None
+    assert not (tmp_path / "none").exists()
 
 
 @pytest.mark.parametrize("tmpfile", [True, False], ids=["unnamed-temp-file", "named-temp-file"])
