@@ -28,7 +28,9 @@ from bench import (
     servers,
     wrk,
 )
+from bench.neighbour import Neighbour
 from functions.core.settings import Settings
+from functions.local.durable import syncfs_missing
 from functions.local.server import THREADS, default_workers, sync_mode
 from scripts.processes import ROOT, Server, free_port
 
@@ -86,18 +88,32 @@ def interleaved_load(
     }
 
 
+SYNCFS = "no peers, LAMBDA_SYNC=syncfs"
+
+
+def beside_a_neighbour(
+    work: Path, ways: dict[str, Server], seconds: float, runs: int
+) -> dict[str, Any]:
+    """Each way of flushing at 16 clients while another process keeps writing large files to
+    the same disk; the quiet figures are the table's own 16-client rows of the same run."""
+    busy = Neighbour(work / "neighbour")
+    try:
+        rows = interleaved_load(ways, (16,), seconds, runs)
+    finally:
+        busy.stop()
+    return {way: rows[way][0] for way in ways}
+
+
 def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     hung = fanout.HungPeer()
     peers = [fanout.local(f"peer{i}", work, []) for i in range(2)]
     setups = {
         "no peers": fanout.local("alone", work, []),
-        # The other way to make a 201 durable, measured beside the one make serve picks here.
-        "no peers, LAMBDA_SYNC=fsync": fanout.local(
-            "fsync", work, [], extra={"LAMBDA_SYNC": "fsync"}
-        ),
         "two peers": fanout.local("two", work, [p.url for p in peers]),
         "one healthy, one hung peer": fanout.local("hung", work, [peers[0].url, hung.url]),
     }
+    if syncfs_missing() is None:  # the other way to make a 201 durable, where Linux has it
+        setups[SYNCFS] = fanout.local("syncfs", work, [], extra={"LAMBDA_SYNC": "syncfs"})
     # The same app, no peers, under other servers: the choice of waitress, measured.
     for server, label in servers.SERVERS.items():
         env = fanout.settings_env(server, work, [])
@@ -113,11 +129,16 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
                 + ", ".join(f"c={r['concurrency']} {r['rps']['median']} rps" for r in rows),
                 flush=True,
             )
+        neighbour = None
+        if SYNCFS in setups:
+            neighbour = beside_a_neighbour(
+                work, {"fsync": setups["no peers"], "syncfs": setups[SYNCFS]}, seconds, runs
+            )
     finally:
         for server in [*setups.values(), *peers, ceiling]:
             server.stop()
         hung.stop()
-    return results
+    return {"load": results, "neighbour": neighbour}
 
 
 def main() -> None:
@@ -144,7 +165,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:
         work = Path(tmp)
         print("ingest and fan-out ...", flush=True)
-        results["load"] = ingest_and_fanout(work, seconds, runs)
+        results.update(ingest_and_fanout(work, seconds, runs))
         print("outbox cost ...", flush=True)
         results["outbox_cost"] = outbox_cost.run(10_000 if full else 2_000)
         print("storage requests per webhook ...", flush=True)

@@ -55,7 +55,7 @@ class HungPeer:
 
 def settings_env(name: str, workdir: Path, peers: list[str]) -> dict[str, str]:
     """As `make serve` runs it: INFO logging (a line per request), each event durable before
-    its 201 (LAMBDA_SYNC left to `auto`, as `make serve` leaves it)."""
+    its 201 (LAMBDA_SYNC left unset, fsync, as `make serve` leaves it)."""
     return {
         "DATA_DIR": str(workdir / name),
         "LAMBDA_PEER_SECRET": SECRET,

@@ -93,7 +93,7 @@ def _generator(results: dict[str, Any]) -> str:
 
 
 SYNC_WORDS = {
-    "syncfs": "LAMBDA_SYNC=auto took syncfs: one flush of the filesystem per batch of writers",
+    "syncfs": "LAMBDA_SYNC=syncfs: one syncfs of the filesystem per batch of writers",
     "fsync": "each file fsynced, then its folder, one folder fsync per batch of writers",
 }
 
@@ -125,6 +125,34 @@ def _load(results: dict[str, Any]) -> list[str]:
                 f"| {r['p99_ms']['median']} ms | x{ratio:.1f} "
                 f"| {ceiling.get(r['concurrency'], '—')} |"
             )
+    return lines + _neighbour(results)
+
+
+def _neighbour(results: dict[str, Any]) -> list[str]:
+    """Each way of flushing, quiet (the table above) and beside a process writing large files
+    to the same disk, at 16 clients."""
+    busy = results.get("neighbour")
+    if not busy:
+        return []
+    quiet = {
+        "fsync": results["load"]["no peers"],
+        "syncfs": results["load"]["no peers, LAMBDA_SYNC=syncfs"],
+    }
+    lines = [
+        "",
+        "**Beside a busy neighbour** (16 clients, no peers; another process keeps writing "
+        "256 MiB files to the same disk, `bench/neighbour.py`; quiet is the table above)",
+        "",
+        "| LAMBDA_SYNC | quiet req/s | quiet p99 | busy req/s | busy p99 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for way, row in busy.items():
+        still = next(r for r in quiet[way] if r["concurrency"] == 16)
+        lines.append(
+            f"| {way}{' (default)' if way == 'fsync' else ''} | {still['rps']['median']} "
+            f"| {still['p99_ms']['median']} ms | {row['rps']['median']} "
+            f"({row['rps']['min']}-{row['rps']['max']}) | {row['p99_ms']['median']} ms |"
+        )
     return lines
 
 

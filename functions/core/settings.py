@@ -36,7 +36,7 @@ HOST = "HOST"
 PORT = "PORT"
 WORKERS = "LAMBDA_WORKERS"
 SYNC = "LAMBDA_SYNC"
-SYNC_MODES = ("auto", "syncfs", "fsync")  # how the local store flushes (functions/local/durable)
+SYNC_MODES = ("fsync", "syncfs")  # how the local store flushes (functions/local/durable)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -214,7 +214,7 @@ class Settings(NamedTuple):
     outbox_retry_interval_s: float = 10.0
     memory_mb: int | None = None
     workers: int | None = None  # local server processes; None: one per CPU (at most 8)
-    sync: str = "auto"  # local store: syncfs where Linux has it, else fsync
+    sync: str = "fsync"  # local store: file and folder fsync, or one syncfs per batch
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
@@ -246,7 +246,7 @@ class Settings(NamedTuple):
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             workers=env.get(WORKERS, _positive_int, None),
-            sync=env.get(SYNC, _sync_mode, "auto"),
+            sync=env.get(SYNC, _sync_mode, "fsync"),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

@@ -1,16 +1,20 @@
 """How the local store makes an acknowledged write survive a power cut, with one flush shared by
 every writer that waits for it (group commit).
 
-Two ways, chosen by `LAMBDA_SYNC` (`auto`: the first where the system has it):
-- `syncfs` (Linux 5.8+): files are written and linked without a flush of their own; each writer
-  then waits for one `syncfs(2)` of the data folder's filesystem that *began after* its link.
+Two ways, chosen by `LAMBDA_SYNC`:
+- `fsync` (the default): each file's data is flushed (`F_FULLFSYNC` where the system has it,
+  macOS: there a plain fsync leaves the data in the drive's cache), then its folder, since
+  POSIX leaves a new name's durability to the folder's own fsync; the folder fsync is shared
+  by the writers of that folder.
+- `syncfs` (Linux 5.8+, opt-in): files are written and linked without a flush of their own;
+  each writer then waits for one `syncfs(2)` of the data folder's filesystem that *began after*
+  its link.
   syncfs writes out every file's data and every name on that filesystem and, since Linux 5.8,
   reports a write-back error that happened since the previous call on the same descriptor
-  (man 2 syncfs), so one call answers for a whole batch: files and names, in any folder.
-- `fsync`: each file's data is flushed (`F_FULLFSYNC` where the system has it, macOS: there a
-  plain fsync leaves the data in the drive's cache), then its folder, since POSIX leaves a new
-  name's durability to the folder's own fsync; the folder fsync is shared by the writers of
-  that folder.
+  (man 2 syncfs), so one call answers for a whole batch: files and names, in any folder. But
+  it writes out everything pending on that filesystem, other programs' writes included: on a
+  disk of its own it is the faster way, beside a busy neighbour by far the slower (the bench
+  measures both), which is why it is not the default.
 
 A flush that fails fails every writer waiting when it failed, not just the one that ran it:
 the failed flush may have carried their data too, and the kernel reports a write-back error
@@ -138,14 +142,14 @@ class WholeFilesystem:
 Durability = PerFile | WholeFilesystem
 
 
-def choose(root: str, mode: str = "auto") -> Durability:
-    """The durability for a store under `root` (created if missing): `mode` is one of
-    SYNC_MODES; `syncfs` where the system lacks it is a ValueError naming what is missing."""
+def choose(root: str, mode: str = "fsync") -> Durability:
+    """The durability for a store under `root` (created if missing, for syncfs): `mode` is one
+    of SYNC_MODES; `syncfs` where the system lacks it is a ValueError naming what is missing."""
     if mode not in SYNC_MODES:
         raise ValueError(f"sync mode must be one of {', '.join(SYNC_MODES)}, not {mode!r}")
-    missing = syncfs_missing()
-    if mode == "fsync" or (mode == "auto" and missing):
+    if mode == "fsync":
         return PerFile()
+    missing = syncfs_missing()
     if missing:
         raise ValueError(f"syncfs is not available here: {missing}")
     os.makedirs(root, exist_ok=True)

@@ -33,10 +33,10 @@ def build_app(settings: Settings) -> App:
 
 def sync_mode(settings: Settings) -> str:
     """The flush the store will use (LAMBDA_SYNC), or one line saying why it cannot be had."""
-    missing = syncfs_missing()
-    if settings.sync == "syncfs" and missing:
-        fail(f"LAMBDA_SYNC=syncfs cannot be honoured: {missing}; set LAMBDA_SYNC=fsync")
-    return "fsync" if settings.sync == "fsync" or missing else "syncfs"
+    missing = syncfs_missing() if settings.sync == "syncfs" else None
+    if missing:
+        fail(f"LAMBDA_SYNC=syncfs cannot be honoured: {missing}; leave LAMBDA_SYNC unset (fsync)")
+    return settings.sync
 
 
 def retry_loop(app: App, interval: float) -> threading.Thread:

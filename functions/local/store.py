@@ -31,7 +31,7 @@ class FileBlobStore:
     included.
     """
 
-    def __init__(self, root: Path, sync: str | Durability = "auto") -> None:
+    def __init__(self, root: Path, sync: str | Durability = "fsync") -> None:
         self.root = Path(root).resolve()
         self.name = str(self.root)
         self._dirs: set[str] = set()  # folders known to exist (and to be durable)

@@ -277,7 +277,7 @@ def run_server(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"LAMBDA_PEER_URLS": "http://127.0.0.1:1"}, "'LAMBDA_PEER_SECRET' is missing"),
         ({"PORT": "http"}, "'PORT' has an invalid value"),
         ({"LAMBDA_WORKERS": "0"}, "'LAMBDA_WORKERS' has an invalid value"),
-        ({"LAMBDA_SYNC": "sometimes"}, "'LAMBDA_SYNC' has an invalid value: must be one of"),
+        ({"LAMBDA_SYNC": "sometimes"}, "'LAMBDA_SYNC' has an invalid value: must be one of fsync"),
     ],
 )
 def test_a_bad_setting_stops_the_server_with_one_line_naming_it(

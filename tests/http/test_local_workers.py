@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from functions.local.durable import syncfs_missing
 from scripts.processes import ROOT, free_port, http_ok
 
 
@@ -34,7 +35,9 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def serving(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
     port = free_port()
     env = {
         **os.environ,
@@ -42,6 +45,7 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         "DATA_DIR": str(tmp_path / "data"),
         "LAMBDA_WORKERS": "2",
         "LAMBDA_LOG_LEVEL": "WARNING",
+        "LAMBDA_SYNC": getattr(request, "param", "fsync"),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "functions.local"],
@@ -64,11 +68,25 @@ def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     proc.communicate(timeout=10)
 
 
+@pytest.mark.parametrize(
+    "serving",
+    [
+        "fsync",
+        pytest.param(
+            "syncfs",
+            marks=pytest.mark.skipif(syncfs_missing() is not None, reason="needs Linux 5.8+"),
+        ),
+    ],
+    indirect=True,
+)
 def test_two_workers_share_the_socket_and_store_every_webhook(
-    serving: tuple[subprocess.Popen[str], str], tmp_path: Path
+    serving: tuple[subprocess.Popen[str], str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     proc, url = serving
     assert len(children(proc.pid)) == 2
+    assert proc.stdout is not None
+    banner = proc.stdout.readline()  # printed before the workers start
+    assert banner.rstrip().endswith(f"x 16 threads, {request.node.callspec.params['serving']})")
 
     def post(n: int) -> int:
         with httpx.Client(base_url=url, timeout=10) as client:  # a connection each

@@ -185,19 +185,21 @@ def test_syncfs_mode_answers_writes_in_any_folder_with_one_flush_of_the_filesyst
         os.close(fd)
 
 
-def test_auto_takes_syncfs_where_linux_reports_its_errors_and_fsync_elsewhere(
-    tmp_path: Path,
-) -> None:
+def test_syncfs_is_taken_only_where_linux_reports_its_errors(tmp_path: Path) -> None:
     assert syncfs_missing("Linux", "6.18.44-fc-v657") is None
     assert syncfs_missing("Linux", "5.8.0") is None
     assert "5.8 and later" in str(syncfs_missing("Linux", "5.4.0-150-generic"))
     assert "this is Darwin" in str(syncfs_missing("Darwin", "23.1.0"))
-    # this machine, for real
-    auto = choose(str(tmp_path / "data"), "auto")
-    assert auto.name == ("syncfs" if syncfs_missing() is None else "fsync")
-    assert choose(str(tmp_path / "data"), "fsync").name == "fsync"
-    with pytest.raises(ValueError, match="one of auto, syncfs, fsync"):
+    assert choose(str(tmp_path / "data")).name == "fsync"  # the default, everywhere
+    assert not (tmp_path / "data").exists()  # fsync opens nothing ahead
+    with pytest.raises(ValueError, match="one of fsync, syncfs"):
         choose(str(tmp_path), "never")
+    # this machine, for real
+    if syncfs_missing() is None:
+        assert choose(str(tmp_path / "data"), "syncfs").name == "syncfs"
+    else:
+        with pytest.raises(ValueError, match="syncfs is not available here"):
+            choose(str(tmp_path / "data"), "syncfs")
 
 
 @pytest.mark.skipif(syncfs_missing() is not None, reason="syncfs needs Linux 5.8+")

@@ -23,10 +23,10 @@ def test_values_are_parsed_and_normalised() -> None:
             "LAMBDA_PEER_SECRET": "s",
             "LAMBDA_MAX_BODY_BYTES": "2048",
             "LAMBDA_LOG_LEVEL": "debug",
-            "LAMBDA_SYNC": " FSync ",
+            "LAMBDA_SYNC": " SyncFS ",
         }
     )
-    assert settings.sync == "fsync"
+    assert settings.sync == "syncfs"
     assert settings.port == 9000
     assert settings.peer_urls == ("https://a.example", "http://127.0.0.1:8081")
     assert settings.max_body_bytes == 2048
@@ -96,7 +96,7 @@ def test_a_bad_webhook_rule_fails_naming_the_key_but_not_the_value(raw: str) -> 
         ("LAMBDA_MAX_BODY_BYTES", "0", "must be a positive integer"),
         ("LAMBDA_OUTBOX_MAX_ATTEMPTS", "-3", "must be a positive integer"),
         ("LAMBDA_LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-        ("LAMBDA_SYNC", "never", "must be one of auto, syncfs, fsync"),
+        ("LAMBDA_SYNC", "never", "must be one of fsync, syncfs"),
         ("LAMBDA_FANOUT_TIMEOUT", "0", "must be a positive number"),
         ("LAMBDA_OUTBOX_BACKOFF", "5,-1", "must be a positive number"),
         ("LAMBDA_PEER_KEYS", '["a", ""]', "must be a JSON array of non-empty strings"),
@@ -175,7 +175,7 @@ def test_an_empty_environment_gives_exactly_the_documented_defaults() -> None:
     assert (Settings().fanout_timeout_s, Settings().outbox_retry_interval_s) == (2.0, 10.0)
     assert (Settings().outbox_max_attempts, Settings().outbox_backoff_s) == (12, (5.0, 600.0))
     assert (Settings().log_level, Settings().memory_mb) == ("INFO", None)
-    assert Settings().sync == "auto"
+    assert Settings().sync == "fsync"
 
 
 def test_the_functions_memory_set_by_the_stack_wins_over_lambdas_own() -> None:
