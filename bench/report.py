@@ -255,11 +255,11 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
         if not setup.startswith("no peers"):
             continue
         rest = setup.removeprefix("no peers").lstrip(", ")
-        server = (
-            rest if rest and not rest.startswith("LAMBDA_") else f"waitress (make serve, {serve})"
-        )
+        server = f"waitress (make serve, {serve})"
         if rest.startswith("LAMBDA_"):  # make serve with one setting changed
             server = f"{server} with {rest}"
+        elif rest:  # another server
+            server = rest
         for r in rows:
             if r["concurrency"] in (16, 64):
                 rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]

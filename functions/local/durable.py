@@ -6,9 +6,10 @@ Two ways, chosen by `LAMBDA_SYNC`:
   macOS: there a plain fsync leaves the data in the drive's cache), then its folder, since
   POSIX leaves a new name's durability to the folder's own fsync; the folder fsync is shared
   by the writers of that folder.
-- `syncfs` (Linux 5.8+, opt-in): files are written and linked without a flush of their own;
-  each writer then waits for one `syncfs(2)` of the data folder's filesystem that *began after*
-  its link.
+- `syncfs` (Linux 5.8+, opt-in): a writer waits for one `syncfs(2)` of the data folder's
+  filesystem that *began after* its file was written, links it, and waits for another that
+  began after the link: the data is on disk before any name points at it, so a power cut never
+  leaves a named half-written file (which a retry's create-if-absent would then refuse).
   syncfs writes out every file's data and every name on that filesystem and, since Linux 5.8,
   reports a write-back error that happened since the previous call on the same descriptor
   (man 2 syncfs), so one call answers for a whole batch: files and names, in any folder. But
@@ -121,9 +122,10 @@ class PerFile:
 
 
 class WholeFilesystem:
-    """`syncfs` mode: nothing per file; one syncfs per batch of writers, whatever their folder.
-    `fd` is a descriptor on the filesystem, opened before the first write and kept: syncfs
-    reports the write-back errors that happened since the previous call on it."""
+    """`syncfs` mode: one syncfs per batch of writers, whatever their folder, before the link
+    (the data) and after it (the name). `fd` is a descriptor on the filesystem, opened before
+    the first write and kept: syncfs reports the write-back errors since the previous call on
+    it."""
 
     name = "syncfs"
 
@@ -133,7 +135,7 @@ class WholeFilesystem:
         self.group = GroupSync(lambda _key: flush_fs(self._fd))
 
     def file(self, fd: int) -> None:
-        pass  # written out by the syncfs that `names` waits for
+        self.group.sync(WHOLE_FS)
 
     def names(self, folder: str) -> None:
         self.group.sync(WHOLE_FS)

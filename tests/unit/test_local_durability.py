@@ -178,11 +178,29 @@ def test_syncfs_mode_answers_writes_in_any_folder_with_one_flush_of_the_filesyst
         for thread, _ in [(first, None), *later]:
             thread.join(5)
         assert all(outcome == [None] for _, outcome in later)
-        # one flush for the first, one shared by both later ones; always of the kept descriptor
-        assert flush.calls == [fd, fd]
+        # each write waits for two flushes (data, then name), shared: never six
+        assert len(flush.calls) < 6
+        assert set(flush.calls) == {fd}  # always the kept descriptor
         assert sorted(os.listdir(tmp_path / "events")) == ["a.json", "b.json"]
     finally:
         os.close(fd)
+
+
+def test_syncfs_mode_puts_the_data_on_disk_before_a_name_points_at_it(tmp_path: Path) -> None:
+    target = tmp_path / "events" / "a.json"
+    named_at_flush: list[bool] = []
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        store = FileBlobStore(
+            tmp_path, WholeFilesystem(fd, lambda _: named_at_flush.append(target.exists()))
+        )
+        (tmp_path / "events").mkdir()
+        store._dirs.add(str(tmp_path / "events"))
+        assert store.put_if_absent("events/a.json", b"1")
+    finally:
+        os.close(fd)
+    # a flush while the file had no name (its data), then one after the link (its name)
+    assert named_at_flush == [False, True]
 
 
 def test_syncfs_is_taken_only_where_linux_reports_its_errors(tmp_path: Path) -> None:
