@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any
 from bench import (
     artifacts,
     coldstart,
+    cpu,
     deployed,
     fanout,
     ingest_cost,
@@ -61,7 +63,7 @@ def summarize(concurrency: int, samples: list[dict[str, Any]]) -> dict[str, Any]
             "max": max(values),
         }
 
-    return {
+    summary = {
         "concurrency": concurrency,
         "generator": samples[0].get("generator", "python (bench/load.py)"),
         "runs": len(samples),
@@ -70,6 +72,13 @@ def summarize(concurrency: int, samples: list[dict[str, Any]]) -> dict[str, Any]
         "p50_ms": spread("p50_ms"),
         "p99_ms": spread("p99_ms"),
     }
+    for key in CPU_KEYS:  # where /proc told us
+        if all(key in s for s in samples):
+            summary[key] = spread(key)
+    return summary
+
+
+CPU_KEYS = ("server_cores", "generator_cores", "machine_busy")
 
 
 def interleaved_load(
@@ -82,7 +91,9 @@ def interleaved_load(
     for _ in range(runs):
         for name, server in servers.items():
             for level in levels:
-                samples.setdefault((name, level), []).append(generate(server.url, level, seconds))
+                with cpu.measure(server.process.pid) as used:
+                    sample = generate(server.url, level, seconds)
+                samples.setdefault((name, level), []).append({**sample, **used})
     return {
         name: [summarize(level, samples[(name, level)]) for level in levels] for name in servers
     }
@@ -153,6 +164,7 @@ def main() -> None:
     results: dict[str, Any] = {
         "mode": "full" if full else "quick",
         "machine": f"{platform.machine()}, {platform.python_version()}",
+        "cpus": os.cpu_count() or 1,
         "serve": f"{default_workers()} processes x {THREADS} threads",
         "sync": sync_mode(Settings()),
     }

@@ -98,6 +98,16 @@ SYNC_WORDS = {
 }
 
 
+def _cpu(row: dict[str, Any]) -> str:
+    """Server cores | generator cores | machine busy, or dashes where /proc was not read."""
+    if "server_cores" not in row:
+        return "— | — | —"
+    return (
+        f"{row['server_cores']['median']} | {row['generator_cores']['median']} "
+        f"| {row['machine_busy']['median']:.0%}"
+    )
+
+
 def _load(results: dict[str, Any]) -> list[str]:
     lines = [
         "",
@@ -106,10 +116,13 @@ def _load(results: dict[str, Any]) -> list[str]:
         f"event durable before its 201 ({SYNC_WORDS[results.get('sync', 'fsync')]}); INFO "
         "logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
-        "rows are the generator's ceiling against a no-op app on the same server)",
+        "rows are the generator's ceiling against a no-op app on the same server; CPU in cores "
+        f"of the machine's {results['cpus']}, over the run: the server's processes, the "
+        "generator's, and the whole machine busy, kernel included)",
         "",
-        "| setup | clients | req/s | p50 | p99 | p50 vs no peers | generator ceiling (req/s) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| setup | clients | req/s | p50 | p99 | p50 vs no peers | generator ceiling (req/s) "
+        "| server CPU | generator CPU | machine busy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     base = {r["concurrency"]: r for r in results["load"]["no peers"]}
     ceiling = {
@@ -123,7 +136,7 @@ def _load(results: dict[str, Any]) -> list[str]:
                 f"| {setup} | {r['concurrency']} | {r['rps']['median']} "
                 f"({r['rps']['min']}-{r['rps']['max']}) | {r['p50_ms']['median']} ms "
                 f"| {r['p99_ms']['median']} ms | x{ratio:.1f} "
-                f"| {ceiling.get(r['concurrency'], '—')} |"
+                f"| {ceiling.get(r['concurrency'], '—')} | {_cpu(r)} |"
             )
     return lines + _neighbour(results)
 
@@ -247,6 +260,29 @@ def _query(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _why(row: dict[str, Any]) -> str:
+    """Little's law for closed-loop clients: each waits clients / throughput on average, so a
+    p99 under 25 ms takes well over clients / 25 ms per second; and how busy the machine was."""
+    clients, rps = row["concurrency"], row["rps"]["median"]
+    mean = 1000 * clients / rps
+    busy = (
+        f"; the machine {row['machine_busy']['median']:.0%} busy, the server on "
+        f"{row['server_cores']['median']} cores, the generator on "
+        f"{row['generator_cores']['median']}"
+        if "machine_busy" in row
+        else ""
+    )
+    p99 = row["p99_ms"]["median"]
+    if p99 <= 25:
+        return busy
+    return (
+        f"; {clients} closed-loop clients at this rate wait {mean:.1f} ms on average "
+        f"({clients} / {rps:,.0f} per s), so p99 25 ms needs over {clients * 40:,}/s, about "
+        f"{clients * 40 * p99 / mean:,.0f}/s if p99 stays x{p99 / mean:.1f} the mean as here"
+        f"{busy}"
+    )
+
+
 def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
     """Local ingest at 16 and 64 clients (2,500/s, p99 25 ms) for each server measured, and a
     hung peer's p50 against two healthy ones' (at most x1.2)."""
@@ -266,7 +302,7 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
                 met = "met" if rps >= 2500 and p99 <= 25 else "not met"
                 lines.append(
                     f"- Local ingest, {server}, {r['concurrency']} clients: {rps:,.0f} "
-                    f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: {met})."
+                    f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: {met}{_why(r)})."
                 )
     healthy = {r["concurrency"]: r for r in load.get("two peers", [])}
     for r in load.get("one healthy, one hung peer", []):
@@ -345,7 +381,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"Measured by `make bench` ({results['mode']}) on {results['machine']}, "
-        f"2 cores; {results['duration_s']} s in all.",
+        f"{results['cpus']} CPUs; {results['duration_s']} s in all.",
         "",
     ]
     lines += _targets(results)
