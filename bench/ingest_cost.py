@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.outbox_cost import emulator_stores
+from bench.outbox_cost import Acknowledging, emulator_stores
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.settings import Settings
@@ -66,13 +66,6 @@ def once_per_client(cloud: str, method: str, path: str) -> bool:
     thread (`_bucket_metadata_cache`): a start-up cost like the hour's index marker, whenever
     it lands."""
     return cloud == "gcs" and method == "GET" and urlsplit(path).path.count("/") == 4
-
-
-class Acknowledging:
-    """A peer transport whose every peer stored the event (a real peer's 201)."""
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        return None
 
 
 def _webhook(app: App, n: int, key: bool) -> None:

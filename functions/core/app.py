@@ -97,6 +97,7 @@ class App:
                     self._clock,
                     settings.fanout_timeout_s,
                     self.log,
+                    store_event=self.handlers.store_if_missing,
                 )
             return self._fanout
 

@@ -91,6 +91,7 @@ class FanOut:
         timeout_s: float,
         log: logging.Logger | None = None,
         breaker: Breaker | None = None,
+        store_event: Callable[[Envelope], object] | None = None,
     ) -> None:
         self.log = log or logging.getLogger("lambda")
         self.peers = tuple(peers)
@@ -100,6 +101,7 @@ class FanOut:
         self._clock = clock
         self._timeout = timeout_s
         self.breaker = breaker or Breaker(COOL_DOWN_S)
+        self._store_event = store_event  # at the origin, if missing (see _attempt_record)
         # Separate pools: a retry run over a large backlog never delays a webhook's own sends,
         # and a retry run's records never wait for its own sends (records submit sends and wait
         # for them: on one pool, queued records would hold every worker while their sends sat
@@ -127,10 +129,14 @@ class FanOut:
                 failed[peer] = str(error)
         return failed
 
-    def deliver(self, envelope: Envelope) -> dict[str, bool]:
-        """Record the delivery (one write), then attempt every peer whose breaker is closed,
-        for at most the timeout in all."""
-        record = self.outbox.add(self.peers, envelope, self._clock())
+    def ahead(self, envelope: Envelope) -> Record:
+        """Record the delivery to every peer (one write), before the event itself is stored."""
+        return self.outbox.add(self.peers, envelope, self._clock())
+
+    def attempt(self, record: Record) -> dict[str, bool]:
+        """Attempt every peer of a just-recorded delivery whose breaker is closed, for at most
+        the timeout in all; the record goes once all got it, else it stays for the retries."""
+        envelope = record.envelope
         ready = [peer for peer in self.peers if self.breaker.allows(peer)]
         failed = self._attempt(self._inline, ready, envelope)
         for peer in ready:
@@ -155,6 +161,10 @@ class FanOut:
         return results
 
     def _attempt_record(self, record: Record) -> dict[str, int]:
+        if self._store_event is not None and not any(a.count for a in record.peers.values()):
+            # Its first retry: the record is written before the event, so a webhook that died
+            # between the two left it alone. Peers are owed the event: so is the origin.
+            self._store_event(record.envelope)
         peers = sorted(record.peers)
         failed = self._attempt(self._retries, peers, record.envelope)
         outcome = self.outbox.settle(record, failed, self._clock())

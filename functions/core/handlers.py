@@ -109,10 +109,22 @@ class Handlers:
             headers=kept_headers(dict(request.headers)),
             idempotency_key=idempotency_key,
         )
-        stored = self._events().ingest(envelope)
-        fanout = self._fanout() if stored.created else None
-        delivered = fanout.deliver(stored.envelope) if fanout else {}
+        fanout = self._fanout()
+        stored, record = self._events().ingest(envelope, fanout.ahead if fanout else None)
+        delivered: dict[str, bool] = {}
+        if fanout is not None and record is not None:
+            if stored.created:
+                delivered = fanout.attempt(record)
+            else:  # a concurrent attempt of this delivery stored it, and recorded it ahead too
+                fanout.outbox.done(record)
         return _stored_response(stored, delivered)
+
+    def store_if_missing(self, envelope: Envelope) -> None:
+        """For the outbox's first retry of a delivery: the origin's own copy, if the webhook
+        that recorded the delivery died before storing it."""
+        events = self._events()
+        if not events.has(envelope):
+            events.write(envelope)
 
     def _idempotency_key(self, source: str, request: Request, payload: Any) -> str | None:
         """Where the source's signature covers a delivery id, that id alone decides: an

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
-from functions.core.errors import BadRequest
+from functions.core.errors import BadRequest, BlobNotFound
 from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
 from functions.core.partitions import HourIndex, late_key
 from functions.core.ports import BlobStore, Clock
+
+R = TypeVar("R")
 
 
 class Stored(NamedTuple):
@@ -65,7 +68,13 @@ class EventStore:
     """Writes envelopes with the store's conditional create, so that retries and races store
     one copy. The idempotency marker holds the whole first envelope: a retry that finds the
     marker but not the event (the first attempt died between the two writes) stores it then,
-    so an accepted event is never lost."""
+    so an accepted event is never lost.
+
+    Order of writes for a webhook: marker (with a key), then whatever `ahead` writes (the
+    outbox's record of the delivery to peers), then the event. So an event that exists at the
+    origin always has its delivery recorded, and a retry that finds the event can answer
+    "duplicate" without fanning out again: wherever a crash cut the first attempt short, the
+    retry or the outbox finishes it."""
 
     def __init__(
         self, store: BlobStore, index: HourIndex | None = None, clock: Clock | None = None
@@ -74,7 +83,7 @@ class EventStore:
         self._index = index
         self._clock = clock
 
-    def _write(self, envelope: Envelope) -> bool:
+    def write(self, envelope: Envelope) -> bool:
         """Markers first, then the event: a marker without its event is harmless, an event
         without its markers could be missed by compaction or by a compacted hour's query."""
         hour = envelope.received_at.replace(minute=0, second=0, microsecond=0)
@@ -86,17 +95,29 @@ class EventStore:
             self._store.put(late_key(envelope.source, hour, envelope.id), b"")
         return self._store.put_if_absent(envelope.key, encode(envelope))
 
-    def ingest(self, envelope: Envelope) -> Stored:
-        if envelope.idempotency_key is None:
-            self._write(envelope)
-            return Stored(envelope, duplicate=False)
-        marker = marker_key(envelope.source, envelope.idempotency_key)
-        if self._store.put_if_absent(marker, encode(envelope)):
-            self._write(envelope)
-            return Stored(envelope, duplicate=False)
-        first = Envelope.from_dict(json.loads(self._store.get(marker)))
-        repaired = self._write(first)
-        return Stored(first, duplicate=True, created=repaired)
+    def has(self, envelope: Envelope) -> bool:
+        """Whether the event is stored (one read: cheaper than a conditional write that fails)."""
+        try:
+            self._store.get(envelope.key)
+        except BlobNotFound:
+            return False
+        return True
+
+    def ingest(
+        self, envelope: Envelope, ahead: Callable[[Envelope], R] | None = None
+    ) -> tuple[Stored, R | None]:
+        """Store a fresh webhook once; `ahead(envelope)` runs just before the event is written
+        (not at all for a duplicate whose event exists) and its result is returned."""
+        first, duplicate = envelope, False
+        if envelope.idempotency_key is not None:
+            marker = marker_key(envelope.source, envelope.idempotency_key)
+            if not self._store.put_if_absent(marker, encode(envelope)):
+                first, duplicate = Envelope.from_dict(json.loads(self._store.get(marker))), True
+                if self.has(first):
+                    return Stored(first, duplicate=True, created=False), None
+        done = ahead(first) if ahead is not None else None
+        created = self.write(first)
+        return Stored(first, duplicate=duplicate, created=created), done
 
     def receive(self, envelope: Envelope) -> Stored:
         """Store a peer's envelope under its original key and id, once."""
@@ -104,5 +125,5 @@ class EventStore:
         if envelope.idempotency_key is not None:
             # Lets a later direct delivery of the same webhook here be seen as a duplicate.
             self._store.put_if_absent(marker_key(envelope.source, envelope.idempotency_key), data)
-        created = self._write(envelope)
+        created = self.write(envelope)
         return Stored(envelope, duplicate=not created, created=created)

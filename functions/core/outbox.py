@@ -1,8 +1,10 @@
 """The outbox: deliveries to peers that have not (yet) succeeded, kept in the origin's store.
 
-One record per event for all of its peers, written *before* the first attempt (so nothing is
-lost if the process dies mid-delivery) and deleted in one request once every peer has
-acknowledged: an event fanned out to two healthy peers costs one PUT and one (free) DELETE.
+One record per event for all of its peers, written *before the event itself* (so an event
+stored at the origin always has its delivery recorded, and nothing is lost if the process dies
+mid-delivery; the first retry of a record stores the origin's copy too, should the webhook have
+died before it) and deleted in one request once every peer has acknowledged: an event fanned
+out to two healthy peers costs one PUT and one (free) DELETE.
 
 Keys are ordered by when the record is next due, `outbox/<due, UTC, fixed width>-<event id>
 ~<peer>.<peer>.json`, and every store lists in key order: a retry run reads the due records

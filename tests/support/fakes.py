@@ -74,34 +74,46 @@ class FailingOnceStore(MemoryBlobStore):
         super().__init__()
         self.prefix, self.error, self.failed = prefix, error, False
 
-    def put_if_absent(self, key: str, data: bytes) -> bool:
+    def _fail_once(self, key: str) -> None:
         if key.startswith(self.prefix) and not self.failed:
             self.failed = True
             raise self.error
+
+    def put(self, key: str, data: bytes) -> None:
+        self._fail_once(key)
+        super().put(key, data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        self._fail_once(key)
         return super().put_if_absent(key, data)
 
 
 class CountingStore(MemoryBlobStore):
     """Counts each call the way a cloud bills it: puts (conditional ones too), gets, listed
-    keys, deletes."""
+    keys, deletes; `calls` keeps the order, as (call, key)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.counts: dict[str, int] = {"put": 0, "get": 0, "listed": 0, "delete": 0}
+        self.calls: list[tuple[str, str]] = []
 
     def reset(self) -> None:
         self.counts = dict.fromkeys(self.counts, 0)
+        self.calls = []
 
     def put(self, key: str, data: bytes) -> None:
         self.counts["put"] += 1
+        self.calls.append(("put", key))
         super().put(key, data)
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         self.counts["put"] += 1
+        self.calls.append(("put_if_absent", key))
         return super().put_if_absent(key, data)
 
     def get(self, key: str) -> bytes:
         self.counts["get"] += 1
+        self.calls.append(("get", key))
         return super().get(key)
 
     def list(self, prefix: str) -> Iterator[str]:
@@ -111,6 +123,7 @@ class CountingStore(MemoryBlobStore):
 
     def delete(self, key: str) -> None:
         self.counts["delete"] += 1
+        self.calls.append(("delete", key))
         super().delete(key)
 
 
