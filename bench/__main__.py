@@ -126,9 +126,9 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     if syncfs_missing() is None:  # the other way to make a 201 durable, where Linux has it
         setups[SYNCFS] = fanout.local("syncfs", work, [], extra={"LAMBDA_SYNC": "syncfs"})
     # The same app, no peers, under other servers: the choice of waitress, measured.
-    for server, label in servers.SERVERS.items():
-        env = fanout.settings_env(server, work, [])
-        setups[f"no peers, {label}"] = servers.start(server, server, work, env)
+    for kind, label in servers.SERVERS.items():
+        env = fanout.settings_env(kind, work, [])
+        setups[f"no peers, {label}"] = servers.start(kind, kind, work, env)
     ceiling = noop_server(work)
     try:
         # The generator's own limit, against a no-op app on the same server, at each level.
@@ -146,8 +146,8 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
                 work, {"fsync": setups["no peers"], "syncfs": setups[SYNCFS]}, seconds, runs
             )
     finally:
-        for server in [*setups.values(), *peers, ceiling]:
-            server.stop()
+        for running in [*setups.values(), *peers, ceiling]:
+            running.stop()
         hung.stop()
     return {"load": results, "neighbour": neighbour}
 

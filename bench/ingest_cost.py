@@ -17,6 +17,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -68,6 +69,10 @@ def once_per_client(cloud: str, method: str, path: str) -> bool:
     return cloud == "gcs" and method == "GET" and urlsplit(path).path.count("/") == 4
 
 
+def _same(store: Any) -> Any:
+    return store
+
+
 def _webhook(app: App, n: int, key: bool) -> None:
     headers = {"content-type": "application/json"}
     if key:
@@ -88,7 +93,7 @@ def measure(
             for key in (False, True):
                 settings = Settings(peer_urls=peers, peer_secret="bench", log_level="WARNING")
                 store = make(proxy.url)
-                app = App(settings, cloud, lambda store=store: store, transport=Acknowledging)
+                app = App(settings, cloud, partial(_same, store), transport=Acknowledging)
                 _webhook(app, -1, key)  # the hour's index marker: once per hour and instance
                 proxy.reset()
                 for n in range(webhooks):

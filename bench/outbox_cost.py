@@ -51,7 +51,7 @@ def _gcs(upstream: str, bucket: str) -> Callable[[str], Any]:
         # STORAGE_EMULATOR_HOST: the process's environment stays as it was.
         client = storage.Client(
             project="emulator",
-            credentials=AnonymousCredentials(),
+            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
             client_options={"api_endpoint": url},
         )
         return GCSBlobStore(bucket, client)
@@ -147,7 +147,7 @@ def emulator_stores(bucket: str) -> Iterator[list[tuple[str, str, Callable[[str]
             boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket=bucket)
             storage.Client(
                 project="emulator",
-                credentials=AnonymousCredentials(),
+                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
                 client_options={"api_endpoint": gcs.url},
             ).create_bucket(bucket)
             conn = emulators.azurite_connection_string(azurite)

@@ -70,7 +70,7 @@ def measure(
 ) -> list[dict[str, Any]]:
     app = App(Settings(log_level="WARNING", read_token="bench"), "bench", lambda: store)
     compactor = Compactor(store, lambda: DAY + timedelta(days=2))
-    results = []
+    results: list[dict[str, Any]] = []
     for size in sizes:
         for scope, spread in (("hour", 1), ("day", 24)):
             source = f"{scope}{size}"
