@@ -8,7 +8,8 @@ The bound is a bound: webhooks send on a pool of their own, apart from retry run
 their delivery with one write in the request's own thread. A peer that failed (refused, timed
 out, answered anything but "stored") is skipped by later webhooks of this instance for a
 cool-down (a circuit breaker), so a dead or hung peer costs the origin about nothing after the
-first failure; the outbox, whose retry runs still try it, closes the breaker when it is back.
+first failure: after the cool-down one webhook probes it without waiting on it, and the
+outbox, whose retry runs still try it, closes the breaker too when it is back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Protocol
 
 from functions.core.events import Envelope
@@ -60,20 +62,38 @@ class HttpxTransport:
             raise DeliveryError(f"peer answered {response.status_code}: {response.text[:200]}")
 
 
+CLOSED, PROBE, OPEN = "closed", "probe", "open"
+
+
 class Breaker:
-    """Per peer: open (skipped inline) for `cool_down` seconds after a failure."""
+    """Per peer: open (skipped inline) for `cool_down` seconds after a failure; then half-open:
+    one webhook probes the peer without waiting on it, and the probe's answer closes the
+    breaker or opens it for another cool-down. So a peer that stays hung costs no webhook the
+    full timeout, not even one per cool-down. A probe that never reports (its instance frozen
+    mid-flight) is given up after a cool-down, and another one goes."""
 
     def __init__(self, cool_down: float, now: Callable[[], float] = time.monotonic) -> None:
         self._cool_down, self._now = cool_down, now
         self._open_until: dict[str, float] = {}
+        self._probing: dict[str, float] = {}  # peer -> when its probe went
         self._lock = threading.Lock()
 
-    def allows(self, peer: str) -> bool:
+    def state(self, peer: str) -> str:
+        """CLOSED (send and wait), PROBE (this caller probes it) or OPEN (skip it)."""
         with self._lock:
-            return self._open_until.get(peer, 0.0) <= self._now()
+            now = self._now()
+            until = self._open_until.get(peer)
+            if until is None:
+                return CLOSED
+            probing = self._probing.get(peer)
+            if until > now or (probing is not None and probing + self._cool_down > now):
+                return OPEN
+            self._probing[peer] = now
+            return PROBE
 
     def record(self, peer: str, ok: bool) -> None:
         with self._lock:
+            self._probing.pop(peer, None)
             if ok:
                 self._open_until.pop(peer, None)
             else:
@@ -116,18 +136,38 @@ class FanOut:
         self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
 
     def _attempt(
-        self, pool: futures.ThreadPoolExecutor, peers: Sequence[str], envelope: Envelope
+        self,
+        pool: futures.ThreadPoolExecutor,
+        peers: Sequence[str],
+        envelope: Envelope,
+        probes: Sequence[str] = (),
     ) -> dict[str, str]:
-        """Send to `peers` at once; wait for the timeout at most. Returns peer -> why failed."""
-        jobs = {pool.submit(self._send, peer, envelope): peer for peer in peers}
-        done, _ = futures.wait(jobs, timeout=self._timeout)
+        """Send to `peers` and `probes` at once; wait for `peers` only, for the timeout at
+        most (a probe counts if it answered by then; if not, its own answer goes to the
+        breaker when it comes). Returns peer -> why failed."""
+        jobs = {pool.submit(self._send, peer, envelope): peer for peer in [*peers, *probes]}
+        waited = [job for job, peer in jobs.items() if peer not in probes]
+        futures.wait(waited, timeout=self._timeout)
         failed: dict[str, str] = {}
         for job, peer in jobs.items():
-            error = job.exception() if job in done else f"no answer within {self._timeout} s"
-            self.breaker.record(peer, error is None)
-            if error is not None:
-                failed[peer] = str(error)
+            why: str | None = f"no answer within {self._timeout} s"
+            if job.done():  # (a send that answered just after the wait counts as answered)
+                error = job.exception()
+                why = None if error is None else str(error)
+            elif peer in probes:
+                job.add_done_callback(partial(self._probed, peer, envelope.id))
+                failed[peer] = "probed after a cool-down, not waited for"
+                continue
+            self.breaker.record(peer, why is None)
+            if why is not None:
+                failed[peer] = why
         return failed
+
+    def _probed(self, peer: str, event_id: str, job: futures.Future[None]) -> None:
+        error = job.exception()
+        self.breaker.record(peer, error is None)
+        if error is not None:
+            self._log_failure(peer, event_id, error, 1, queued=True)
 
     def ahead(self, envelope: Envelope) -> Record:
         """Record the delivery to every peer (one write), before the event itself is stored."""
@@ -137,12 +177,14 @@ class FanOut:
         """Attempt every peer of a just-recorded delivery whose breaker is closed, for at most
         the timeout in all; the record goes once all got it, else it stays for the retries."""
         envelope = record.envelope
-        ready = [peer for peer in self.peers if self.breaker.allows(peer)]
-        failed = self._attempt(self._inline, ready, envelope)
+        states = {peer: self.breaker.state(peer) for peer in self.peers}
+        ready = [peer for peer, state in states.items() if state == CLOSED]
+        probes = [peer for peer, state in states.items() if state == PROBE]
+        failed = self._attempt(self._inline, ready, envelope, probes)
         for peer in ready:
             if peer in failed:
                 self._log_failure(peer, envelope.id, failed[peer], 1, queued=True)
-        skipped = {p: "circuit open after a recent failure" for p in self.peers if p not in ready}
+        skipped = {p: "circuit open after a recent failure" for p, s in states.items() if s == OPEN}
         failed.update(skipped)
         if failed:
             self.outbox.keep_for_retry(record, failed)

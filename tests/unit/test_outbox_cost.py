@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from functions.core.events import Envelope, uuid7
 from functions.core.fanout import Breaker
 from functions.core.outbox import Outbox
 from functions.core.settings import Settings
-from tests.conftest import READ_TOKEN, CoreClient
+from tests.conftest import READ_TOKEN, Captured, CoreClient
 from tests.support.fakes import CountingStore, FakeClock, FakePeers
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
@@ -28,7 +29,13 @@ def peers() -> FakePeers:
     fake.release.set()
 
 
-def app_with(store: CountingStore, peers: FakePeers, clock: FakeClock, timeout: float = 0.2) -> App:
+def app_with(
+    store: CountingStore,
+    peers: FakePeers,
+    clock: FakeClock,
+    timeout: float = 0.2,
+    logs: Captured | None = None,
+) -> App:
     settings = Settings(
         peer_urls=PEERS,
         peer_secret="k",
@@ -36,7 +43,16 @@ def app_with(store: CountingStore, peers: FakePeers, clock: FakeClock, timeout: 
         fanout_timeout_s=timeout,
         outbox_backoff_s=(10.0, 60.0),
     )
-    return App(settings, "local", lambda: store, clock, transport=lambda: peers)
+    logger = logs.logger if logs else None
+    return App(settings, "local", lambda: store, clock, logger, transport=lambda: peers)
+
+
+def until(condition: Callable[[], bool]) -> None:
+    """Waits (30 s at most) for something another thread does."""
+    deadline = time.monotonic() + 30
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert condition()
 
 
 @pytest.mark.parametrize(
@@ -131,8 +147,67 @@ def test_a_failed_peer_is_skipped_inline_for_a_cool_down_and_tried_again_after(
         assert client.webhook("s", {"n": n})[1]["fanout"] == {"delivered": 1, "queued": 1}
     assert time.perf_counter() - started < 0.25
     assert peers.calls.count(PEERS[1]) == 1
-    # AND after the cool-down the next webhook tries it again
+    # AND after the cool-down the next webhook probes it again (no longer hung); once the
+    # probe has landed, webhooks deliver to both peers
     now[0] = 31.0
     peers.hung.clear()
-    assert client.webhook("s", {"n": 9})[1]["fanout"] == {"delivered": 2, "queued": 0}
+    client.webhook("s", {"n": 9})
     assert peers.calls.count(PEERS[1]) == 2
+    until(lambda: any(peer == PEERS[1] for peer, _ in peers.delivered))
+    until(lambda: app.fanout().breaker.state(PEERS[1]) == "closed")
+    assert client.webhook("s", {"n": 10})[1]["fanout"] == {"delivered": 2, "queued": 0}
+
+
+def opened(peers: FakePeers, logs: Captured, timeout: float) -> tuple[App, list[float]]:
+    """An app whose breaker for the second peer opened at t=0 (its clock is the list's)."""
+    now = [0.0]
+    app = app_with(CountingStore(), peers, FakeClock(datetime.now(UTC)), timeout, logs)
+    app.fanout().breaker = Breaker(30.0, now=lambda: now[0])
+    app.fanout().breaker.record(PEERS[1], ok=False)
+    return app, now
+
+
+def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it(
+    peers: FakePeers, logs: Captured
+) -> None:
+    # GIVEN a hung peer whose breaker has cooled down, and a bound of 5 s
+    app, now = opened(peers, logs, timeout=5.0)
+    peers.hung.add(PEERS[1])
+    now[0] = 31.0
+    client = CoreClient(app)
+    # WHEN a webhook comes, THEN it probes the peer and answers without waiting on it
+    started = time.perf_counter()
+    status, body, _ = client.webhook("s", {"n": 1})
+    assert time.perf_counter() - started < 2.5, "the webhook waited on the probe"
+    assert (status, body["fanout"]) == (201, {"delivered": 1, "queued": 1})
+    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    # AND while the probe is out, other webhooks skip the peer
+    breaker = app.fanout().breaker
+    assert breaker.state(PEERS[1]) == "open"
+    assert client.webhook("s", {"n": 2})[1]["fanout"] == {"delivered": 1, "queued": 1}
+    # WHEN the probe fails (at t=40), THEN the breaker opens from then: skipped at t=65,
+    # probed again at t=71
+    now[0] = 40.0
+    peers.release.set()
+    until(lambda: any(line.get("error") == "released by the test" for line in logs.lines()))
+    now[0] = 65.0
+    assert breaker.state(PEERS[1]) == "open"
+    now[0] = 71.0
+    client.webhook("s", {"n": 4})
+    until(lambda: peers.calls.count(PEERS[1]) == 2)
+
+
+def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
+    peers: FakePeers, logs: Captured
+) -> None:
+    app, now = opened(peers, logs, timeout=5.0)
+    peers.hung.add(PEERS[1])
+    client = CoreClient(app)
+    now[0] = 31.0
+    client.webhook("s", {"n": 1})  # the probe, held by the fake until the test ends
+    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    now[0] = 60.0
+    assert app.fanout().breaker.state(PEERS[1]) == "open"
+    now[0] = 62.0
+    client.webhook("s", {"n": 3})
+    until(lambda: peers.calls.count(PEERS[1]) == 2)
