@@ -144,9 +144,11 @@ class FanOut:
     ) -> dict[str, str]:
         """Send to `peers` and `probes` at once; wait for `peers` only, for the timeout at
         most (a probe counts if it answered by then; if not, its own answer goes to the
-        breaker when it comes). Returns peer -> why failed."""
+        breaker when it comes). With no other peer to wait for, a probe is waited for like
+        one: on Lambda (and throttled on Cloud Run and Flex) nothing runs after the answer,
+        so a probe never waited for would rarely report. Returns peer -> why failed."""
         jobs = {pool.submit(self._send, peer, envelope): peer for peer in [*peers, *probes]}
-        waited = [job for job, peer in jobs.items() if peer not in probes]
+        waited = [job for job, peer in jobs.items() if peer not in probes] or list(jobs)
         futures.wait(waited, timeout=self._timeout)
         failed: dict[str, str] = {}
         for job, peer in jobs.items():
@@ -154,7 +156,7 @@ class FanOut:
             if job.done():  # (a send that answered just after the wait counts as answered)
                 error = job.exception()
                 why = None if error is None else str(error)
-            elif peer in probes:
+            elif job not in waited:
                 job.add_done_callback(partial(self._probed, peer, envelope.id))
                 failed[peer] = "probed after a cool-down, not waited for"
                 continue

@@ -35,9 +35,10 @@ def app_with(
     clock: FakeClock,
     timeout: float = 0.2,
     logs: Captured | None = None,
+    peer_urls: tuple[str, ...] = PEERS,
 ) -> App:
     settings = Settings(
-        peer_urls=PEERS,
+        peer_urls=peer_urls,
         peer_secret="k",
         read_token=READ_TOKEN,
         fanout_timeout_s=timeout,
@@ -211,3 +212,25 @@ def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
     now[0] = 62.0
     client.webhook("s", {"n": 3})
     until(lambda: peers.calls.count(PEERS[1]) == 2)
+
+
+def test_with_no_other_peer_to_wait_for_the_probe_is_waited_for(peers: FakePeers) -> None:
+    # GIVEN one peer only, whose breaker opened and has cooled down
+    now = [0.0]
+    app = app_with(CountingStore(), peers, FakeClock(datetime.now(UTC)), peer_urls=PEERS[1:])
+    app.fanout().breaker = Breaker(30.0, now=lambda: now[0])
+    app.fanout().breaker.record(PEERS[1], ok=False)
+    now[0] = 31.0
+    client = CoreClient(app)
+    # WHEN it is still hung, THEN the probing webhook waits the bound out (nothing else would
+    # hear the probe's answer where nothing runs after a response), and queues the event
+    peers.hung.add(PEERS[1])
+    started = time.perf_counter()
+    assert client.webhook("s", {"n": 1})[1]["fanout"] == {"delivered": 0, "queued": 1}
+    assert time.perf_counter() - started >= 0.2
+    # AND once it is back, the next probe delivers, and the breaker is closed
+    peers.release.set()
+    peers.hung.clear()
+    now[0] = 62.0
+    assert client.webhook("s", {"n": 2})[1]["fanout"] == {"delivered": 1, "queued": 0}
+    assert app.fanout().breaker.state(PEERS[1]) == "closed"
