@@ -37,6 +37,15 @@ class DeliveryError(Exception):
     pass
 
 
+class Frozen(DeliveryError):
+    """A probe that failed far later than its timeout allows (httpx bounds each phase,
+    connect, write and read, by the timeout): its process was most likely frozen after the
+    webhook answered, as Lambda does, so the failure says nothing about the peer."""
+
+
+FROZEN_AFTER = 4  # timeouts: beyond every phase's bound together
+
+
 class Transport(Protocol):
     """Posts a signed body to a peer; raises `DeliveryError` unless the peer acknowledged."""
 
@@ -69,8 +78,9 @@ class Breaker:
     """Per peer: open (skipped inline) for `cool_down` seconds after a failure; then half-open:
     one webhook probes the peer without waiting on it, and the probe's answer closes the
     breaker or opens it for another cool-down. So a peer that stays hung costs no webhook the
-    full timeout, not even one per cool-down. A probe that never reports (its instance frozen
-    mid-flight) is given up after a cool-down, and another one goes."""
+    full timeout, not even one per cool-down. A probe that fails only after its process was
+    frozen (see `Frozen`) gives no verdict, and one that never reports is given up after a
+    cool-down: either way another webhook probes again."""
 
     def __init__(self, cool_down: float, now: Callable[[], float] = time.monotonic) -> None:
         self._cool_down, self._now = cool_down, now
@@ -90,6 +100,10 @@ class Breaker:
                 return OPEN
             self._probing[peer] = now
             return PROBE
+
+    def forget_probe(self, peer: str) -> None:
+        with self._lock:
+            self._probing.pop(peer, None)
 
     def record(self, peer: str, ok: bool) -> None:
         with self._lock:
@@ -130,6 +144,16 @@ class FanOut:
         self._records = futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="retry-record")
         self._retries = futures.ThreadPoolExecutor(WORKERS * 4, thread_name_prefix="retry")
 
+    def _probe(self, peer: str, envelope: Envelope) -> None:
+        started = time.monotonic()
+        try:
+            self._send(peer, envelope)
+        except Exception as exc:
+            took = time.monotonic() - started
+            if took > FROZEN_AFTER * self._timeout:
+                raise Frozen(f"{exc} (after {took:.1f} s)") from exc
+            raise
+
     def _send(self, peer: str, envelope: Envelope) -> None:
         body = encode(envelope)
         headers = self._signer.headers(envelope.id, body, self._clock())
@@ -147,7 +171,8 @@ class FanOut:
         breaker when it comes). With no other peer to wait for, a probe is waited for like
         one: on Lambda (and throttled on Cloud Run and Flex) nothing runs after the answer,
         so a probe never waited for would rarely report. Returns peer -> why failed."""
-        jobs = {pool.submit(self._send, peer, envelope): peer for peer in [*peers, *probes]}
+        jobs = {pool.submit(self._send, peer, envelope): peer for peer in peers}
+        jobs.update({pool.submit(self._probe, peer, envelope): peer for peer in probes})
         waited = [job for job, peer in jobs.items() if peer not in probes] or list(jobs)
         futures.wait(waited, timeout=self._timeout)
         failed: dict[str, str] = {}
@@ -167,6 +192,9 @@ class FanOut:
 
     def _probed(self, peer: str, event_id: str, job: futures.Future[None]) -> None:
         error = job.exception()
+        if isinstance(error, Frozen):  # no verdict: the next webhook probes again
+            self.breaker.forget_probe(peer)
+            return
         self.breaker.record(peer, error is None)
         if error is not None:
             self._log_failure(peer, event_id, error, 1, queued=True)

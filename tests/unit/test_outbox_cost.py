@@ -51,9 +51,9 @@ def app_with(
 def until(condition: Callable[[], bool]) -> None:
     """Waits (30 s at most) for something another thread does."""
     deadline = time.monotonic() + 30
-    while not condition() and time.monotonic() < deadline:
+    while not (met := condition()) and time.monotonic() < deadline:
         time.sleep(0.001)
-    assert condition()
+    assert met
 
 
 @pytest.mark.parametrize(
@@ -212,6 +212,24 @@ def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
     now[0] = 62.0
     client.webhook("s", {"n": 3})
     until(lambda: peers.calls.count(PEERS[1]) == 2)
+
+
+def test_a_probe_that_fails_only_after_a_freeze_gives_no_verdict(
+    peers: FakePeers, logs: Captured
+) -> None:
+    # GIVEN a probe out to a hung peer (bound 0.2 s), not waited for
+    app, now = opened(peers, logs, timeout=0.2)
+    peers.hung.add(PEERS[1])
+    now[0] = 31.0
+    CoreClient(app).webhook("s", {"n": 1})
+    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    # WHEN it fails only after far longer than its bound allows (as when Lambda froze the
+    # process after the webhook answered and thawed it for a later one)
+    time.sleep(4 * 0.2 + 0.2)
+    peers.release.set()
+    # THEN that failure opens nothing: the next webhook may probe at once
+    until(lambda: app.fanout().breaker.state(PEERS[1]) == "probe")
+    assert not any(line.get("error") == "released by the test" for line in logs.lines())
 
 
 def test_with_no_other_peer_to_wait_for_the_probe_is_waited_for(peers: FakePeers) -> None:
