@@ -168,13 +168,21 @@ def opened(peers: FakePeers, logs: Captured, timeout: float) -> tuple[App, list[
     return app, now
 
 
+def cooled_down_and_hung(
+    peers: FakePeers, logs: Captured, timeout: float
+) -> tuple[App, list[float]]:
+    """The same, at t=31 (the cool-down over), with the second peer still hung."""
+    app, now = opened(peers, logs, timeout)
+    peers.hung.add(PEERS[1])
+    now[0] = 31.0
+    return app, now
+
+
 def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it(
     peers: FakePeers, logs: Captured
 ) -> None:
     # GIVEN a hung peer whose breaker has cooled down, and a bound of 5 s
-    app, now = opened(peers, logs, timeout=5.0)
-    peers.hung.add(PEERS[1])
-    now[0] = 31.0
+    app, now = cooled_down_and_hung(peers, logs, timeout=5.0)
     client = CoreClient(app)
     # WHEN a webhook comes, THEN it probes the peer and answers without waiting on it
     started = time.perf_counter()
@@ -201,10 +209,8 @@ def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it
 def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
     peers: FakePeers, logs: Captured
 ) -> None:
-    app, now = opened(peers, logs, timeout=5.0)
-    peers.hung.add(PEERS[1])
+    app, now = cooled_down_and_hung(peers, logs, timeout=5.0)
     client = CoreClient(app)
-    now[0] = 31.0
     client.webhook("s", {"n": 1})  # the probe, held by the fake until the test ends
     until(lambda: peers.calls.count(PEERS[1]) == 1)
     now[0] = 60.0
@@ -218,9 +224,7 @@ def test_a_probe_that_fails_only_after_a_freeze_gives_no_verdict(
     peers: FakePeers, logs: Captured
 ) -> None:
     # GIVEN a probe out to a hung peer (bound 0.2 s), not waited for
-    app, now = opened(peers, logs, timeout=0.2)
-    peers.hung.add(PEERS[1])
-    now[0] = 31.0
+    app, _now = cooled_down_and_hung(peers, logs, timeout=0.2)
     CoreClient(app).webhook("s", {"n": 1})
     until(lambda: peers.calls.count(PEERS[1]) == 1)
     # WHEN it fails only after far longer than its bound allows (as when Lambda froze the
