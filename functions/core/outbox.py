@@ -89,6 +89,10 @@ def due_of(key: str) -> datetime | None:
         return None
 
 
+def event_id_of(key: str) -> str:
+    return key[len(PENDING) :].split("-", 1)[-1].split("~", 1)[0]
+
+
 def pending_peers_of(key: str) -> list[str]:
     return key.rsplit("~", 1)[-1].removesuffix(".json").split(".") if "~" in key else []
 
@@ -200,16 +204,18 @@ class Outbox:
         """Per peer, pending and dead counts, from key listings only (capped at BACKLOG_CAP
         pending keys in all)."""
         ids = {peer_id(url): url for url in peers}
-        pending = dict.fromkeys(peers, 0)
+        # Events, not keys: a record being rescheduled has its new key written before its old
+        # one goes, and a listing in between sees both.
+        pending: dict[str, set[str]] = {url: set() for url in peers}
         for n, key in enumerate(self._store.list(PENDING)):
             if n >= BACKLOG_CAP:
                 break
             for pid in pending_peers_of(key):
                 if pid in ids:
-                    pending[ids[pid]] += 1
+                    pending[ids[pid]].add(event_id_of(key))
         return {
             url: {
-                "pending": pending[url],
+                "pending": len(pending[url]),
                 "dead": sum(1 for _ in self._store.list(f"{DEAD}peer={peer_id(url)}/")),
             }
             for url in peers

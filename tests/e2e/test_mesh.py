@@ -128,7 +128,16 @@ def test_a_webhook_to_any_member_is_stored_everywhere_under_one_key_and_id(
 
 
 def test_a_stopped_peer_catches_up_on_every_missed_event_and_the_outboxes_drain(mesh: Mesh) -> None:
-    # GIVEN azure is down
+    azure_url = mesh.members["azure"].url
+
+    def backlog(cloud: str) -> dict[str, Any]:
+        peers = httpx.get(f"{mesh.members[cloud].url}/peers", headers=reader(mesh)).json()["peers"]
+        return dict(next(p for p in peers if p["url"] == azure_url))
+
+    drained = {"url": azure_url, "pending": 0, "dead": 0}
+    # GIVEN nothing owed to azure from earlier tests (their retries run every 0.3 s), and
+    # azure down
+    assert wait_for(lambda: all(backlog(cloud) == drained for cloud in ("aws", "gcp")))
     mesh.stop_member("azure")
     try:
         ids = []
@@ -138,19 +147,12 @@ def test_a_stopped_peer_catches_up_on_every_missed_event_and_the_outboxes_drain(
             assert response.status_code == 201
             assert response.json()["fanout"]["queued"] >= 1
             ids.append(response.json()["id"])
-        peers = httpx.get(f"{mesh.members['aws'].url}/peers", headers=reader(mesh)).json()["peers"]
-        azure_url = mesh.members["azure"].url
-        assert next(p for p in peers if p["url"] == azure_url)["pending"] == 20
+        assert backlog("aws")["pending"] == 20
     finally:
         mesh.start_member("azure")
 
     # WHEN it comes back, THEN the schedules' retries deliver everything it missed, under the
     # origin's key and id, and both origins' outboxes drain: no entry left, none dead
-    def backlog(cloud: str) -> dict[str, Any]:
-        peers = httpx.get(f"{mesh.members[cloud].url}/peers", headers=reader(mesh)).json()["peers"]
-        return dict(next(p for p in peers if p["url"] == azure_url))
-
-    drained = {"url": azure_url, "pending": 0, "dead": 0}
     assert wait_for(lambda: all(backlog(cloud) == drained for cloud in ("aws", "gcp")))
     azure_keys = keys(mesh, "azure", "catchup")
     assert sorted(k.rsplit("/", 1)[1][:-5] for k in azure_keys) == sorted(ids)

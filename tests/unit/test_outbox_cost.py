@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -101,6 +102,17 @@ def test_peers_backlog_is_counted_from_keys_without_reading_records() -> None:
     backlog = outbox.backlog(PEERS)
     assert backlog == {PEERS[0]: {"pending": 50, "dead": 0}, PEERS[1]: {"pending": 25, "dead": 0}}
     assert store.counts["get"] == 0
+
+
+def test_peers_backlog_counts_a_record_being_rescheduled_once() -> None:
+    # GIVEN a record whose retry failed: its new key is written before its old one goes
+    store, now = CountingStore(), datetime.now(UTC)
+    outbox = Outbox(store, 12, (5.0, 600.0))
+    record = outbox.add(PEERS, Envelope(uuid7(now), "s", now, "x", {}), now)
+    store.put(replace(record, due=now + timedelta(minutes=1)).key, record.encode())
+    # WHEN /peers counts in between, THEN the event is pending once per peer
+    assert len(list(store.list("outbox/"))) == 2
+    assert outbox.backlog(PEERS) == {url: {"pending": 1, "dead": 0} for url in PEERS}
 
 
 def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: FakePeers) -> None:
