@@ -190,6 +190,14 @@ def cooled_down_and_hung(
     return app, now
 
 
+def probe_out(app: App, peers: FakePeers) -> CoreClient:
+    """A webhook that probes the second peer; returns once the probe has gone out."""
+    client = CoreClient(app)
+    client.webhook("s", {"n": 1})
+    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    return client
+
+
 def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it(
     peers: FakePeers, logs: Captured
 ) -> None:
@@ -222,9 +230,7 @@ def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
     peers: FakePeers, logs: Captured
 ) -> None:
     app, now = cooled_down_and_hung(peers, logs, timeout=5.0)
-    client = CoreClient(app)
-    client.webhook("s", {"n": 1})  # the probe, held by the fake until the test ends
-    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    client = probe_out(app, peers)  # held by the fake until the test ends
     now[0] = 60.0
     assert app.fanout().breaker.state(PEERS[1]) == "open"
     now[0] = 62.0
@@ -237,8 +243,7 @@ def test_a_probe_that_fails_only_after_a_freeze_gives_no_verdict(
 ) -> None:
     # GIVEN a probe out to a hung peer (bound 0.2 s), not waited for
     app, _now = cooled_down_and_hung(peers, logs, timeout=0.2)
-    CoreClient(app).webhook("s", {"n": 1})
-    until(lambda: peers.calls.count(PEERS[1]) == 1)
+    probe_out(app, peers)
     # WHEN it fails only after far longer than its bound allows (as when Lambda froze the
     # process after the webhook answered and thawed it for a later one)
     time.sleep(4 * 0.2 + 0.2)
