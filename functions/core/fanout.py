@@ -204,8 +204,9 @@ class FanOut:
         return self.outbox.add(self.peers, envelope, self._clock())
 
     def attempt(self, record: Record) -> dict[str, bool]:
-        """Attempt every peer of a just-recorded delivery whose breaker is closed, for at most
-        the timeout in all; the record goes once all got it, else it stays for the retries."""
+        """Attempt every peer of a just-recorded delivery whose breaker is closed, and probe
+        those whose cool-down is over, for at most the timeout in all; the record goes once
+        all got it, else it stays for the retries."""
         envelope = record.envelope
         states = {peer: self.breaker.state(peer) for peer in self.peers}
         ready = [peer for peer, state in states.items() if state == CLOSED]
