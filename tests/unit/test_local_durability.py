@@ -50,11 +50,12 @@ class GatedFlush:
             raise OSError(errno.EIO, "Input/output error")
 
 
-def start(
-    target: Callable[..., object], *args: object
-) -> tuple[threading.Thread, list[BaseException | None]]:
+Outcome = list[BaseException | None]
+
+
+def start(target: Callable[..., object], *args: object) -> tuple[threading.Thread, Outcome]:
     """`target(*args)` on a thread; the list gets None, or what it raised."""
-    outcome: list[BaseException | None] = []
+    outcome: Outcome = []
 
     def run() -> None:
         try:
@@ -79,18 +80,32 @@ def wait_until_waiting(sync: GroupSync, waiters: int) -> None:
     raise AssertionError(f"{waiters} waiters never parked")
 
 
+def held_with_waiters(
+    sync: GroupSync, flush: GatedFlush, waiters: int
+) -> tuple[threading.Thread, Outcome, list[tuple[threading.Thread, Outcome]]]:
+    """A writer whose flush is held at the gate, and `waiters` more writers that arrived while
+    it ran, parked behind it."""
+    runner, ran = start(sync.sync, "/d")
+    assert flush.started.wait(5)
+    parked = [start(sync.sync, "/d") for _ in range(waiters)]
+    wait_until_waiting(sync, waiters)
+    return runner, ran, parked
+
+
+def release(flush: GatedFlush, threads: list[threading.Thread]) -> None:
+    flush.gate.set()
+    for thread in threads:
+        thread.join(5)
+        assert not thread.is_alive()
+
+
 def test_a_writer_that_arrives_during_a_flush_waits_for_the_next_one() -> None:
     flush = GatedFlush()
     sync = GroupSync(flush)
-    first, _ = start(sync.sync, "/d")
-    assert flush.started.wait(5)
     # WHEN a second writer arrives while the first flush runs (its data may postdate it)
-    second, outcome = start(sync.sync, "/d")
-    wait_until_waiting(sync, 1)
+    first, _, [(second, outcome)] = held_with_waiters(sync, flush, 1)
     assert outcome == []
-    flush.gate.set()
-    for thread in (first, second):
-        thread.join(5)
+    release(flush, [first, second])
     # THEN it is answered only after a flush of its own
     assert outcome == [None]
     assert len(flush.calls) == 2
@@ -99,15 +114,9 @@ def test_a_writer_that_arrives_during_a_flush_waits_for_the_next_one() -> None:
 def test_writers_waiting_together_share_one_flush() -> None:
     flush = GatedFlush()
     sync = GroupSync(flush)
-    running, _ = start(sync.sync, "/d")
-    assert flush.started.wait(5)
     # 15 writers arrive while one flush runs: together they need just one more
-    waiters = [start(sync.sync, "/d") for _ in range(15)]
-    wait_until_waiting(sync, 15)
-    flush.gate.set()
-    for thread, _ in [(running, None), *waiters]:
-        thread.join(5)
-        assert not thread.is_alive()
+    running, _, waiters = held_with_waiters(sync, flush, 15)
+    release(flush, [running, *(thread for thread, _ in waiters)])
     assert all(outcome == [None] for _, outcome in waiters)
     assert len(flush.calls) == 2
     assert sync.flushes == 2
@@ -119,15 +128,10 @@ def test_a_failed_flush_fails_every_writer_it_may_have_carried_and_the_next_one_
     flush = GatedFlush()
     flush.fail_next = True
     sync = GroupSync(flush)
-    runner, ran = start(sync.sync, "/d")
-    assert flush.started.wait(5)
     # writers that arrive while the failing flush runs: it may have written (and lost) their
     # data, and the kernel reports a write-back error once, so no later flush may answer them
-    waiters = [start(sync.sync, "/d") for _ in range(3)]
-    wait_until_waiting(sync, 3)
-    flush.gate.set()
-    for thread, _ in [(runner, None), *waiters]:
-        thread.join(5)
+    runner, ran, waiters = held_with_waiters(sync, flush, 3)
+    release(flush, [runner, *(thread for thread, _ in waiters)])
     assert isinstance(ran[0], OSError)
     assert ran[0].errno == errno.EIO
     for _, outcome in waiters:

@@ -198,6 +198,23 @@ def probe_out(app: App, peers: FakePeers) -> CoreClient:
     return client
 
 
+def open_then_probed_again(
+    app: App,
+    client: CoreClient,
+    peers: FakePeers,
+    now: list[float],
+    still_open_at: float,
+    probed_at: float,
+) -> None:
+    """The second peer is skipped at `still_open_at`, and probed a second time by a webhook at
+    `probed_at`."""
+    now[0] = still_open_at
+    assert app.fanout().breaker.state(PEERS[1]) == "open"
+    now[0] = probed_at
+    client.webhook("s", {"n": 9})
+    until(lambda: peers.calls.count(PEERS[1]) == 2)
+
+
 def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it(
     peers: FakePeers, logs: Captured
 ) -> None:
@@ -211,19 +228,14 @@ def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it
     assert (status, body["fanout"]) == (201, {"delivered": 1, "queued": 1})
     until(lambda: peers.calls.count(PEERS[1]) == 1)
     # AND while the probe is out, other webhooks skip the peer
-    breaker = app.fanout().breaker
-    assert breaker.state(PEERS[1]) == "open"
+    assert app.fanout().breaker.state(PEERS[1]) == "open"
     assert client.webhook("s", {"n": 2})[1]["fanout"] == {"delivered": 1, "queued": 1}
     # WHEN the probe fails (at t=40), THEN the breaker opens from then: skipped at t=65,
     # probed again at t=71
     now[0] = 40.0
     peers.release.set()
     until(lambda: any(line.get("error") == "released by the test" for line in logs.lines()))
-    now[0] = 65.0
-    assert breaker.state(PEERS[1]) == "open"
-    now[0] = 71.0
-    client.webhook("s", {"n": 4})
-    until(lambda: peers.calls.count(PEERS[1]) == 2)
+    open_then_probed_again(app, client, peers, now, still_open_at=65.0, probed_at=71.0)
 
 
 def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
@@ -231,11 +243,7 @@ def test_a_probe_that_never_reports_is_given_up_after_a_cool_down(
 ) -> None:
     app, now = cooled_down_and_hung(peers, logs, timeout=5.0)
     client = probe_out(app, peers)  # held by the fake until the test ends
-    now[0] = 60.0
-    assert app.fanout().breaker.state(PEERS[1]) == "open"
-    now[0] = 62.0
-    client.webhook("s", {"n": 3})
-    until(lambda: peers.calls.count(PEERS[1]) == 2)
+    open_then_probed_again(app, client, peers, now, still_open_at=60.0, probed_at=62.0)
 
 
 def test_a_probe_that_fails_only_after_a_freeze_gives_no_verdict(
