@@ -40,8 +40,11 @@ class Response(NamedTuple):
     headers: Mapping[str, str] = EMPTY
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # built once, not per call
+
+
 def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    body = _COMPACT.encode(data).encode()
     return Response(status, body, {"content-type": JSON_CONTENT_TYPE, **(headers or {})})
 
 

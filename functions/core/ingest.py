@@ -22,10 +22,13 @@ class Stored(NamedTuple):
     """This call wrote the event (a fresh one, or a duplicate's first attempt repaired)."""
 
 
+# Built once: json.dumps and json.loads with any option build a new encoder or decoder per call.
+_STORED = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_CHECK = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def encode(envelope: Envelope) -> bytes:
-    return json.dumps(
-        envelope.to_dict(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _STORED.encode(envelope.to_dict()).encode()
 
 
 def _reject_constant(name: str) -> Any:
@@ -39,17 +42,18 @@ def _finite(text: str) -> float:
     return value
 
 
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)
+
+
 def parse_json(body: bytes) -> Any:
     """Strict JSON (RFC 8259), so that what is accepted here can be stored, queried and sent to
     every peer as JSON: invalid UTF-8, NaN, Infinity, numbers that overflow to infinity,
     unpaired surrogates (`"\\ud800"`, valid escape syntax but no character) and nesting deeper
     than the parser can take are all a 400."""
     try:
-        value = json.loads(
-            body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite
-        )
+        value = _STRICT.decode(body.decode("utf-8"))
         # Re-encoding proves the value can be stored: this is where a lone surrogate fails.
-        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        _CHECK.encode(value).encode("utf-8")
     except (UnicodeDecodeError, UnicodeEncodeError, ValueError) as exc:
         raise BadRequest(f"body is not valid JSON: {str(exc)[:200]}") from exc
     except RecursionError as exc:

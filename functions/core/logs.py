@@ -12,12 +12,18 @@ LOGGER_NAME = "lambda"
 
 
 class JsonFormatter(logging.Formatter):
+    _encoder = json.JSONEncoder(default=str)  # built once, not per line
+    _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
     @staticmethod
     def converter(seconds: float | None = None) -> time.struct_time:
         return time.gmtime(seconds)  # UTC, whatever the machine's zone
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        second, stamp = self._second  # one tuple, read and replaced whole: safe across threads
+        if int(record.created) != second:
+            stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._second = (int(record.created), stamp)
         entry: dict[str, Any] = {
             "time": f"{stamp}.{int(record.msecs):03d}Z",
             "level": record.levelname,
@@ -26,7 +32,7 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return self._encoder.encode(entry)
 
 
 def get_logger(level: str = "INFO") -> logging.Logger:

@@ -44,7 +44,7 @@ def late_key(source: str, hour: datetime, event_id: str) -> str:
 
 
 def index_prefix(hour: datetime) -> str:
-    return f"{INDEX_PREFIX}hour={hour:%Y-%m-%dT%H}/"
+    return f"{INDEX_PREFIX}hour={hour.year:04d}-{hour.month:02d}-{hour.day:02d}T{hour.hour:02d}/"
 
 
 def index_key(source: str, hour: datetime) -> str:

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.core.errors import BadRequest
-from functions.core.events import Envelope, uuid7, validate_source
+from functions.core.events import (
+    Envelope,
+    format_time,
+    parse_time,
+    partition_prefix,
+    uuid7,
+    validate_source,
+)
+from functions.core.partitions import index_prefix
 from tests.conftest import CoreClient, MakeClient
 from tests.support.fakes import MemoryBlobStore
 
@@ -72,3 +80,22 @@ def test_no_webhook_path_stores_anything_outside_events_source(source: str) -> N
 @pytest.mark.parametrize("source", ["github", "a", "A-b_9", "x" * 64])
 def test_valid_sources_are_accepted(make_client: MakeClient, source: str) -> None:
     assert make_client().webhook(source, {})[0] == 201
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), timezones=st.just(UTC)))
+def test_keys_and_times_are_the_strftime_forms_they_replace(moment: datetime) -> None:
+    # The hot path formats fields by hand; strftime is the specification it must match.
+    assert partition_prefix("s", moment) == moment.strftime(
+        "events/source=s/year=%Y/month=%m/day=%d/hour=%H/"
+    )
+    assert partition_prefix("s", moment, hour=False) == moment.strftime(
+        "events/source=s/year=%Y/month=%m/day=%d/"
+    )
+    assert index_prefix(moment) == moment.strftime("index/hour=%Y-%m-%dT%H/")
+    assert format_time(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert parse_time(format_time(moment)) == moment
+
+
+def test_a_time_in_another_zone_is_written_in_utc() -> None:
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=-5)))
+    assert format_time(moment) == "2026-01-02T08:04:05.000006Z"
