@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    appcpu,
     artifacts,
     coldstart,
     cpu,
@@ -174,6 +175,8 @@ def main() -> None:
     results["artifacts"] = artifacts.run()
     print("cold start as deployed ...", flush=True)
     results["deployed"] = deployed.run(runs=10 if full else 5)
+    print("app CPU per webhook ...", flush=True)
+    results["app_cpu"] = appcpu.run(20_000 if full else 5_000)
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:
         work = Path(tmp)
         print("ingest and fan-out ...", flush=True)

@@ -138,7 +138,27 @@ def _load(results: dict[str, Any]) -> list[str]:
                 f"| {r['p99_ms']['median']} ms | x{ratio:.1f} "
                 f"| {ceiling.get(r['concurrency'], '—')} | {_cpu(r)} |"
             )
-    return lines + _neighbour(results)
+    return lines + _app_cpu(results) + _neighbour(results)
+
+
+def _app_cpu(results: dict[str, Any]) -> list[str]:
+    """The app's own CPU per webhook beside the default server's under 16 clients: the rest is
+    waitress, the kernel's network and disk work, and hand-offs between threads."""
+    app = results.get("app_cpu")
+    rows = {r["concurrency"]: r for r in results["load"].get("no peers", [])}
+    served = rows.get(16)
+    if not app or not served or "server_cores" not in served:
+        return []
+    per = served["server_cores"]["median"] * 1e6 / served["rps"]["median"]
+    return [
+        "",
+        f"**CPU per webhook**: the app alone, `App.handle` in one thread with the store in "
+        f"{app['store']} and no HTTP server, {app['us_per_webhook']} µs (best of "
+        f"{app['rounds']} rounds of {app['events']:,}; worst {app['max_us']}); the default "
+        f"server at 16 clients, {per:,.0f} µs (its cores over its webhooks per second, kernel "
+        f"included), so waitress, the network, the flushes to disk and the hand-offs between "
+        f"threads take the other {per - app['us_per_webhook']:,.0f} µs.",
+    ]
 
 
 def _neighbour(results: dict[str, Any]) -> list[str]:
