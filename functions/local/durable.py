@@ -37,67 +37,101 @@ MAX_KEYS = 256  # idle folders forgotten past this many (an hour's folders come 
 WHOLE_FS = ""  # GroupSync's one key in syncfs mode
 
 
-class _Group:
-    __slots__ = ("done", "epoch", "running", "started")
+class _Flush:
+    """One flush of a key and the writers it answers. Each writer wakes once: those it answers
+    on `done`, the writer who runs it (if it waited for the flush before) on `turn`."""
+
+    __slots__ = ("begun", "done", "failed", "turn")
 
     def __init__(self) -> None:
-        self.started = 0  # flushes begun
-        self.done = 0  # the newest flush that finished
-        self.running = False
-        self.epoch = 0  # flushes that failed: their waiters fail with them
+        self.begun = False  # flush() called: a writer arriving now may postdate it
+        self.failed = False
+        self.done = threading.Event()
+        self.turn = threading.Event()
+
+
+class _Group:
+    __slots__ = ("current", "next")
+
+    def __init__(self) -> None:
+        self.current: _Flush | None = None  # under way, or handed over and about to begin
+        self.next: _Flush | None = None  # for writers that arrived while `current` ran
 
 
 class GroupSync:
     """Runs `flush(key)` so that each `sync(key)` returns after a flush of `key` that began
     after the call; writers waiting together share one (the first runs it, the others wait,
-    and those arriving meanwhile get the next one)."""
+    and those arriving meanwhile get the next one, run by the first of them)."""
 
     def __init__(self, flush: Callable[[str], None]) -> None:
         self._flush = flush
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._groups: dict[str, _Group] = {}
         self.flushes = 0  # flushes that succeeded, for the bench and tests
         self.waiting = 0  # writers parked for a flush to come or to end
 
     def sync(self, key: str) -> None:
-        with self._cond:
+        with self._lock:
             group = self._groups.get(key)
             if group is None:
                 if len(self._groups) >= MAX_KEYS:
                     self._forget_idle()
                 group = self._groups[key] = _Group()
-            epoch = group.epoch
-            ticket = group.started + 1  # a running flush may predate this writer's data
-            while True:
-                if group.epoch != epoch:
-                    raise OSError(f"a flush of {key or 'the filesystem'} failed under this write")
-                if group.done >= ticket:
-                    return
-                if group.running:
-                    self.waiting += 1
-                    self._cond.wait()
-                    self.waiting -= 1
-                    continue
-                group.running = True
-                group.started += 1
-                mine = group.started
-                self._cond.release()
-                ok = False
-                try:
-                    self._flush(key)
-                    ok = True
-                finally:
-                    self._cond.acquire()
-                    group.running = False
-                    if ok:
-                        group.done = mine
-                        self.flushes += 1
-                    else:
-                        group.epoch += 1
-                    self._cond.notify_all()
+            current = group.current
+            if current is None:  # nothing under way: flush now
+                mine = group.current = _Flush()
+                mine.begun = True
+                lead = True
+            elif not current.begun:  # handed over, not yet begun: it will cover this write
+                mine, lead = current, False
+            elif group.next is None:  # under way, maybe from before this write: run the next
+                mine = group.next = _Flush()
+                lead = True
+            else:
+                mine, lead = group.next, False
+            if not mine.begun or not lead:
+                self.waiting += 1
+        if not lead:
+            mine.done.wait()
+            self._unpark(mine, key)
+            return
+        if not mine.begun:  # the next flush: wait for the one under way to hand it over
+            mine.turn.wait()
+            self._unpark(mine, key)
+            with self._lock:
+                mine.begun = True
+        self._run(key, group, mine)
+
+    def _unpark(self, flush: _Flush, key: str) -> None:
+        with self._lock:
+            self.waiting -= 1
+        if flush.failed:
+            raise OSError(f"a flush of {key or 'the filesystem'} failed under this write")
+
+    def _run(self, key: str, group: _Group, mine: _Flush) -> None:
+        ok = False
+        try:
+            self._flush(key)
+            ok = True
+        finally:
+            with self._lock:
+                following, group.next = group.next, None
+                if ok:
+                    self.flushes += 1
+                    group.current = following  # handed over: its writer runs it
+                else:  # it may have carried the next flush's writers' data too: they fail
+                    mine.failed = True
+                    group.current = None
+                    if following is not None:
+                        following.failed = True
+            mine.done.set()
+            if following is not None:
+                if following.failed:
+                    following.done.set()
+                following.turn.set()
 
     def _forget_idle(self) -> None:
-        for key in [k for k, g in self._groups.items() if not g.running]:
+        for key in [k for k, g in self._groups.items() if g.current is None]:
             del self._groups[key]
 
 

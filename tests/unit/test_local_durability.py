@@ -7,8 +7,11 @@ below block until released, so the ordering is the code's own, not the test's ti
 from __future__ import annotations
 
 import errno
+import itertools
 import os
+import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -70,10 +73,10 @@ def start(target: Callable[..., object], *args: object) -> tuple[threading.Threa
 
 
 def wait_until_waiting(sync: GroupSync, waiters: int) -> None:
-    """Until `waiters` threads are parked on the group's condition (the flush is gated, so
+    """Until `waiters` threads are parked for a flush (the flush is gated, so
     nothing else can wake them)."""
     for _ in range(1000):
-        with sync._cond:
+        with sync._lock:
             if sync.waiting >= waiters:
                 return
         threading.Event().wait(0.005)
@@ -120,6 +123,42 @@ def test_writers_waiting_together_share_one_flush() -> None:
     assert all(outcome == [None] for _, outcome in waiters)
     assert len(flush.calls) == 2
     assert sync.flushes == 2
+
+
+def test_under_any_interleaving_each_writer_returns_after_a_flush_that_began_after_its_call() -> (
+    None
+):
+    # One clock for everything: each arrival, return, flush start and flush end takes a tick.
+    clock = itertools.count()
+    lock = threading.Lock()
+    flushes: list[tuple[int, int]] = []
+    calls: list[tuple[int, int]] = []
+    jitter = random.Random(13)
+
+    def tick() -> int:
+        with lock:
+            return next(clock)
+
+    def flush(_key: str) -> None:
+        began = tick()
+        time.sleep(jitter.random() / 2000)  # up to 0.5 ms: writers pile up behind it
+        flushes.append((began, tick()))
+
+    sync = GroupSync(flush)
+
+    def writer() -> None:
+        for _ in range(150):
+            arrived = tick()
+            sync.sync("/d")
+            calls.append((arrived, tick()))
+
+    with ThreadPoolExecutor(12) as pool:
+        for done in [pool.submit(writer) for _ in range(12)]:
+            done.result()
+    assert len(calls) == 12 * 150
+    for arrived, returned in calls:
+        assert any(arrived < began and ended < returned for began, ended in flushes)
+    assert len(flushes) < len(calls) / 2  # and they did share flushes
 
 
 def test_a_failed_flush_fails_every_writer_it_may_have_carried_and_the_next_one_flushes_anew() -> (
