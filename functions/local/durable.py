@@ -124,11 +124,11 @@ class GroupSync:
                     group.current = None
                     if following is not None:
                         following.failed = True
-            mine.done.set()
-            if following is not None:
+            if following is not None:  # its runner first: the disk's next flush starts sooner
+                following.turn.set()
                 if following.failed:
                     following.done.set()
-                following.turn.set()
+            mine.done.set()
 
     def _forget_idle(self) -> None:
         for key in [k for k, g in self._groups.items() if g.current is None]:
