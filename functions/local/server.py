@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import mmap
 import os
 import signal
 import socket
@@ -180,14 +181,61 @@ def serve(settings: Settings) -> None:
     run_workers(workers, lambda first: create(settings, sock, retry=first))
 
 
+class Shares:
+    """How many connections each worker process holds, in memory they share (mapped before the
+    fork). A worker takes new connections only while it holds no more than the least loaded
+    one: the kernel gives a connection on a shared listening socket to whichever process calls
+    accept() first, and left alone it gave one process 12 of wrk's 16 keep-alive connections,
+    whose single core (its interpreter lock) then capped the whole server."""
+
+    def __init__(self, workers: int) -> None:
+        self._memory = mmap.mmap(-1, 8 * workers)  # anonymous and shared: seen across fork()
+        self._held = memoryview(self._memory).cast("q")
+
+    def may_accept(self, worker: int, held: int) -> bool:
+        self._held[worker] = held  # each worker writes its own slot only
+        return held <= min(self._held)
+
+    def held(self) -> list[int]:
+        return list(self._held)
+
+
+# A worker that stopped taking connections looks again at least this often, even with no
+# traffic of its own to wake it (waitress's loop otherwise sleeps up to a second).
+RECHECK_S = 0.05
+
+
+def balance(server: Any, shares: Shares, worker: int) -> None:
+    """Make a waitress server accept only while `shares` says this worker may. Its map holds
+    its connections besides its listener and wake-up pipe, the same two in every worker."""
+    limited = server.readable  # waitress's own check: the connection limit
+
+    def readable() -> bool:
+        return bool(limited()) and shares.may_accept(worker, len(server._map))
+
+    server.readable = readable
+    server.adj.asyncore_loop_timeout = RECHECK_S
+
+
 def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
     """`make(first)` builds a server in each of `workers` forked processes (`first` in one of
-    them); in this process when there is one (or no fork, on Windows)."""
+    them), balanced by their connection counts; in this process when there is one (or no fork,
+    on Windows)."""
     if workers == 1 or not hasattr(os, "fork"):
         _run(make(True))
         return
     signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
-    _supervise([_fork_worker(make, first=n == 0) for n in range(workers)])
+    shares = Shares(workers)
+
+    def balanced(n: int) -> Callable[[], Any]:
+        def build() -> Any:
+            server = make(n == 0)
+            balance(server, shares, n)
+            return server
+
+        return build
+
+    _supervise([_fork_worker(balanced(n)) for n in range(workers)])
 
 
 def _run(server: Any) -> None:
@@ -199,13 +247,13 @@ def _run(server: Any) -> None:
         server.close()
 
 
-def _fork_worker(make: Callable[[bool], Any], first: bool) -> int:
+def _fork_worker(make: Callable[[], Any]) -> int:
     pid = os.fork()
     if pid == 0:  # the worker: no thread exists before this fork
         code = 0
         try:
             signal.signal(signal.SIGTERM, _interrupt)
-            _run(make(first))
+            _run(make())
         except BaseException:  # printed here; the supervisor sees the exit code
             import traceback
 

@@ -4,8 +4,10 @@ signals; each test ends only processes it started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -121,3 +123,43 @@ def test_a_worker_that_dies_stops_the_others_and_the_server_fails(
     assert proc.wait(timeout=15) == 1
     assert not alive(second)
     assert f"worker {first} exited" in proc.stderr.read()  # type: ignore[union-attr]
+
+
+def established(pid: int, port: int) -> int:
+    """Connections to `port` that process `pid` holds open (from /proc, as ss would say)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == "01" and fields[9] in inodes:  # ESTABLISHED
+                count += 1
+    return count
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+def test_keep_alive_clients_are_spread_evenly_over_the_workers(
+    serving: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = serving
+    port = int(url.rsplit(":", 1)[1])
+    # 16 clients connecting at once, as a load generator does: all queued before any accept,
+    # then each asks once and keeps its connection
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(16)]
+    try:
+        for client in clients:
+            client.sendall(b"GET /health HTTP/1.1\r\nHost: lambda\r\n\r\n")
+        for client in clients:
+            assert client.recv(65536).startswith(b"HTTP/1.1 200 ")
+        held = sorted(established(pid, port) for pid in children(proc.pid))
+        assert sum(held) == 16
+        assert held[-1] - held[0] <= 2, held
+    finally:
+        for client in clients:
+            client.close()
