@@ -185,8 +185,8 @@ class Shares:
     """How many connections each worker process holds, in memory they share (mapped before the
     fork). A worker takes new connections only while it holds no more than the least loaded
     one: the kernel gives a connection on a shared listening socket to whichever process calls
-    accept() first, and left alone it gave one process 12 of wrk's 16 keep-alive connections,
-    whose single core (its interpreter lock) then capped the whole server."""
+    accept() first: left alone, one process took 12 of wrk's 16 keep-alive connections, or all
+    16 of a burst, and its single core (its interpreter lock) then capped the whole server."""
 
     def __init__(self, workers: int) -> None:
         self._memory = mmap.mmap(-1, 8 * workers)  # anonymous and shared: seen across fork()
@@ -226,16 +226,7 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
         return
     signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
     shares = Shares(workers)
-
-    def balanced(n: int) -> Callable[[], Any]:
-        def build() -> Any:
-            server = make(n == 0)
-            balance(server, shares, n)
-            return server
-
-        return build
-
-    _supervise([_fork_worker(balanced(n)) for n in range(workers)])
+    _supervise([_fork_worker(make, n, shares) for n in range(workers)])
 
 
 def _run(server: Any) -> None:
@@ -247,13 +238,15 @@ def _run(server: Any) -> None:
         server.close()
 
 
-def _fork_worker(make: Callable[[], Any]) -> int:
+def _fork_worker(make: Callable[[bool], Any], worker: int, shares: Shares) -> int:
     pid = os.fork()
     if pid == 0:  # the worker: no thread exists before this fork
         code = 0
         try:
             signal.signal(signal.SIGTERM, _interrupt)
-            _run(make())
+            server = make(worker == 0)
+            balance(server, shares, worker)
+            _run(server)
         except BaseException:  # printed here; the supervisor sees the exit code
             import traceback
 
