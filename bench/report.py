@@ -141,23 +141,42 @@ def _load(results: dict[str, Any]) -> list[str]:
     return lines + _app_cpu(results) + _neighbour(results)
 
 
+def _per_webhook(row: dict[str, Any] | None) -> float | None:
+    """A load row's server CPU per request, in µs: its cores over its requests per second."""
+    if not row or "server_cores" not in row:
+        return None
+    return float(row["server_cores"]["median"] * 1e6 / row["rps"]["median"])
+
+
 def _app_cpu(results: dict[str, Any]) -> list[str]:
-    """The app's own CPU per webhook beside the default server's under 16 clients: the rest is
-    waitress, the kernel's network and disk work, and hand-offs between threads."""
+    """Where the default server's CPU per webhook at 16 clients goes: the app alone, waitress
+    alone (its no-op row), and the rest: the flushes to disk and the hand-offs between threads."""
+    load = results["load"]
     app = results.get("app_cpu")
-    rows = {r["concurrency"]: r for r in results["load"].get("no peers", [])}
-    served = rows.get(16)
-    if not app or not served or "server_cores" not in served:
+
+    def at16(setup: str) -> dict[str, Any] | None:
+        return next((r for r in load.get(setup, []) if r["concurrency"] == 16), None)
+
+    served = _per_webhook(at16("no peers"))
+    if not app or served is None:
         return []
-    per = served["server_cores"]["median"] * 1e6 / served["rps"]["median"]
+    alone = app["us_per_webhook"]
+    noop = _per_webhook(at16("generator ceiling (no-op app)"))
+    server = (
+        f"waitress and the network on their own (the no-op rows) {noop:,.0f} µs, so the "
+        f"flushes to disk and the hand-offs between threads take the other "
+        f"{served - alone - noop:,.0f} µs"
+        if noop is not None
+        else f"so waitress, the network, the flushes to disk and the hand-offs between threads "
+        f"take the other {served - alone:,.0f} µs"
+    )
     return [
         "",
-        f"**CPU per webhook**: the app alone, `App.handle` in one thread with the store in "
-        f"{app['store']} and no HTTP server, {app['us_per_webhook']} µs (best of "
-        f"{app['rounds']} rounds of {app['events']:,}; worst {app['max_us']}); the default "
-        f"server at 16 clients, {per:,.0f} µs (its cores over its webhooks per second, kernel "
-        f"included), so waitress, the network, the flushes to disk and the hand-offs between "
-        f"threads take the other {per - app['us_per_webhook']:,.0f} µs.",
+        f"**CPU per webhook** at 16 clients: the default server {served:,.0f} µs (its cores "
+        f"over its webhooks per second, kernel included); of that, the app alone "
+        f"{alone} µs (`App.handle` in one thread, the store in {app['store']}, no HTTP "
+        f"server; best of {app['rounds']} rounds of {app['events']:,}, worst {app['max_us']}); "
+        f"{server}.",
     ]
 
 
