@@ -65,7 +65,8 @@ def serving(
     workers = children(proc.pid)
     yield proc, url
     for pid in [*workers, proc.pid]:
-        if alive(pid):
+        # killing one worker makes the supervisor stop the rest: one may be gone by its turn
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     proc.communicate(timeout=10)
 
