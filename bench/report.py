@@ -302,9 +302,10 @@ def _query(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _why(row: dict[str, Any]) -> str:
+def _why(row: dict[str, Any], noop_p99: float | None = None) -> str:
     """Little's law for closed-loop clients: each waits clients / throughput on average, so a
-    p99 under 25 ms takes well over clients / 25 ms per second; and how busy the machine was."""
+    p99 under 25 ms takes well over clients / 25 ms per second; how busy the machine was; and,
+    on waitress, its p99 with a no-op app at the same level (the floor any app starts from)."""
     clients, rps = row["concurrency"], row["rps"]["median"]
     mean = 1000 * clients / rps
     busy = (
@@ -317,11 +318,16 @@ def _why(row: dict[str, Any]) -> str:
     p99 = row["p99_ms"]["median"]
     if p99 <= 25:
         return busy
+    floor = (
+        f"; waitress with a no-op app has p99 {noop_p99} ms at this level"
+        if noop_p99 is not None
+        else ""
+    )
     return (
         f"; {clients} closed-loop clients at this rate wait {mean:.1f} ms on average "
         f"({clients} / {rps:,.0f} per s), so p99 25 ms needs over {clients * 40:,}/s, about "
         f"{clients * 40 * p99 / mean:,.0f}/s if p99 stays x{p99 / mean:.1f} the mean as here"
-        f"{busy}"
+        f"{floor}{busy}"
     )
 
 
@@ -329,11 +335,16 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
     """Local ingest at 16 and 64 clients (2,500/s, p99 25 ms) for each server measured, and a
     hung peer's p50 against two healthy ones' (at most x1.2)."""
     lines: list[str] = []
+    noop = {
+        r["concurrency"]: r["p99_ms"]["median"]
+        for r in load.get("generator ceiling (no-op app)", [])
+    }
     for setup, rows in load.items():
         if not setup.startswith("no peers"):
             continue
         rest = setup.removeprefix("no peers").lstrip(", ")
         server = f"waitress (make serve, {serve})"
+        on_waitress = not rest or rest.startswith("LAMBDA_")
         if rest.startswith("LAMBDA_"):  # make serve with one setting changed
             server = f"{server} with {rest}"
         elif rest:  # another server
@@ -342,9 +353,11 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
             if r["concurrency"] in (16, 64):
                 rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]
                 met = "met" if rps >= 2500 and p99 <= 25 else "not met"
+                floor = noop.get(r["concurrency"]) if on_waitress else None
                 lines.append(
                     f"- Local ingest, {server}, {r['concurrency']} clients: {rps:,.0f} "
-                    f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: {met}{_why(r)})."
+                    f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: "
+                    f"{met}{_why(r, floor)})."
                 )
     healthy = {r["concurrency"]: r for r in load.get("two peers", [])}
     for r in load.get("one healthy, one hung peer", []):

@@ -1,0 +1,36 @@
+"""The bench's targets lines: why a 64-client p99 target is missed, from the same run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import report
+
+
+def row(clients: int, rps: float, p99: float) -> dict[str, Any]:
+    return {
+        "concurrency": clients,
+        "rps": {"median": rps, "min": rps, "max": rps},
+        "p99_ms": {"median": p99, "min": p99, "max": p99},
+    }
+
+
+def test_a_waitress_row_cites_the_no_op_apps_p99_and_another_servers_row_does_not() -> None:
+    load = {
+        "generator ceiling (no-op app)": [row(64, 16000, 28.4)],
+        "no peers": [row(64, 2560, 50.0)],  # mean wait 25 ms: p99 x2.0 the mean
+        "no peers, gunicorn, 2 processes x 16 threads": [row(64, 2000, 60.0)],
+    }
+    waitress, gunicorn = report._ingest_targets(load, "2 processes x 16 threads")
+    assert waitress.startswith("- Local ingest, waitress (make serve, 2 processes x 16 threads)")
+    assert "wait 25.0 ms on average" in waitress
+    assert "about 5,120/s if p99 stays x2.0 the mean" in waitress
+    assert "waitress with a no-op app has p99 28.4 ms at this level" in waitress
+    assert gunicorn.startswith("- Local ingest, gunicorn")
+    assert "no-op" not in gunicorn
+
+
+def test_a_met_target_gives_no_arithmetic() -> None:
+    load = {"generator ceiling (no-op app)": [row(16, 14000, 4.4)], "no peers": [row(16, 2600, 13)]}
+    (line,) = report._ingest_targets(load, "2 processes x 16 threads")
+    assert "(target 2,500/s and 25 ms: met)." in line
