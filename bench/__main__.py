@@ -48,6 +48,16 @@ def noop_server(work: Path) -> Server:
     return Server("noop", argv, port, work).wait_for_port()
 
 
+def noflush_server(work: Path) -> Server:
+    """`make serve` with the store's flushes off (bench/noflush.py): the bound for any flush."""
+    import sys
+
+    port = free_port()
+    env = {"PORT": str(port), **fanout.settings_env("noflush", work, [])}
+    argv = [sys.executable, "-m", "bench.noflush"]
+    return Server("noflush", argv, port, work, env).wait_for_http("/health")
+
+
 def generate(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
     """wrk (compiled, not the bottleneck) when installed; else the Python generator."""
     if wrk.available():
@@ -101,6 +111,7 @@ def interleaved_load(
 
 
 SYNCFS = "no peers, LAMBDA_SYNC=syncfs"
+NOFLUSH = report.NOFLUSH
 
 
 def beside_a_neighbour(
@@ -126,6 +137,8 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     }
     if syncfs_missing() is None:  # the other way to make a 201 durable, where Linux has it
         setups[SYNCFS] = fanout.local("syncfs", work, [], extra={"LAMBDA_SYNC": "syncfs"})
+    # The same server with nothing flushed: how much of a target the disk decides at all.
+    setups[NOFLUSH] = noflush_server(work)
     # The same app, no peers, under other servers: the choice of waitress, measured.
     for kind, label in servers.SERVERS.items():
         env = fanout.settings_env(kind, work, [])

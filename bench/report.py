@@ -92,6 +92,7 @@ def _generator(results: dict[str, Any]) -> str:
     return str(rows[0].get("generator", "python (bench/load.py)"))
 
 
+NOFLUSH = "no peers, flushes off (bench only, not durable)"  # bench/noflush.py's row
 SYNC_WORDS = {
     "syncfs": "LAMBDA_SYNC=syncfs: one syncfs of the filesystem per batch of writers",
     "fsync": "each file fsynced, then its folder, one folder fsync per batch of writers",
@@ -113,7 +114,8 @@ def _load(results: dict[str, Any]) -> list[str]:
         "",
         "**Ingest** (`POST /webhook` on the local server, waitress as `make serve` runs it "
         f"({results.get('serve', '1 process')}) unless the setup names another server; each "
-        f"event durable before its 201 ({SYNC_WORDS[results.get('sync', 'fsync')]}); INFO "
+        f"event durable before its 201 ({SYNC_WORDS[results.get('sync', 'fsync')]}), but in "
+        "the row marked not durable (nothing flushed: the bound for any way of flushing); INFO "
         "logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
         "rows are the generator's ceiling against a no-op app on the same server; CPU in cores "
@@ -302,10 +304,13 @@ def _query(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _why(row: dict[str, Any], noop_p99: float | None = None) -> str:
+def _why(
+    row: dict[str, Any], noop_p99: float | None = None, noflush: dict[str, Any] | None = None
+) -> str:
     """Little's law for closed-loop clients: each waits clients / throughput on average, so a
     p99 under 25 ms takes well over clients / 25 ms per second; how busy the machine was; and,
-    on waitress, its p99 with a no-op app at the same level (the floor any app starts from)."""
+    on waitress, the same level's row of the same server with nothing flushed (the bound for
+    any way of flushing) and its p99 with a no-op app (the floor any app starts from)."""
     clients, rps = row["concurrency"], row["rps"]["median"]
     mean = 1000 * clients / rps
     busy = (
@@ -319,6 +324,12 @@ def _why(row: dict[str, Any], noop_p99: float | None = None) -> str:
     if p99 <= 25:
         return busy
     floor = (
+        f"; with nothing flushed (not durable) the same server does "
+        f"{noflush['rps']['median']:,.0f}/s with p99 {noflush['p99_ms']['median']} ms"
+        if noflush is not None
+        else ""
+    )
+    floor += (
         f"; waitress with a no-op app has p99 {noop_p99} ms at this level"
         if noop_p99 is not None
         else ""
@@ -339,8 +350,9 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
         r["concurrency"]: r["p99_ms"]["median"]
         for r in load.get("generator ceiling (no-op app)", [])
     }
+    noflush = {r["concurrency"]: r for r in load.get(NOFLUSH, [])}
     for setup, rows in load.items():
-        if not setup.startswith("no peers"):
+        if not setup.startswith("no peers") or setup == NOFLUSH:  # that one is no setting
             continue
         rest = setup.removeprefix("no peers").lstrip(", ")
         server = f"waitress (make serve, {serve})"
@@ -353,11 +365,13 @@ def _ingest_targets(load: dict[str, Any], serve: str = "") -> list[str]:
             if r["concurrency"] in (16, 64):
                 rps, p99 = r["rps"]["median"], r["p99_ms"]["median"]
                 met = "met" if rps >= 2500 and p99 <= 25 else "not met"
-                floor = noop.get(r["concurrency"]) if on_waitress else None
+                level = r["concurrency"]
+                floor = noop.get(level) if on_waitress else None
+                bound = noflush.get(level) if on_waitress else None
                 lines.append(
-                    f"- Local ingest, {server}, {r['concurrency']} clients: {rps:,.0f} "
+                    f"- Local ingest, {server}, {level} clients: {rps:,.0f} "
                     f"webhooks/s, p99 {p99} ms (target 2,500/s and 25 ms: "
-                    f"{met}{_why(r, floor)})."
+                    f"{met}{_why(r, floor, bound)})."
                 )
     healthy = {r["concurrency"]: r for r in load.get("two peers", [])}
     for r in load.get("one healthy, one hung peer", []):

@@ -12,12 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from functions.local.server import THREADS
+from functions.local.server import THREADS, default_workers
 from scripts.processes import Server, free_port
 
+WORKERS = default_workers()  # as many processes as `make serve` runs, for a like-for-like row
 SERVERS = {
-    "gunicorn": "gunicorn, 2 processes x 16 threads",
-    "granian": "granian, 2 processes x 16 threads",
+    "gunicorn": f"gunicorn, {WORKERS} processes x {THREADS} threads",
+    "granian": f"granian, {WORKERS} processes x {THREADS} threads",
 }
 
 
@@ -37,7 +38,7 @@ def argv(server: str, port: int) -> list[str]:
     if server == "gunicorn":
         return [
             str(bindir / "gunicorn"),
-            "--workers=2",
+            f"--workers={WORKERS}",
             "--worker-class=gthread",
             f"--threads={THREADS}",
             f"--bind=127.0.0.1:{port}",
@@ -47,7 +48,7 @@ def argv(server: str, port: int) -> list[str]:
     return [
         str(bindir / "granian"),
         "--interface=wsgi",
-        "--workers=2",
+        f"--workers={WORKERS}",
         f"--blocking-threads={THREADS}",
         "--host=127.0.0.1",
         f"--port={port}",

@@ -213,7 +213,7 @@ class Settings(NamedTuple):
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
     memory_mb: int | None = None
-    workers: int | None = None  # local server processes; None: one per CPU (at most 8)
+    workers: int | None = None  # local server processes; None: two per CPU (at most 8)
     sync: str = "fsync"  # local store: file and folder fsync, or one syncfs per batch
 
     def __repr__(self) -> str:

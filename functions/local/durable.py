@@ -29,7 +29,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from functions.core.settings import SYNC_MODES
 
@@ -175,7 +175,16 @@ class WholeFilesystem:
         self.group.sync(WHOLE_FS)
 
 
-Durability = PerFile | WholeFilesystem
+class Durability(Protocol):
+    """What the store calls: `file(fd)` once a file's bytes are written, before it is named;
+    `names(folder)` once a name in `folder` is made. Each returns when what it answers for is
+    on disk (PerFile, WholeFilesystem)."""
+
+    name: str
+
+    def file(self, fd: int) -> None: ...
+
+    def names(self, folder: str) -> None: ...
 
 
 def choose(root: str, mode: str = "fsync") -> Durability:

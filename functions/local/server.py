@@ -1,5 +1,5 @@
-"""`python -m functions.local`: the app on the local filesystem, served by waitress in one
-process per CPU."""
+"""`python -m functions.local`: the app on the local filesystem, served by waitress in two
+processes per CPU."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from functions.local.durable import syncfs_missing
 from functions.local.store import FileBlobStore
 
 THREADS = 16  # per worker process
+PER_CPU = 2  # worker processes per CPU (see default_workers)
 MAX_WORKERS = 8
 BACKLOG = 1024
 
@@ -109,8 +110,14 @@ def main() -> None:
     serve(settings)
 
 
-def default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+def default_workers(cpus: int | None = None) -> int:
+    """Two per CPU, at most 8. A process runs Python on one core at a time (its interpreter
+    lock) and leaves it while its threads wait for a flush to disk or for the lock itself, so
+    one process per CPU left a quarter of the machine idle: on 2 CPUs, 3 or 4 processes served
+    x1.15-1.19 the webhooks of 2 at 16 clients and x1.08-1.12 at 64, in interleaved runs
+    (README, "Benchmarks"); each more process costs about 16 MB."""
+    cpus = cpus if cpus is not None else os.cpu_count() or 1
+    return max(1, min(PER_CPU * cpus, MAX_WORKERS))
 
 
 def listen(settings: Settings) -> socket.socket:
@@ -128,11 +135,16 @@ def listen(settings: Settings) -> socket.socket:
     return sock
 
 
-def create(settings: Settings, sock: socket.socket | None = None, retry: bool = True) -> Any:
-    """The app on the local store, listening on HOST:PORT (or on `sock`, shared by the worker
-    processes) and ready to `run()` (waitress's server; `close()` stops it). Leftover temp
-    files of a crash are swept first, and the outbox retry loop is started when there are peers
-    (and `retry`: one worker runs it)."""
+def create(
+    settings: Settings,
+    sock: socket.socket | None = None,
+    retry: bool = True,
+    app: App | None = None,
+) -> Any:
+    """The app (`build_app(settings)` unless given) on the local store, listening on HOST:PORT
+    (or on `sock`, shared by the worker processes) and ready to `run()` (waitress's server;
+    `close()` stops it). Leftover temp files of a crash are swept first, and the outbox retry
+    loop is started when there are peers (and `retry`: one worker runs it)."""
     from waitress import create_server
 
     from functions.local import framing
@@ -143,7 +155,7 @@ def create(settings: Settings, sock: socket.socket | None = None, retry: bool = 
     if sock is None:
         FileBlobStore(data_dir).sweep_temp()
         sock = listen(settings)
-    app = build_app(settings)
+    app = app or build_app(settings)
     if settings.peer_urls and retry:
         retry_loop(app, settings.outbox_retry_interval_s)
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
@@ -161,9 +173,9 @@ def create(settings: Settings, sock: socket.socket | None = None, retry: bool = 
 
 
 def serve(settings: Settings) -> None:
-    """One process per CPU (LAMBDA_WORKERS), each a waitress server on the one listening
-    socket: waitress runs Python on one core, so a second process nearly doubles what the
-    machine serves. Ctrl-C or SIGTERM stops them all; a worker that dies stops the rest."""
+    """Two processes per CPU (LAMBDA_WORKERS), each a waitress server on the one listening
+    socket (waitress runs Python on one core per process). Ctrl-C or SIGTERM stops them all;
+    a worker that dies stops the rest."""
     data_dir = Path(settings.data_dir)
     mode = sync_mode(settings)
     FileBlobStore(data_dir).sweep_temp()

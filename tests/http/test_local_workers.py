@@ -1,4 +1,4 @@
-"""`python -m functions.local` as `make serve` runs it: one waitress process per CPU on one
+"""`python -m functions.local` as `make serve` runs it: two waitress processes per CPU on one
 listening socket, under a supervisor that stops them all together. Real processes, real
 signals; each test ends only processes it started."""
 

@@ -30,6 +30,22 @@ def test_a_waitress_row_cites_the_no_op_apps_p99_and_another_servers_row_does_no
     assert "no-op" not in gunicorn
 
 
+def test_the_row_with_nothing_flushed_is_cited_as_a_bound_and_never_judged() -> None:
+    load = {
+        "no peers": [row(64, 2700, 47.5)],
+        report.NOFLUSH: [row(64, 4833, 34.7)],
+        "no peers, LAMBDA_SYNC=syncfs": [row(64, 3300, 37.7)],
+        "no peers, granian, 4 processes x 16 threads": [row(64, 3900, 28.0)],
+    }
+    lines = report._ingest_targets(load, "4 processes x 16 threads")
+    assert len(lines) == 3  # no line of its own for the row that is not a setting
+    fsync, syncfs, granian = lines
+    bound = "with nothing flushed (not durable) the same server does 4,833/s with p99 34.7 ms"
+    assert bound in fsync
+    assert bound in syncfs
+    assert "nothing flushed" not in granian
+
+
 def test_a_met_target_gives_no_arithmetic() -> None:
     load = {"generator ceiling (no-op app)": [row(16, 14000, 4.4)], "no peers": [row(16, 2600, 13)]}
     (line,) = report._ingest_targets(load, "2 processes x 16 threads")

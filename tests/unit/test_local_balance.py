@@ -8,7 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from functions.local.server import RECHECK_S, Shares, balance
+from functions.local.server import RECHECK_S, Shares, balance, default_workers
+
+
+def test_two_workers_per_cpu_by_default_and_never_more_than_eight() -> None:
+    assert [default_workers(cpus) for cpus in (1, 2, 3, 4, 16)] == [2, 4, 6, 8, 8]
+    assert default_workers() >= 2  # this machine's own count
 
 
 def test_a_worker_accepts_only_while_no_other_holds_fewer_connections() -> None:
