@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -48,12 +49,21 @@ def noop_server(work: Path) -> Server:
     return Server("noop", argv, port, work).wait_for_port()
 
 
-def noflush_server(work: Path) -> Server:
-    """`make serve` with the store's flushes off (bench/noflush.py): the bound for any flush."""
+def ram_data_dir() -> Path | None:
+    """A fresh folder in RAM for the row with nothing flushed, or None where there is none."""
+    folder, label = appcpu.ram_folder()
+    if not label.startswith("RAM"):
+        return None
+    return Path(tempfile.mkdtemp(prefix="lambda-bench-noflush-", dir=folder))
+
+
+def noflush_server(work: Path, data: Path) -> Server:
+    """`make serve` with its files in RAM and nothing flushed (bench/noflush.py): the disk
+    taken out entirely, the bound for any way of flushing."""
     import sys
 
     port = free_port()
-    env = {"PORT": str(port), **fanout.settings_env("noflush", work, [])}
+    env = {"PORT": str(port), **fanout.settings_env("noflush", work, []), "DATA_DIR": str(data)}
     argv = [sys.executable, "-m", "bench.noflush"]
     return Server("noflush", argv, port, work, env).wait_for_http("/health")
 
@@ -137,8 +147,10 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     }
     if syncfs_missing() is None:  # the other way to make a 201 durable, where Linux has it
         setups[SYNCFS] = fanout.local("syncfs", work, [], extra={"LAMBDA_SYNC": "syncfs"})
-    # The same server with nothing flushed: how much of a target the disk decides at all.
-    setups[NOFLUSH] = noflush_server(work)
+    # The same server with no disk at all: how much of a target the disk decides.
+    ram = ram_data_dir()
+    if ram is not None:
+        setups[NOFLUSH] = noflush_server(work, ram)
     # The same app, no peers, under other servers: the choice of waitress, measured.
     for kind, label in servers.SERVERS.items():
         env = fanout.settings_env(kind, work, [])
@@ -163,6 +175,8 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
         for running in [*setups.values(), *peers, ceiling]:
             running.stop()
         hung.stop()
+        if ram is not None:
+            shutil.rmtree(ram, ignore_errors=True)
     return {"load": results, "neighbour": neighbour}
 
 

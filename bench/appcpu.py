@@ -24,7 +24,8 @@ RAM = Path("/dev/shm")
 ROUNDS = 5
 
 
-def _folder() -> tuple[Path, str]:
+def ram_folder() -> tuple[Path, str]:
+    """A RAM-backed folder (where fsync writes nothing) and its label; the temp dir without."""
     if RAM.is_dir() and os.access(RAM, os.W_OK):
         return RAM, "RAM (/dev/shm)"
     return Path(tempfile.gettempdir()), "disk (no /dev/shm here)"
@@ -48,7 +49,7 @@ def _measure(events: int) -> dict[str, Any]:
     from functions.local.server import build_app, lean_logging
 
     lean_logging()
-    parent, where = _folder()
+    parent, where = ram_folder()
     with tempfile.TemporaryDirectory(dir=parent, prefix="lambda-appcpu-") as data:
         app = build_app(Settings(data_dir=data))
         headers = {"content-type": "application/json"}

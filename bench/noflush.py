@@ -1,8 +1,10 @@
 """The local app exactly as `make serve` runs it (same server, processes, threads, logging,
 settings from the environment) except that the store flushes nothing: a 201 here does NOT
-survive a power cut. The bench runs it beside the real server to show how much of a latency
-or throughput target the flushes to disk decide, and how much the server and the machine do:
-no way of flushing can beat this row. It is not a setting: only the bench starts it.
+survive a power cut. The bench runs it with DATA_DIR in RAM (/dev/shm), beside the real
+server, to show how much of a latency or throughput target the disk decides and how much the
+server and the machine do: no way of flushing can beat that row. (On a disk, flushing nothing
+is no bound: dirty pages pile up until the kernel throttles the writers.) It is not a
+setting: only the bench starts it.
 
     .venv/bin/python -m bench.noflush   (PORT, DATA_DIR, ... from the environment)
 """

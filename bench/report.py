@@ -92,7 +92,7 @@ def _generator(results: dict[str, Any]) -> str:
     return str(rows[0].get("generator", "python (bench/load.py)"))
 
 
-NOFLUSH = "no peers, flushes off (bench only, not durable)"  # bench/noflush.py's row
+NOFLUSH = "no peers, files in RAM, nothing flushed (bench only, not durable)"  # bench/noflush
 SYNC_WORDS = {
     "syncfs": "LAMBDA_SYNC=syncfs: one syncfs of the filesystem per batch of writers",
     "fsync": "each file fsynced, then its folder, one folder fsync per batch of writers",
@@ -115,7 +115,8 @@ def _load(results: dict[str, Any]) -> list[str]:
         "**Ingest** (`POST /webhook` on the local server, waitress as `make serve` runs it "
         f"({results.get('serve', '1 process')}) unless the setup names another server; each "
         f"event durable before its 201 ({SYNC_WORDS[results.get('sync', 'fsync')]}), but in "
-        "the row marked not durable (nothing flushed: the bound for any way of flushing); INFO "
+        "the row marked not durable (files in RAM, nothing flushed: the bound for any way of "
+        "flushing); INFO "
         "logging; load "
         f"from {_generator(results)} in a separate process; median of runs, min-max; the first "
         "rows are the generator's ceiling against a no-op app on the same server; CPU in cores "
@@ -324,7 +325,7 @@ def _why(
     if p99 <= 25:
         return busy
     floor = (
-        f"; with nothing flushed (not durable) the same server does "
+        f"; with its files in RAM and nothing flushed (not durable) the same server does "
         f"{noflush['rps']['median']:,.0f}/s with p99 {noflush['p99_ms']['median']} ms"
         if noflush is not None
         else ""

@@ -40,7 +40,10 @@ def test_the_row_with_nothing_flushed_is_cited_as_a_bound_and_never_judged() -> 
     lines = report._ingest_targets(load, "4 processes x 16 threads")
     assert len(lines) == 3  # no line of its own for the row that is not a setting
     fsync, syncfs, granian = lines
-    bound = "with nothing flushed (not durable) the same server does 4,833/s with p99 34.7 ms"
+    bound = (
+        "with its files in RAM and nothing flushed (not durable) the same server does "
+        "4,833/s with p99 34.7 ms"
+    )
     assert bound in fsync
     assert bound in syncfs
     assert "nothing flushed" not in granian
