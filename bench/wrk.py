@@ -62,6 +62,8 @@ def load(
             timeout=seconds + 60,
         ).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    if "99" not in percentiles:  # no request answered: say what wrk saw
+        raise RuntimeError(f"wrk got no latencies from {url}{path}:\n{out[-1500:]}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
