@@ -45,7 +45,6 @@ def build(settings: Settings) -> App:
 def main() -> None:
     lean_logging()
     settings = read_token(Settings.from_env())
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     sock = listen(settings)
     run_workers(
         settings.workers or default_workers(),

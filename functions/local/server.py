@@ -113,7 +113,7 @@ def main() -> None:
 def default_workers(cpus: int | None = None) -> int:
     """Two per CPU, at most 8. A process runs Python on one core at a time (its interpreter
     lock) and leaves it while its threads wait for a flush to disk or for the lock itself, so
-    one process per CPU left a quarter of the machine idle: on 2 CPUs, 3 or 4 processes served
+    with one process per CPU the server used 1.44 of 2 cores: there 3 or 4 processes served
     x1.15-1.19 the webhooks of 2 at 16 clients and x1.08-1.15 at 64, in interleaved runs
     (README, "Benchmarks"); each more process costs about 16 MB."""
     cpus = cpus if cpus is not None else os.cpu_count() or 1
