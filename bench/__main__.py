@@ -22,15 +22,14 @@ from bench import (
     appcpu,
     artifacts,
     coldstart,
-    cpu,
     deployed,
     fanout,
     ingest_cost,
     outbox_cost,
     query,
     report,
+    rounds,
     servers,
-    wrk,
 )
 from bench.neighbour import Neighbour
 from functions.core.settings import Settings
@@ -68,13 +67,6 @@ def noflush_server(work: Path, data: Path) -> Server:
     return Server("noflush", argv, port, work, env).wait_for_http("/health")
 
 
-def generate(url: str, concurrency: int, seconds: float) -> dict[str, Any]:
-    """wrk (compiled, not the bottleneck) when installed; else the Python generator."""
-    if wrk.available():
-        return wrk.load(url, concurrency, seconds)
-    return {**fanout.load(url, concurrency, seconds), "generator": "python (bench/load.py)"}
-
-
 def summarize(concurrency: int, samples: list[dict[str, Any]]) -> dict[str, Any]:
     def spread(key: str) -> dict[str, float]:
         values = [s[key] for s in samples]
@@ -105,16 +97,8 @@ CPU_KEYS = ("server_cores", "generator_cores", "machine_busy")
 def interleaved_load(
     servers: dict[str, Server], levels: tuple[int, ...], seconds: float, runs: int
 ) -> dict[str, list[dict[str, Any]]]:
-    """Every setup at every level, run after run in turn (not one setup's runs back to back):
-    a disk or neighbour that slows down for a while slows every setup alike, so the ratios
-    between setups hold."""
-    samples: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    for _ in range(runs):
-        for name, server in servers.items():
-            for level in levels:
-                with cpu.measure(server.process.pid) as used:
-                    sample = generate(server.url, level, seconds)
-                samples.setdefault((name, level), []).append({**sample, **used})
+    """Every setup at every level, in turns (`rounds.interleaved`), summarized."""
+    samples = rounds.interleaved(servers, levels, seconds, runs)
     return {
         name: [summarize(level, samples[(name, level)]) for level in levels] for name in servers
     }
