@@ -25,7 +25,7 @@ request = function()
   return wrk.format(nil, nil, nil, '{"n": ' .. counter .. ', "bench": true}')
 end
 """
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}  # wrk's units.c
 
 
 def available() -> bool:
@@ -33,7 +33,7 @@ def available() -> bool:
 
 
 def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()  # type: ignore[union-attr]
     return round(float(number) * UNITS[unit], 3)
 
 
@@ -61,9 +61,19 @@ def load(
             check=True,
             timeout=seconds + 60,
         ).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
-    if "99" not in percentiles:  # no request answered: say what wrk saw
-        raise RuntimeError(f"wrk got no latencies from {url}{path}:\n{out[-1500:]}")
+    try:
+        return parse(out)
+    except ValueError as exc:
+        raise RuntimeError(f"{exc} from {url}{path}:\n{out[-1500:]}") from exc
+
+
+def parse(out: str) -> dict[str, Any]:
+    """wrk's report -> requests per second, p50 and p99 (ms), non-2xx answers. wrk pads a value
+    with a one-letter unit by a space (`print_units` in wrk's src/wrk.c: "99%    1.44s "), so
+    a p99 of a second or more ends its line with one: the match allows it."""
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
+    if "99" not in percentiles:
+        raise ValueError("wrk reported no latency percentiles")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
