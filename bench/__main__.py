@@ -50,8 +50,8 @@ def noop_server(work: Path) -> Server:
 
 def ram_data_dir() -> Path | None:
     """A fresh folder in RAM for the row with nothing flushed, or None where there is none."""
-    folder, label = appcpu.ram_folder()
-    if not label.startswith("RAM"):
+    folder = appcpu.ram()
+    if folder is None:
         return None
     return Path(tempfile.mkdtemp(prefix="lambda-bench-noflush-", dir=folder))
 
@@ -105,7 +105,6 @@ def interleaved_load(
 
 
 SYNCFS = "no peers, LAMBDA_SYNC=syncfs"
-NOFLUSH = report.NOFLUSH
 
 
 def beside_a_neighbour(
@@ -134,7 +133,7 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     # The same server with no disk at all: how much of a target the disk decides.
     ram = ram_data_dir()
     if ram is not None:
-        setups[NOFLUSH] = noflush_server(work, ram)
+        setups[report.NOFLUSH] = noflush_server(work, ram)
     # The same app, no peers, under other servers: the choice of waitress, measured.
     for kind, label in servers.SERVERS.items():
         env = fanout.settings_env(kind, work, [])

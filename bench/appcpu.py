@@ -24,10 +24,16 @@ RAM = Path("/dev/shm")
 ROUNDS = 5
 
 
+def ram() -> Path | None:
+    """A RAM-backed folder (where fsync writes nothing), or None where there is none."""
+    return RAM if RAM.is_dir() and os.access(RAM, os.W_OK) else None
+
+
 def ram_folder() -> tuple[Path, str]:
-    """A RAM-backed folder (where fsync writes nothing) and its label; the temp dir without."""
-    if RAM.is_dir() and os.access(RAM, os.W_OK):
-        return RAM, "RAM (/dev/shm)"
+    """`ram()` and its label; the temp dir without."""
+    folder = ram()
+    if folder is not None:
+        return folder, "RAM (/dev/shm)"
     return Path(tempfile.gettempdir()), "disk (no /dev/shm here)"
 
 
