@@ -9,14 +9,15 @@ from __future__ import annotations
 import azure.functions as func
 
 from functions.azure.http import default_app, to_request, to_response
+from functions.core.schedules import COMPACT, RETRY
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-RETRY_SCHEDULE = "0 */1 * * * *"  # every minute: the outbox's retry schedule
-COMPACT_SCHEDULE = "0 10 * * * *"  # ten past every hour: compaction of closed hours
+RETRY_SCHEDULE = RETRY.ncrontab()  # every minute: the outbox's retry schedule
+COMPACT_SCHEDULE = COMPACT.ncrontab()  # ten past every hour: compaction of closed hours
 
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)

@@ -1,0 +1,45 @@
+"""The scheduled jobs: one table that every cloud's schedule is built from.
+
+The Pulumi stacks read it to create EventBridge rules (AWS) and Cloud Scheduler jobs (GCP); the
+Azure entry module reads it for its timer triggers. See docs/architecture.md (jobs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job run on a schedule: `name` is its entry point's name on every cloud (the Lambda
+    handler, the Azure timer function), `route` the jobs route that runs it over HTTP."""
+
+    name: str
+    route: str
+    period_minutes: int  # below 60: every N minutes; 60: once an hour, at `minute`
+    minute: int = 0
+
+    def _hourly(self, period: int) -> bool:
+        return period >= 60
+
+    def unix_cron(self, period: int | None = None) -> str:
+        """Five fields, as Cloud Scheduler takes them."""
+        every = period or self.period_minutes
+        return f"{self.minute} * * * *" if self._hourly(every) else f"*/{every} * * * *"
+
+    def ncrontab(self, period: int | None = None) -> str:
+        """Six fields, seconds first, as Azure Functions' timer trigger takes them."""
+        return f"0 {self.unix_cron(period)}"
+
+    def eventbridge(self, period: int | None = None) -> str:
+        """An EventBridge schedule expression: rate() for short periods, cron() (six fields,
+        with '?' for day-of-week) for hourly ones."""
+        every = period or self.period_minutes
+        if self._hourly(every):
+            return f"cron({self.minute} * * * ? *)"
+        return f"rate({every} minute{'s' if every > 1 else ''})"
+
+
+RETRY = Job("retry_outbox", "/internal/outbox/retry", period_minutes=1)
+COMPACT = Job("compact", "/internal/compact", period_minutes=60, minute=10)
+JOBS: tuple[Job, ...] = (RETRY, COMPACT)
