@@ -157,7 +157,7 @@ def environment(log_dir: Path) -> tuple[dict[str, str], list[Any]]:
     boto3.client("s3").create_bucket(Bucket="bench")
     from functions.gcp.store import _client
 
-    _client().create_bucket("bench")
+    _client(gcs.url).create_bucket("bench")
     BlobServiceClient.from_connection_string(
         env["LAMBDA_AZURE_CONNECTION_STRING"]
     ).create_container("bench")

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from bench.outbox_cost import Acknowledging, emulator_stores
 from functions.core.app import App
 from functions.core.http import Request
+from functions.core.services import Services
 from functions.core.settings import Settings
 from scripts.counting_proxy import CountingProxy
 
@@ -93,7 +94,7 @@ def measure(
             for key in (False, True):
                 settings = Settings(peer_urls=peers, peer_secret="bench", log_level="WARNING")
                 store = make(proxy.url)
-                app = App(settings, cloud, partial(_same, store), transport=Acknowledging)
+                app = App(Services(settings, cloud, partial(_same, store), transport=Acknowledging))
                 _webhook(app, -1, key)  # the hour's index marker: once per hour and instance
                 proxy.reset()
                 for n in range(webhooks):

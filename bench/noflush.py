@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from functions.core.app import App
+from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.local.server import (
     create,
@@ -39,7 +40,9 @@ class NoFlush:
 
 
 def build(settings: Settings) -> App:
-    return App(settings, "local", lambda: FileBlobStore(Path(settings.data_dir), NoFlush()))
+    return App(
+        Services(settings, "local", lambda: FileBlobStore(Path(settings.data_dir), NoFlush()))
+    )
 
 
 def main() -> None:

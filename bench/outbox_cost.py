@@ -22,6 +22,7 @@ from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox
+from functions.core.services import Services
 from functions.core.settings import Settings
 from scripts import emulators
 from scripts.counting_proxy import CountingProxy
@@ -80,7 +81,7 @@ class Acknowledging:
 
 
 def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) -> dict[str, Any]:
-    """A retry run as the schedules run it (`App.retry_outbox`): the due records listed and
+    """A retry run as the schedules run it (`Jobs.retry`): the due records listed and
     read, each one's event looked up at the origin (their first retry), every peer
     acknowledging, the records deleted; then `GET /peers`' backlog count."""
     from bench.ingest_cost import request_class  # (it imports this module)
@@ -102,11 +103,11 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) 
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(add, range(backlog)))
         settings = Settings(peer_urls=PEERS, peer_secret="bench", log_level="WARNING")
-        app = App(settings, name, lambda: counted, transport=Acknowledging)
-        fanout = app.fanout()
+        app = App(Services(settings, name, lambda: counted, transport=Acknowledging))
+        fanout = app.services.fanout()
         assert fanout is not None
         proxy.reset()
-        result = app.retry_outbox()
+        result = app.jobs.retry()
         run, sent = dict(proxy.counts), list(proxy.requests)
         proxy.reset()
         fanout.outbox.backlog(PEERS)

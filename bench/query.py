@@ -16,6 +16,7 @@ from functions.core.compaction import Compactor
 from functions.core.events import Envelope, uuid7
 from functions.core.http import Request
 from functions.core.ingest import encode
+from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.local.store import FileBlobStore
 
@@ -68,7 +69,7 @@ def stats(values: list[float]) -> dict[str, float]:
 def measure(
     store: Any, local_root: Path | None, sizes: list[int], runs: int, label: str
 ) -> list[dict[str, Any]]:
-    app = App(Settings(log_level="WARNING", read_token="bench"), "bench", lambda: store)
+    app = App(Services(Settings(log_level="WARNING", read_token="bench"), "bench", lambda: store))
     compactor = Compactor(store, lambda: DAY + timedelta(days=2))
     results: list[dict[str, Any]] = []
     for size in sizes:

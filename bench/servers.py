@@ -25,8 +25,8 @@ SERVERS = {
 def build() -> Any:
     """The WSGI app, built in each server process (the servers call this factory)."""
     from functions.core.settings import Settings
-    from functions.core.wsgi import wsgi_app
     from functions.local.server import build_app, lean_logging, read_token
+    from functions.wsgi import wsgi_app
 
     lean_logging()
     settings = read_token(Settings.from_env())

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from functions.core.wsgi import REASONS, environ_headers, read_body
+from functions.wsgi import REASONS, environ_headers, read_body
 from scripts.platforms import azure_functions, azure_request, lambda_event_v2
 
 MAX_BODY = 64 * 1024 * 1024

@@ -97,6 +97,7 @@ def source_files(cloud: str) -> dict[str, Path]:
                 files[path.relative_to(ROOT).as_posix()] = path
     if cloud == "gcp":
         files["main.py"] = ROOT / "functions/gcp/main.py"
+        files["functions/wsgi.py"] = ROOT / "functions/wsgi.py"  # the Flask request's translation
     if cloud == "azure":
         files["function_app.py"] = ROOT / "functions/azure/function_app.py"
         files["host.json"] = ROOT / "functions/azure/host.json"

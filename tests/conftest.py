@@ -10,8 +10,10 @@ import pytest
 
 from functions.core.app import App
 from functions.core.http import Request
+from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.support.fakes import FakeClock, MemoryBlobStore
+from tests.support.gcs import gcs_client
 
 READ_TOKEN = "test-read-token"  # what the test deployments accept for reads
 READ = {"authorization": f"Bearer {READ_TOKEN}"}
@@ -90,7 +92,7 @@ def make_client(clock: FakeClock, store: MemoryBlobStore, logs: Captured) -> Mak
         settings = settings or Settings()
         if settings.read_token is None:
             settings = settings._replace(read_token=READ_TOKEN)
-        app = App(settings, "local", factory or (lambda: store), clock, logs.logger)
+        app = App(Services(settings, "local", factory or (lambda: store), clock, logs.logger))
         return CoreClient(app)
 
     return make
@@ -152,10 +154,9 @@ def s3_bucket(moto: Server) -> str:
 
 @pytest.fixture
 def gcs_bucket(fake_gcs: Server) -> str:
-    from functions.gcp.store import _client
 
     name = emulators.unique_bucket("events")
-    _client().create_bucket(name)
+    gcs_client().create_bucket(name)
     return name
 
 

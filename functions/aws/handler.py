@@ -1,7 +1,7 @@
-"""AWS Lambda entry point: `functions.aws.handler.handler`.
-
-Serves Function URL and API Gateway events and stores events in S3. boto3 is imported only when
-a route first needs storage, so `/health` pays for none of it.
+"""AWS Lambda entry point: `functions.aws.handler.handler` for HTTP (Function URL and API
+Gateway events), and one function per scheduled job (`retry_outbox`, `compact`), each invoked
+by its EventBridge rule. boto3 is imported only when a route first needs storage, so `/health`
+pays for none of it. See docs/deploying.md.
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from typing import Any
 
 from functions.aws.events import Event, translation_for
 from functions.core.app import App
+from functions.core.jobs import Jobs
 from functions.core.ports import BlobStore
-from functions.core.settings import BUCKET, Settings, require
+from functions.core.services import Services
+from functions.core.settings import Settings
 
 
-def build_app(settings: Settings) -> App:
-    bucket = require(settings.bucket, BUCKET)
+def open_store(bucket: str) -> BlobStore:
+    from functions.aws.store import S3BlobStore
 
-    def store() -> BlobStore:
-        from functions.aws.store import S3BlobStore
-
-        return S3BlobStore(bucket)
-
-    return App(settings, "aws", store)
+    return S3BlobStore(bucket)
 
 
 def make_handler(app: App) -> Callable[[Event, Any], Event]:
@@ -35,13 +32,15 @@ def make_handler(app: App) -> Callable[[Event, Any], Event]:
     return handle
 
 
+def build_app(settings: Settings) -> App:
+    return App(Services.for_bucket(settings, "aws", open_store))
+
+
 @functools.cache
 def default_app() -> App:
-    import os
-
     from functions.aws.secrets import with_secrets
 
-    return build_app(Settings.from_env(with_secrets(os.environ)))
+    return build_app(Settings.from_env(extend=with_secrets))
 
 
 @functools.cache
@@ -53,12 +52,15 @@ def handler(event: Event, context: Any) -> Event:
     return _default_handler()(event, context)
 
 
+def _jobs() -> Jobs:
+    return default_app().jobs
+
+
 def retry_outbox(event: Event, context: Any) -> dict[str, int]:
-    """`functions.aws.handler.retry_outbox`: invoked by the EventBridge schedule that the Pulumi
-    program provisions (a second function on the same code), never by HTTP."""
-    return default_app().retry_outbox()
+    """The outbox retry schedule's entry point (functions/core/schedules.py)."""
+    return _jobs().retry()
 
 
 def compact(event: Event, context: Any) -> dict[str, int]:
-    """`functions.aws.handler.compact`: the hourly EventBridge schedule's entry point."""
-    return default_app().compact()
+    """The hourly compaction schedule's entry point (functions/core/schedules.py)."""
+    return _jobs().compact()

@@ -1,23 +1,39 @@
-"""Azure Functions entry point (Python v2 model): `app`, one anonymous catch-all HTTP route.
-
-host.json sets the route prefix to empty, so our paths are not forced under /api.
-azure-storage-blob is imported only when a route first needs storage.
+"""Azure Functions entry point (Python v2 model): `app`, one anonymous catch-all HTTP route and
+a timer trigger per scheduled job (functions/core/schedules.py). host.json sets the route
+prefix to empty, so our paths are not forced under /api. azure-storage-blob is imported only
+when a route first needs storage. See docs/deploying.md.
 """
 
 from __future__ import annotations
 
+import functools
+
 import azure.functions as func
 
-from functions.azure.http import default_app, to_request, to_response
+from functions.azure.http import to_request, to_response
+from functions.core.app import App
+from functions.core.ports import BlobStore
 from functions.core.schedules import COMPACT, RETRY
+from functions.core.services import Services
+from functions.core.settings import Settings
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-RETRY_SCHEDULE = RETRY.ncrontab()  # every minute: the outbox's retry schedule
-COMPACT_SCHEDULE = COMPACT.ncrontab()  # ten past every hour: compaction of closed hours
+def build_app(settings: Settings) -> App:
+    def open_store(container: str) -> BlobStore:
+        from functions.azure.store import AzureBlobStore
+
+        return AzureBlobStore.from_settings(container, settings)
+
+    return App(Services.for_bucket(settings, "azure", open_store))
+
+
+@functools.cache
+def default_app() -> App:
+    return build_app(Settings.from_env())
 
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
@@ -26,11 +42,11 @@ def http(req: func.HttpRequest) -> func.HttpResponse:
     return response
 
 
-@app.timer_trigger(schedule=RETRY_SCHEDULE, arg_name="timer", run_on_startup=False)
+@app.timer_trigger(schedule=RETRY.ncrontab(), arg_name="timer", run_on_startup=False)
 def retry_outbox(timer: func.TimerRequest) -> None:
-    default_app().retry_outbox()
+    default_app().jobs.retry()
 
 
-@app.timer_trigger(schedule=COMPACT_SCHEDULE, arg_name="timer", run_on_startup=False)
+@app.timer_trigger(schedule=COMPACT.ncrontab(), arg_name="timer", run_on_startup=False)
 def compact(timer: func.TimerRequest) -> None:
-    default_app().compact()
+    default_app().jobs.compact()

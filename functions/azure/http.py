@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from functions.core.app import App
 from functions.core.http import Request, Response, normalize_headers
-from functions.core.ports import BlobStore
-from functions.core.settings import BUCKET, Settings, require
-
-
-def build_app(settings: Settings) -> App:
-    container = require(settings.bucket, BUCKET)
-
-    def store() -> BlobStore:
-        from functions.azure.store import AzureBlobStore
-
-        store: BlobStore = AzureBlobStore.from_settings(container, settings)
-        return store
-
-    return App(settings, "azure", store)
-
-
-@functools.cache
-def default_app() -> App:
-    return build_app(Settings.from_env())
 
 
 def to_request(req: Any) -> Request:

@@ -1,29 +1,16 @@
-"""The app: one `handle(request) -> Response` that every adapter calls."""
+"""The app: one `handle(request) -> Response` that every adapter calls (docs/architecture.md)."""
 
 from __future__ import annotations
 
-import logging
 import os
-import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-from functions.core.errors import AppError, ConfigError, MethodNotAllowed, StorageError
+from functions.core.errors import AppError, MethodNotAllowed, StorageError
 from functions.core.handlers import Handlers
 from functions.core.http import Request, Response, json_response
-from functions.core.logs import get_logger
-from functions.core.ports import BlobStore, Clock
+from functions.core.jobs import Jobs
 from functions.core.routes import Router
-from functions.core.settings import PEER_SECRET, Settings
-
-if TYPE_CHECKING:  # imported for real on first fan-out: keeps /health's cold start small
-    from functions.core.fanout import FanOut, Transport
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+from functions.core.services import Services
 
 
 def error_response(error: AppError, request_id: str) -> Response:
@@ -36,84 +23,18 @@ def error_response(error: AppError, request_id: str) -> Response:
     return json_response(error.status, body, headers)
 
 
-class LazyStore:
-    """Builds the store once, on first use, safely across threads."""
-
-    def __init__(self, factory: Callable[[], BlobStore]) -> None:
-        self._factory = factory
-        self._store: BlobStore | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> BlobStore:
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = self._factory()
-        return self._store
-
-
 class App:
-    def __init__(
-        self,
-        settings: Settings,
-        adapter: str,
-        store_factory: Callable[[], BlobStore],
-        clock: Clock = utc_now,
-        logger: logging.Logger | None = None,
-        transport: Callable[[], Transport] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.store = LazyStore(store_factory)
-        self._clock = clock
-        self._fanout: FanOut | None = None
-        self._fanout_lock = threading.Lock()
-        self._transport = transport
-        self.handlers = Handlers(settings, adapter, self.store, clock, self.fanout)
+    """Matches a request to its route, runs the handler, maps errors to the one JSON shape and
+    logs one line per request. The services come built from `Services` (the composition
+    root); the jobs, for the schedules, are `app.jobs`."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.log = services.log
+        self.jobs = Jobs(services)
+        self.handlers = Handlers(services, self.jobs)
         self.router = Router()
-        self.log = logger or get_logger(settings.log_level)
-
-    def fanout(self) -> FanOut | None:
-        """The peer fan-out, built on first use (None without peers); shared by all threads."""
-        settings = self.settings
-        if not settings.peer_urls:
-            return None
-        if settings.peer_secret is None:
-            raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")
-        with self._fanout_lock:
-            if self._fanout is None:
-                from functions.core.fanout import FanOut, HttpxTransport
-                from functions.core.outbox import Outbox
-                from functions.core.signing import PeerSigner
-
-                outbox = Outbox(
-                    self.store(), settings.outbox_max_attempts, settings.outbox_backoff_s
-                )
-                transport = self._transport() if self._transport else HttpxTransport()
-                self._fanout = FanOut(
-                    settings.peer_urls,
-                    outbox,
-                    PeerSigner(settings.peer_secret, settings.peer_keys),
-                    transport,
-                    self._clock,
-                    settings.fanout_timeout_s,
-                    self.log,
-                    store_event=self.handlers.store_if_missing,
-                )
-            return self._fanout
-
-    def retry_outbox(self) -> dict[str, int]:
-        """Entry for the schedules (EventBridge, Azure timer, the local loop)."""
-        result = self.handlers.run_retry()
-        # An idle run (nothing due) is the common case every interval: not worth an INFO line.
-        level = logging.INFO if result["attempted"] else logging.DEBUG
-        self.log.log(level, "outbox retry", extra={"fields": result})
-        return result
-
-    def compact(self) -> dict[str, int]:
-        """Entry for the hourly compaction schedules and the local command."""
-        result = self.handlers.run_compact()
-        self.log.info("compaction", extra={"fields": result})
-        return result
 
     def handle(self, request: Request) -> Response:
         request_id = os.urandom(16).hex()

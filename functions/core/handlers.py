@@ -1,11 +1,10 @@
-"""The routes' handlers (the five public routes and the two the schedules call). They
-speak only the core's types."""
+"""The routes' handlers: the public routes, the peers' route and the jobs' HTTP routes. They
+speak only the core's types; the services they use come from `Services` (the composition
+root) and the jobs from `Jobs`. See docs/architecture.md."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from functions import __version__
 from functions.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
@@ -18,57 +17,28 @@ from functions.core.events import (
     validate_source,
 )
 from functions.core.http import Request, Response, json_response
-from functions.core.ingest import EventStore, Stored, parse_json
-from functions.core.partitions import HourIndex
-from functions.core.ports import BlobStore, Clock
-from functions.core.settings import READ_TOKEN, RETRY_TOKEN, Settings
-
-if TYPE_CHECKING:  # these pull in threads, crypto and DuckDB: imported on first use instead
-    from functions.core.fanout import FanOut
-    from functions.core.outbox import Outbox
-    from functions.core.signing import PeerSigner
+from functions.core.ingest import Stored, parse_json
+from functions.core.jobs import Jobs
+from functions.core.services import Services
+from functions.core.settings import READ_TOKEN, RETRY_TOKEN
 
 
 class Handlers:
-    """Holds the services the routes use. The store is built on first use, so `/health` never
-    imports a storage SDK, and then kept for the life of the (warm) instance."""
+    """One method per route; each takes the request and the route's path parameters."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        adapter: str,
-        store: Callable[[], BlobStore],
-        clock: Clock,
-        fanout: Callable[[], FanOut | None],
-    ) -> None:
-        self.settings = settings
-        self.adapter = adapter
-        self.origin = settings.origin or adapter
-        self._store = store
-        self._clock = clock
-        self._fanout = fanout
-
-    def _events(self) -> EventStore:
-        return EventStore(self._store(), self._hour_index, self._clock)
-
-    @cached_property
-    def _hour_index(self) -> HourIndex:
-        return HourIndex(self._store())
-
-    @cached_property
-    def _signer(self) -> PeerSigner | None:
-        from functions.core.signing import PeerSigner
-
-        secret = self.settings.peer_secret
-        return PeerSigner(secret, self.settings.peer_keys) if secret else None
+    def __init__(self, services: Services, jobs: Jobs) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.jobs = jobs
 
     def health(self, request: Request, params: dict[str, str]) -> Response:
+        services = self.services
         return json_response(
             200,
             {
                 "status": "ok",
-                "adapter": self.adapter,
-                "origin": self.origin,
+                "adapter": services.adapter,
+                "origin": services.origin,
                 "version": __version__,
             },
         )
@@ -79,16 +49,9 @@ class Handlers:
         count = len(self.settings.peer_urls)
         if not self._bearer_matches(request, self.settings.read_token):
             return json_response(200, {"peer_count": count})
-        backlog = self.outbox().backlog(self.settings.peer_urls)
+        backlog = self.services.outbox().backlog(self.settings.peer_urls)
         peers = [{"url": url, **backlog[url]} for url in self.settings.peer_urls]
         return json_response(200, {"peer_count": count, "peers": peers})
-
-    def outbox(self) -> Outbox:
-        from functions.core.outbox import Outbox
-
-        return Outbox(
-            self._store(), self.settings.outbox_max_attempts, self.settings.outbox_backoff_s
-        )
 
     def webhook(self, request: Request, params: dict[str, str]) -> Response:
         source = validate_source(params["source"])
@@ -99,18 +62,18 @@ class Handlers:
             verify_webhook(self.settings.webhooks, source, request)
         payload = parse_json(request.body)
         idempotency_key = self._idempotency_key(source, request, payload)
-        now = self._clock()
+        now = self.services.clock()
         envelope = Envelope(
             id=uuid7(now),
             source=source,
             received_at=now,
-            origin=self.origin,
+            origin=self.services.origin,
             payload=payload,
             headers=kept_headers(dict(request.headers)),
             idempotency_key=idempotency_key,
         )
-        fanout = self._fanout()
-        stored, record = self._events().ingest(envelope, fanout.ahead if fanout else None)
+        fanout = self.services.fanout()
+        stored, record = self.services.events().ingest(envelope, fanout.ahead if fanout else None)
         delivered: dict[str, bool] = {}
         if fanout is not None and record is not None:
             if stored.created:
@@ -118,13 +81,6 @@ class Handlers:
             else:  # a concurrent attempt of this delivery stored it, and recorded it ahead too
                 fanout.outbox.done(record)
         return _stored_response(stored, delivered)
-
-    def store_if_missing(self, envelope: Envelope) -> None:
-        """For the outbox's first retry of a delivery: the origin's own copy, if the webhook
-        that recorded the delivery died before storing it."""
-        events = self._events()
-        if not events.has(envelope):
-            events.write(envelope)
 
     def _idempotency_key(self, source: str, request: Request, payload: Any) -> str | None:
         """Where the source's signature covers a delivery id, that id alone decides: an
@@ -146,39 +102,28 @@ class Handlers:
         """A peer's envelope: signed, stored under its origin key and id, never fanned out
         again (so a full mesh has no loops)."""
         self._check_body(request)
-        if self._signer is None:
+        signer = self.services.signer()
+        if signer is None:
             raise Unauthorized("peer signing is not configured here (LAMBDA_PEER_SECRET)")
-        self._signer.verify(request.body, request.headers)
+        signer.verify(request.body, request.headers)
         envelope = Envelope.from_dict(parse_json(request.body))
-        return _stored_response(self._events().receive(envelope), {})
+        return _stored_response(self.services.events().receive(envelope), {})
 
     def retry_outbox(self, request: Request, params: dict[str, str]) -> Response:
-        """Called by Cloud Scheduler on GCP (elsewhere the schedules call `run_retry`)."""
+        """The outbox retry job over HTTP (Cloud Scheduler calls it on GCP)."""
         self._check_schedule_token(request)
-        return json_response(200, self.run_retry())
+        return json_response(200, self.jobs.retry())
 
     def requeue_dead(self, request: Request, params: dict[str, str]) -> Response:
         """Dead letters back into the outbox, for the next retry run (an operator's call, with
         the schedules' bearer token)."""
         self._check_schedule_token(request)
-        return json_response(200, {"requeued": self.run_requeue()})
-
-    def run_requeue(self) -> int:
-        fanout = self._fanout()
-        return fanout.outbox.requeue(self._clock()) if fanout else 0
+        return json_response(200, {"requeued": self.jobs.requeue()})
 
     def compact(self, request: Request, params: dict[str, str]) -> Response:
-        """Called hourly by Cloud Scheduler on GCP (elsewhere the schedules call
-        `run_compact`)."""
+        """The compaction job over HTTP (Cloud Scheduler calls it hourly on GCP)."""
         self._check_schedule_token(request)
-        return json_response(200, self.run_compact())
-
-    def run_compact(self) -> dict[str, int]:
-        from functions.core.compaction import Compactor
-
-        compactor = Compactor(self._store(), self._clock, self.settings.memory_mb)
-        result: dict[str, int] = compactor.run()
-        return result
+        return json_response(200, self.jobs.compact())
 
     def _check_schedule_token(self, request: Request) -> None:
         self._require_bearer(request, self.settings.retry_token, RETRY_TOKEN)
@@ -201,18 +146,12 @@ class Handlers:
         if not self._bearer_matches(request, token):
             raise Unauthorized("a valid bearer token is required")
 
-    def run_retry(self) -> dict[str, int]:
-        fanout = self._fanout()
-        return (
-            fanout.retry() if fanout else {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
-        )
-
     def query(self, request: Request, params: dict[str, str]) -> Response:
         from functions.core.query import EventQuery, parse_query
 
         self._require_bearer(request, self.settings.read_token, READ_TOKEN)
         query = parse_query(request.query)
-        rows = EventQuery(self._store(), memory_mb=self.settings.memory_mb).run(query)
+        rows = EventQuery(self.services.store(), memory_mb=self.settings.memory_mb).run(query)
         return json_response(
             200,
             {

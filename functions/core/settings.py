@@ -36,6 +36,7 @@ HOST = "HOST"
 PORT = "PORT"
 WORKERS = "LAMBDA_WORKERS"
 SYNC = "LAMBDA_SYNC"
+STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"  # google-cloud-storage's own emulator switch
 SYNC_MODES = ("fsync", "syncfs")  # how the local store flushes (functions/local/durable)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -215,14 +216,22 @@ class Settings(NamedTuple):
     memory_mb: int | None = None
     workers: int | None = None  # local server processes; None: two per CPU (at most 8)
     sync: str = "fsync"  # local store: file and folder fsync, or one syncfs per batch
+    storage_emulator_host: str | None = None  # GCP: an emulator, reached without credentials
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
         return f"Settings({shown})"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = Env(os.environ if environ is None else environ)
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        extend: Callable[[Mapping[str, str]], Mapping[str, str]] | None = None,
+    ) -> Settings:
+        """The settings from `environ` (the process environment unless given), after `extend`
+        adds values kept elsewhere (on AWS, the Secrets Manager secret's)."""
+        raw: Mapping[str, str] = os.environ if environ is None else environ
+        env = Env(extend(raw) if extend else raw)
         settings = cls(
             origin=env.optional(ORIGIN),
             bucket=env.optional(BUCKET),
@@ -247,6 +256,7 @@ class Settings(NamedTuple):
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),
+            storage_emulator_host=env.optional(STORAGE_EMULATOR_HOST),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

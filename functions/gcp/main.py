@@ -1,7 +1,7 @@
-"""Google Cloud Functions (2nd gen) entry point: the HTTP function `handle`.
-
-In the deployed zip this file is the root `main.py`, as Cloud Functions requires.
-google-cloud-storage is imported only when a route first needs storage.
+"""Google Cloud Functions (2nd gen) entry point: the HTTP function `handle`; Cloud Scheduler
+calls the jobs' routes over HTTP. In the deployed zip this file is the root `main.py`, as
+Cloud Functions requires. google-cloud-storage is imported only when a route first needs
+storage. See docs/deploying.md.
 """
 
 from __future__ import annotations
@@ -14,19 +14,22 @@ import functions_framework
 from functions.core.app import App
 from functions.core.http import Response
 from functions.core.ports import BlobStore
-from functions.core.settings import BUCKET, Settings, require
-from functions.core.wsgi import to_request
+from functions.core.services import Services
+from functions.core.settings import Settings
+from functions.wsgi import to_request
+
+
+def store_opener(settings: Settings) -> Any:
+    def open_store(bucket: str) -> BlobStore:
+        from functions.gcp.store import GCSBlobStore
+
+        return GCSBlobStore(bucket, emulator_host=settings.storage_emulator_host)
+
+    return open_store
 
 
 def build_app(settings: Settings) -> App:
-    bucket = require(settings.bucket, BUCKET)
-
-    def store() -> BlobStore:
-        from functions.gcp.store import GCSBlobStore
-
-        return GCSBlobStore(bucket)
-
-    return App(settings, "gcp", store)
+    return App(Services.for_bucket(settings, "gcp", store_opener(settings)))
 
 
 @functools.cache

@@ -11,11 +11,17 @@ ERROR_TEXT = {404: "bucket does not exist", 403: "access denied", 401: "invalid 
 
 
 class GCSBlobStore:
-    def __init__(self, bucket: str, client: Any = None, page_size: int = 1000) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        client: Any = None,
+        page_size: int = 1000,
+        emulator_host: str | None = None,
+    ) -> None:
         from google.api_core import exceptions
 
         if client is None:
-            client = _client()
+            client = _client(emulator_host)
         self._exceptions = exceptions
         self._client = client
         self._bucket = client.bucket(bucket)
@@ -89,13 +95,12 @@ class GCSBlobStore:
             raise self._error(exc, "delete", key) from exc
 
 
-def _client() -> Any:
-    import os
-
+def _client(emulator_host: str | None = None) -> Any:
     from google.cloud import storage
 
-    # STORAGE_EMULATOR_HOST is the SDK's own switch to an emulator; it needs no credentials.
-    if os.environ.get("STORAGE_EMULATOR_HOST"):
+    # STORAGE_EMULATOR_HOST is the SDK's own switch to an emulator (the SDK reads it for the
+    # endpoint; Settings reads it for us): an emulator needs no credentials.
+    if emulator_host:
         from google.auth.credentials import AnonymousCredentials
 
         return storage.Client(project="emulator", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]

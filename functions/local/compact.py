@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from functions.core.app import utc_now
 from functions.core.compaction import LOOKBACK_HOURS, Compactor
+from functions.core.services import utc_now
 from functions.core.settings import Settings
-from functions.local.store import FileBlobStore
+from functions.local.server import local_store
 
 
 def main() -> None:
@@ -18,9 +17,7 @@ def main() -> None:
     parser.add_argument("--lookback-hours", type=int, default=LOOKBACK_HOURS)
     args = parser.parse_args()
     settings = Settings.from_env()
-    compactor = Compactor(
-        FileBlobStore(Path(settings.data_dir), settings.sync), utc_now, settings.memory_mb
-    )
+    compactor = Compactor(local_store(settings), utc_now, settings.memory_mb)
     print(json.dumps(compactor.run(args.lookback_hours)))
 
 

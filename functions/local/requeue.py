@@ -5,22 +5,17 @@ the clouds)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from functions.core.app import utc_now
-from functions.core.outbox import Outbox
+from functions.core.services import Services
 from functions.core.settings import Settings
-from functions.local.store import FileBlobStore
+from functions.local.server import local_store
 
 
 def main() -> None:
     settings = Settings.from_env()
-    outbox = Outbox(
-        FileBlobStore(Path(settings.data_dir), settings.sync),
-        settings.outbox_max_attempts,
-        settings.outbox_backoff_s,
-    )
-    print(json.dumps({"requeued": outbox.requeue(utc_now())}))
+    # Without peers there is no fan-out, so requeue the outbox whatever the settings say.
+    services = Services(settings, "local", lambda: local_store(settings))
+    print(json.dumps({"requeued": services.outbox().requeue(services.clock())}))
 
 
 if __name__ == "__main__":

@@ -19,10 +19,11 @@ from typing import Any, NoReturn
 
 from functions.core.app import App
 from functions.core.errors import ConfigError
-from functions.core.settings import Settings
-from functions.core.wsgi import wsgi_app
+from functions.core.services import Services
+from functions.core.settings import READ_TOKEN, Settings
 from functions.local.durable import syncfs_missing
 from functions.local.store import FileBlobStore
+from functions.wsgi import wsgi_app
 
 THREADS = 16  # per worker process
 PER_CPU = 2  # worker processes per CPU (see default_workers)
@@ -31,7 +32,11 @@ BACKLOG = 1024
 
 
 def build_app(settings: Settings) -> App:
-    return App(settings, "local", lambda: FileBlobStore(Path(settings.data_dir), settings.sync))
+    return App(Services(settings, "local", lambda: local_store(settings)))
+
+
+def local_store(settings: Settings) -> FileBlobStore:
+    return FileBlobStore(Path(settings.data_dir), settings.sync)
 
 
 def sync_mode(settings: Settings) -> str:
@@ -42,16 +47,16 @@ def sync_mode(settings: Settings) -> str:
     return settings.sync
 
 
-def retry_loop(app: App, interval: float) -> threading.Thread:
-    """The local stand-in for the clouds' schedules: retry the outbox every `interval`."""
+def retry_loop(run: Callable[[], object], log: logging.Logger, interval: float) -> threading.Thread:
+    """The local stand-in for the clouds' schedules: `run` (the outbox retry) every `interval`."""
 
     def loop() -> None:
         while True:
             time.sleep(interval)
             try:
-                app.retry_outbox()
+                run()
             except Exception:  # logged; the next round tries again
-                app.log.exception("outbox retry failed")
+                log.exception("outbox retry failed")
 
     thread = threading.Thread(target=loop, name="outbox-retry", daemon=True)
     thread.start()
@@ -104,10 +109,11 @@ def lean_logging() -> None:
 def main() -> None:
     lean_logging()
     try:
-        settings = read_token(Settings.from_env())
+        settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc))
-    serve(settings)
+    token = READ_TOKEN if settings.read_token else Path(settings.data_dir) / READ_TOKEN_FILE
+    serve(read_token(settings), token)
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -157,7 +163,7 @@ def create(
         sock = listen(settings)
     app = app or build_app(settings)
     if settings.peer_urls and retry:
-        retry_loop(app, settings.outbox_retry_interval_s)
+        retry_loop(app.jobs.retry, app.log, settings.outbox_retry_interval_s)
     # waitress answers bodies over its own cap with an HTML 413; keep its cap well above ours so
     # that the app's JSON 413 is the one clients see.
     server = create_server(
@@ -172,7 +178,7 @@ def create(
     return server
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings, token: str | Path) -> None:
     """Two processes per CPU (LAMBDA_WORKERS), each a waitress server on the one listening
     socket (waitress runs Python on one core per process). Ctrl-C or SIGTERM stops them all;
     a worker that dies stops the rest."""
@@ -181,9 +187,6 @@ def serve(settings: Settings) -> None:
     FileBlobStore(data_dir).sweep_temp()
     sock = listen(settings)
     workers = settings.workers or default_workers()
-    token = (
-        "LAMBDA_READ_TOKEN" if os.environ.get("LAMBDA_READ_TOKEN") else (data_dir / READ_TOKEN_FILE)
-    )
     print(
         f"LAMBDA serving http://{settings.host}:{sock.getsockname()[1]}  "
         f"data: {data_dir.resolve()}  read token: {token}  "

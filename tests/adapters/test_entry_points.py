@@ -15,6 +15,7 @@ from functions.core.settings import Settings
 from scripts import emulators
 from scripts.platforms import azure_functions
 from scripts.processes import ROOT, Server
+from tests.support.gcs import gcs_client
 from tests.support.payloads import load_event
 
 SDK_MODULES = ("boto3", "botocore", "google.cloud.storage", "azure.storage.blob", "duckdb")
@@ -134,9 +135,9 @@ def test_the_store_and_its_client_are_built_once_per_warm_instance(s3_bucket: st
     app = build_app(Settings(bucket=s3_bucket))
     handle = make_handler(app)
     handle(load_event("aws", "function_url_post_base64"), None)
-    store: Any = app.store()
+    store: Any = app.services.store()
     handle(load_event("aws", "rest_v1_post_base64"), None)
-    assert app.store() is store
+    assert app.services.store() is store
 
 
 def test_azure_registers_one_anonymous_catch_all_route_and_an_empty_prefix() -> None:
@@ -175,16 +176,15 @@ def test_azure_request_keeps_repeated_query_values_and_route_params(
 def test_gcp_bucket_and_emulator_settings_reach_the_function(
     tmp_path: Path, fake_gcs: Server
 ) -> None:
-    from functions.gcp.store import _client
 
     bucket = emulators.unique_bucket("gcp")
-    _client().create_bucket(bucket)
+    gcs_client().create_bucket(bucket)
     from functions.gcp.main import build_app
 
-    app = build_app(Settings(bucket=bucket))
-    store = app.store()
+    app = build_app(Settings(bucket=bucket, storage_emulator_host=fake_gcs.url))
+    store = app.services.store()
     store.put("probe.json", b"{}")
-    assert _client().bucket(bucket).blob("probe.json").download_as_bytes() == b"{}"
+    assert gcs_client().bucket(bucket).blob("probe.json").download_as_bytes() == b"{}"
 
 
 @pytest.mark.parametrize(
@@ -258,11 +258,10 @@ def test_the_gcp_function_answers_a_flask_request_and_reads_no_more_than_the_lim
     from werkzeug.wrappers import Request as FlaskRequest
 
     from functions.gcp.main import build_app, serve
-    from functions.gcp.store import _client
 
     bucket = emulators.unique_bucket("gcp")
-    _client().create_bucket(bucket)
-    app = build_app(Settings(bucket=bucket, max_body_bytes=64))
+    gcs_client().create_bucket(bucket)
+    app = build_app(Settings(bucket=bucket, max_body_bytes=64, storage_emulator_host=fake_gcs.url))
 
     def call(
         method: str, path: str, body: bytes = b""
@@ -277,7 +276,7 @@ def test_the_gcp_function_answers_a_flask_request_and_reads_no_more_than_the_lim
     assert (status, body["adapter"], headers["content-type"]) == (200, "gcp", "application/json")
     status, body, _ = call("POST", "/webhook/s", b'{"n": 1}')
     assert status == 201
-    stored = _client().bucket(bucket).blob(body["key"]).download_as_bytes()
+    stored = gcs_client().bucket(bucket).blob(body["key"]).download_as_bytes()
     assert json.loads(stored)["payload"] == {"n": 1}
     status, body, _ = call("POST", "/webhook/s", b'{"pad": "' + b"x" * 100 + b'"}')
     assert (status, body["error"]["code"]) == (413, "payload_too_large")

@@ -23,6 +23,7 @@ from tests.support.entrypoints import (
     HttpEntryPoint,
     LambdaEntryPoint,
 )
+from tests.support.gcs import gcs_client
 
 ENTRY_POINTS = ["local", "aws-url", "aws-rest", "gcp", "azure"]
 PEER_SECRET = "conformance-peer-secret"
@@ -69,11 +70,10 @@ def _aws(request: pytest.FixtureRequest, payload: str) -> Iterator[Any]:
 
 
 def _gcp(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Any]:
-    from functions.gcp.store import _client
 
     gcs: Server = request.getfixturevalue("fake_gcs")
     bucket = emulators.unique_bucket("conf")
-    _client().create_bucket(bucket)
+    gcs_client().create_bucket(bucket)
     port = free_port()
     argv = gcp_framework_argv(port)
     env = {
@@ -90,7 +90,7 @@ def _gcp(request: pytest.FixtureRequest, workdir: Path) -> Iterator[Any]:
 def _azure(request: pytest.FixtureRequest) -> Iterator[Any]:
     from azure.storage.blob import BlobServiceClient
 
-    from functions.azure.http import default_app
+    from functions.azure.function_app import default_app
 
     azurite: Server = request.getfixturevalue("azurite")
     conn = emulators.azurite_connection_string(azurite)

@@ -13,6 +13,7 @@ import pytest
 from functions.core.errors import BlobNotFound, StorageError
 from functions.core.settings import Settings
 from tests.support.fakes import MemoryBlobStore
+from tests.support.gcs import gcs_client
 
 PAGE = 7  # small pages so that listing 25 objects must follow continuation tokens
 
@@ -38,7 +39,7 @@ def s3_store(request: pytest.FixtureRequest) -> Any:
 def gcs_store(request: pytest.FixtureRequest) -> Any:
     from functions.gcp.store import GCSBlobStore
 
-    return GCSBlobStore(request.getfixturevalue("gcs_bucket"), page_size=PAGE)
+    return GCSBlobStore(request.getfixturevalue("gcs_bucket"), gcs_client(), page_size=PAGE)
 
 
 def azure_store(request: pytest.FixtureRequest) -> Any:
@@ -139,7 +140,7 @@ def _missing_bucket_stores(request: pytest.FixtureRequest) -> dict[str, StoreFac
         from functions.gcp.store import GCSBlobStore
 
         request.getfixturevalue("fake_gcs")
-        return GCSBlobStore("no-such-bucket-x")
+        return GCSBlobStore("no-such-bucket-x", gcs_client())
 
     def azure() -> Any:
         from functions.azure.store import AzureBlobStore
@@ -204,12 +205,12 @@ def test_a_gcs_bucket_whose_name_says_bucket_still_reads_a_missing_object_as_abs
     fake_gcs: Any,
 ) -> None:
     # GCS names the bucket in a missing object's 404 too; only its words tell the two apart.
-    from functions.gcp.store import GCSBlobStore, _client
+    from functions.gcp.store import GCSBlobStore
     from scripts import emulators
 
     name = emulators.unique_bucket("my-bucket")
-    _client().create_bucket(name)
-    store = GCSBlobStore(name)
+    gcs_client().create_bucket(name)
+    store = GCSBlobStore(name, gcs_client())
     with pytest.raises(BlobNotFound):
         store.get("never-written.json")
     store.delete("never-written.json")  # a missing key is not an error
@@ -258,9 +259,7 @@ def content_type(store: Any, key: str) -> str:
 
         return str(boto3.client("s3").head_object(Bucket=store.bucket, Key=key)["ContentType"])
     if store.name.startswith("gs://"):
-        from functions.gcp.store import _client
-
-        return str(_client().bucket(store.bucket).get_blob(key).content_type)
+        return str(gcs_client().bucket(store.bucket).get_blob(key).content_type)
     return str(
         store._container.get_blob_client(key).get_blob_properties().content_settings.content_type
     )

@@ -13,6 +13,7 @@ from functions.core.app import App
 from functions.core.compaction import Compactor, load_manifest
 from functions.core.events import Envelope
 from functions.core.query import QueryParams, plan
+from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.local.store import FileBlobStore
 from tests.conftest import READ_TOKEN, CoreClient
@@ -50,7 +51,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
 
 def make(store: Any) -> tuple[CoreClient, FakeClock]:
     clock = FakeClock(START)
-    return CoreClient(App(Settings(read_token=READ_TOKEN), "local", lambda: store, clock)), clock
+    return CoreClient(
+        App(Services(Settings(read_token=READ_TOKEN), "local", lambda: store, clock))
+    ), clock
 
 
 def ingest(client: CoreClient, clock: FakeClock, count: int, source: str = "orders") -> None:
@@ -116,7 +119,7 @@ def test_a_late_event_in_a_compacted_hour_is_found_once_and_compacted_on_the_nex
         "headers": {},
         "payload": {"late": True},
     }
-    App(Settings(), "local", lambda: store, clock).handlers._events().receive(
+    App(Services(Settings(), "local", lambda: store, clock)).services.events().receive(
         Envelope.from_dict(late)
     )
     # THEN the query finds it exactly once, next to the compacted rows
@@ -202,7 +205,7 @@ def test_a_compacted_file_holds_its_rows_in_time_order_whatever_order_they_were_
 
     store, clock = MemoryBlobStore(), FakeClock(START + timedelta(hours=2))
     settings = Settings(read_token=READ_TOKEN, peer_secret="peer-key")
-    client = CoreClient(App(settings, "local", lambda: store, clock))
+    client = CoreClient(App(Services(settings, "local", lambda: store, clock)))
     ids = [uuid7(START + timedelta(minutes=m)) for m in range(10)]
     for n, event_id in enumerate(ids):
         at = START + timedelta(minutes=50 - 5 * n)  # the first id is the latest event

@@ -13,6 +13,7 @@ import duckdb
 
 from functions.core.app import App
 from functions.core.compaction import PARQUET_SCHEMA, Compactor
+from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.local.store import FileBlobStore
 from tests.conftest import READ_TOKEN, CoreClient
@@ -24,7 +25,9 @@ SOURCES = ("orders", "refunds")
 
 def fixture(root: Path) -> CoreClient:
     store, clock = FileBlobStore(root), FakeClock(START)
-    client = CoreClient(App(Settings(read_token=READ_TOKEN), "local", lambda: store, clock))
+    client = CoreClient(
+        App(Services(Settings(read_token=READ_TOKEN), "local", lambda: store, clock))
+    )
     for n in range(60):  # four hours, two sources, payloads of varied shapes
         source = SOURCES[n % 2]
         payload = {"n": n, "amount": n * 1.5} if n % 3 else {"list": [n], "text": "caf\u00e9"}

@@ -221,6 +221,7 @@ def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None
     from datetime import timedelta
 
     from functions.core.app import App
+    from functions.core.services import Services
     from functions.core.settings import Settings
     from functions.local.store import FileBlobStore
     from scripts.processes import ROOT
@@ -229,7 +230,7 @@ def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None
 
     # GIVEN events stored two hours ago
     clock = FakeClock(datetime.now(UTC) - timedelta(hours=2))
-    client = CoreClient(App(Settings(), "local", lambda: FileBlobStore(tmp_path), clock))
+    client = CoreClient(App(Services(Settings(), "local", lambda: FileBlobStore(tmp_path), clock)))
     for n in range(5):
         assert client.webhook("cmd", {"n": n})[0] == 201
     # WHEN the command runs, THEN that hour is rolled into Parquet, and a re-run does nothing

@@ -318,8 +318,9 @@ def test_reading_stored_events_needs_the_read_token(make_client: MakeClient, aut
 
 def test_a_deployment_without_a_read_token_serves_no_reads(make_client: MakeClient) -> None:
     from functions.core.app import App
+    from functions.core.services import Services
 
-    app = App(Settings(), "local", lambda: MemoryBlobStore())
+    app = App(Services(Settings(), "local", lambda: MemoryBlobStore()))
     status, body, _ = CoreClient(app).request(
         "GET",
         "/query",
@@ -369,8 +370,9 @@ def test_a_compaction_run_logs_one_line_with_what_it_did(
     store: MemoryBlobStore, clock: FakeClock, logs: Captured
 ) -> None:
     from functions.core.app import App
+    from functions.core.services import Services
 
-    app = App(Settings(read_token="r"), "local", lambda: store, clock, logs.logger)
-    assert app.compact() == {"partitions": 0, "compacted": 0, "events": 0}
+    app = App(Services(Settings(read_token="r"), "local", lambda: store, clock, logs.logger))
+    assert app.jobs.compact() == {"partitions": 0, "compacted": 0, "events": 0}
     (line,) = [entry for entry in logs.lines() if entry["message"] == "compaction"]
     assert (line["level"], line["partitions"], line["compacted"]) == ("INFO", 0, 0)

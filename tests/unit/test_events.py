@@ -58,10 +58,11 @@ def test_no_source_string_makes_a_key_outside_its_prefix(source: str) -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=80))
 def test_no_webhook_path_stores_anything_outside_events_source(source: str) -> None:
     from functions.core.app import App
+    from functions.core.services import Services
     from functions.core.settings import Settings
 
     store = MemoryBlobStore()
-    client = CoreClient(App(Settings(), "local", lambda: store))
+    client = CoreClient(App(Services(Settings(), "local", lambda: store)))
     status, _, _ = client.request(
         "POST", f"/webhook/{source}", b"{}", {"content-type": "application/json"}
     )

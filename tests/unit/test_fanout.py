@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions.core.app import App
+from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.core.signing import PeerSigner
 from tests.conftest import Captured, CoreClient
@@ -38,7 +39,7 @@ def app(store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: Fak
         outbox_backoff_s=(10.0, 60.0),
         fanout_timeout_s=0.2,
     )
-    return App(settings, "local", lambda: store, clock, logs.logger, lambda: transport)
+    return App(Services(settings, "local", lambda: store, clock, logs.logger, lambda: transport))
 
 
 @pytest.fixture
@@ -84,9 +85,9 @@ def test_retry_waits_for_the_backoff_then_delivers_exactly_the_missed_events(
     transport.down.add(PEERS[1])
     ids = [client.webhook("s", {"n": n})[1]["id"] for n in range(5)]
     transport.down.clear()
-    assert app.retry_outbox()["attempted"] == 0  # not due yet
+    assert app.jobs.retry()["attempted"] == 0  # not due yet
     clock.advance(seconds=11)
-    assert app.retry_outbox() == {"attempted": 5, "delivered": 5, "failed": 0, "dead": 0}
+    assert app.jobs.retry() == {"attempted": 5, "delivered": 5, "failed": 0, "dead": 0}
     to_b = sorted(i for peer, i in transport.delivered if peer == PEERS[1])
     assert to_b == sorted(ids)
     assert pending(store) == []
@@ -104,9 +105,9 @@ def test_retries_back_off_and_dead_letter_after_the_configured_attempts(
     outcomes = []
     for wait in (10, 20, 40):  # 10 s, then doubling, as configured
         clock.advance(seconds=wait - 1)
-        assert app.retry_outbox()["attempted"] == 0
+        assert app.jobs.retry()["attempted"] == 0
         clock.advance(seconds=1)
-        outcomes.append(app.retry_outbox())
+        outcomes.append(app.jobs.retry())
     assert [o["failed"] for o in outcomes] == [1, 1, 0]
     assert outcomes[-1]["dead"] == 1
     (dead,) = [k for k in store.objects if k.startswith("outbox-dead/")]
@@ -206,13 +207,13 @@ def test_each_failed_delivery_is_logged_once_with_the_peer_the_event_and_the_rea
     # Each retry that fails logs once more; the last one says the entry was dead-lettered.
     for _ in range(3):
         clock.advance(seconds=120)
-        app.retry_outbox()
+        app.jobs.retry()
     assert [f["attempt"] for f in failures(logs)] == [1, 2, 3, 4]  # inline, then three retries
     assert failures(logs)[-1]["next"] == "dead-lettered"
 
 
 def test_an_idle_retry_run_logs_nothing_at_info(app: App, logs: Captured) -> None:
-    assert app.retry_outbox()["attempted"] == 0
+    assert app.jobs.retry()["attempted"] == 0
     assert [line for line in logs.lines() if line["message"] == "outbox retry"] == []
 
 
@@ -224,7 +225,7 @@ def test_dead_letters_can_be_requeued_and_are_then_delivered(
     event = client.webhook("s", {"n": 1})[1]["id"]
     for _ in range(3):
         clock.advance(seconds=61)  # past each backoff, within the signature window
-        app.retry_outbox()
+        app.jobs.retry()
     assert client.request("GET", "/peers")[1]["peers"][1] == {
         "url": PEERS[1],
         "pending": 0,
@@ -239,7 +240,7 @@ def test_dead_letters_can_be_requeued_and_are_then_delivered(
     )
     assert (status, body) == (200, {"requeued": 1})
     # THEN the next retry run delivers it, and nothing is left dead or pending
-    assert app.retry_outbox()["delivered"] == 1
+    assert app.jobs.retry()["delivered"] == 1
     assert (PEERS[1], event) in transport.delivered
     assert client.request("GET", "/peers")[1]["peers"][1] == {
         "url": PEERS[1],

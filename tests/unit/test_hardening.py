@@ -17,6 +17,7 @@ from stripe._webhook import WebhookSignature
 
 from functions.core.app import App
 from functions.core.errors import ConfigError
+from functions.core.services import Services
 from functions.core.settings import Settings, WebhookRule
 from functions.core.signing import PeerSigner
 from tests.conftest import READ_TOKEN, CoreClient
@@ -31,10 +32,12 @@ RULES = {"acme": WebhookRule("standard", STANDARD), "stripe": WebhookRule("strip
 def fresh() -> tuple[CoreClient, MemoryBlobStore]:
     store = MemoryBlobStore()
     app = App(
-        Settings(webhooks=RULES, peer_secret=PEER, read_token=READ_TOKEN, retry_token="tok"),
-        "local",
-        lambda: store,
-        FakeClock(datetime.now(UTC)),
+        Services(
+            Settings(webhooks=RULES, peer_secret=PEER, read_token=READ_TOKEN, retry_token="tok"),
+            "local",
+            lambda: store,
+            FakeClock(datetime.now(UTC)),
+        )
     )
     return CoreClient(app), store
 

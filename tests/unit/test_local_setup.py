@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from functions.core.app import App
 from functions.core.settings import Settings
 from functions.local.server import READ_TOKEN_FILE, read_token, retry_loop
 from tests.conftest import Captured
-from tests.support.fakes import FakeClock, MemoryBlobStore
 
 
 def test_a_configured_read_token_is_used_and_no_file_is_made(tmp_path: Path) -> None:
@@ -34,15 +32,14 @@ def test_without_one_a_private_token_is_made_once_and_kept_across_restarts(tmp_p
     assert other != first
 
 
-class FailingRetries(App):
-    """An app whose retry runs fail twice, then signal the test."""
+class FailingRetries:
+    """A retry job that fails twice, then signals the test."""
 
-    def __init__(self, logs: Captured) -> None:
-        super().__init__(Settings(), "local", MemoryBlobStore, FakeClock(), logs.logger)
+    def __init__(self) -> None:
         self.runs = 0
         self.third = threading.Event()
 
-    def retry_outbox(self) -> dict[str, int]:
+    def __call__(self) -> dict[str, int]:
         self.runs += 1
         if self.runs >= 3:
             self.third.set()
@@ -53,9 +50,9 @@ class FailingRetries(App):
 def test_the_retry_loop_runs_every_interval_and_a_failed_run_does_not_stop_it(
     logs: Captured,
 ) -> None:
-    app = FailingRetries(logs)
-    thread = retry_loop(app, 0.01)
-    assert app.third.wait(30), "the loop stopped after a failed run"
+    job = FailingRetries()
+    thread = retry_loop(job, logs.logger, 0.01)
+    assert job.third.wait(30), "the loop stopped after a failed run"
     assert thread.daemon  # it never keeps the process alive
     failures = [line for line in logs.lines() if line["message"] == "outbox retry failed"]
     assert len(failures) >= 2
@@ -102,7 +99,7 @@ def test_the_app_keeps_its_files_under_data_dir(tmp_path: Path) -> None:
     from functions.local.server import build_app
 
     app = build_app(Settings(data_dir=str(tmp_path / "d")))
-    app.store().put("probe.json", b"{}")
+    app.services.store().put("probe.json", b"{}")
     assert (tmp_path / "d" / "probe.json").read_bytes() == b"{}"
 
 
@@ -122,9 +119,9 @@ def test_a_setting_the_user_must_fix_is_one_line_on_stderr_and_exit_code_2(
 
 
 def test_the_retry_loop_thread_is_named_for_what_it_does(logs: Captured) -> None:
-    app = FailingRetries(logs)
-    assert retry_loop(app, 0.01).name == "outbox-retry"
-    assert app.third.wait(30)
+    job = FailingRetries()
+    assert retry_loop(job, logs.logger, 0.01).name == "outbox-retry"
+    assert job.third.wait(30)
 
 
 def test_the_requeue_and_compact_commands_print_what_they_did(

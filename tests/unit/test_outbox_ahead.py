@@ -11,6 +11,7 @@ import pytest
 
 from functions.core.app import App
 from functions.core.errors import StorageError
+from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.conftest import CoreClient
 from tests.support.fakes import (
@@ -45,7 +46,7 @@ def app_on(store: MemoryBlobStore, peers: FakePeers, clock: FakeClock) -> App:
         outbox_backoff_s=(10.0, 60.0),
         fanout_timeout_s=0.2,
     )
-    return App(settings, "local", lambda: store, clock, transport=lambda: peers)
+    return App(Services(settings, "local", lambda: store, clock, transport=lambda: peers))
 
 
 def keys(store: MemoryBlobStore, prefix: str) -> list[str]:
@@ -81,7 +82,7 @@ def test_a_webhook_cut_short_after_recording_its_delivery_is_finished_by_the_out
     sent = json.loads(store.objects[record])["envelope"]
     # WHEN the outbox's retry run comes round (no sender retry: not every sender retries)
     clock.advance(seconds=11)
-    assert app.retry_outbox() == {"attempted": 2, "delivered": 2, "failed": 0, "dead": 0}
+    assert app.jobs.retry() == {"attempted": 2, "delivered": 2, "failed": 0, "dead": 0}
     # THEN both peers and the origin hold the event, under the one id
     assert sorted(peers.delivered) == sorted((peer, sent["id"]) for peer in PEERS)
     (event,) = keys(store, "events/")
@@ -135,7 +136,7 @@ def test_only_the_first_retry_of_a_record_looks_for_the_origins_copy(
     for wait in (11, 21):
         clock.advance(seconds=wait)
         store.reset()
-        assert app.retry_outbox()["failed"] == 1
+        assert app.jobs.retry()["failed"] == 1
         reads.append(store.calls.count(("get", event)))
     assert reads == [1, 0]
 

@@ -16,6 +16,7 @@ from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.fanout import Breaker
 from functions.core.outbox import Outbox
+from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.conftest import READ_TOKEN, Captured, CoreClient
 from tests.support.fakes import CountingStore, FakeClock, FakePeers
@@ -46,7 +47,7 @@ def app_with(
         outbox_backoff_s=(10.0, 60.0),
     )
     logger = logs.logger if logs else None
-    return App(settings, "local", lambda: store, clock, logger, transport=lambda: peers)
+    return App(Services(settings, "local", lambda: store, clock, logger, transport=lambda: peers))
 
 
 def until(condition: Callable[[], bool]) -> None:
@@ -66,7 +67,9 @@ def test_storage_writes_per_webhook(
 ) -> None:
     store, clock = CountingStore(), FakeClock(datetime.now(UTC).replace(minute=30))
     settings = Settings(peer_urls=peer_urls, peer_secret="k", read_token=READ_TOKEN)
-    client = CoreClient(App(settings, "local", lambda: store, clock, transport=lambda: peers))
+    client = CoreClient(
+        App(Services(settings, "local", lambda: store, clock, transport=lambda: peers))
+    )
     client.webhook("s", {"warm": True})  # the hour index's once-per-instance put
     store.reset()
     headers = {"idempotency_key": "delivery-1"} if idempotency else {}
@@ -121,12 +124,12 @@ def test_the_bound_holds_with_a_hung_peer_and_a_retry_run_over_a_backlog(peers: 
     peers.hung.add(PEERS[1])
     app = app_with(store, peers, clock)
     for n in range(300):
-        app.fanout().outbox.add(
+        app.services.fanout().outbox.add(
             PEERS,
             Envelope(uuid7(clock()), "s", clock(), "x", {"n": n}),
             clock() - timedelta(minutes=1),
         )
-    retry = threading.Thread(target=app.retry_outbox, daemon=True)
+    retry = threading.Thread(target=app.jobs.retry, daemon=True)
     retry.start()
     deadline = time.monotonic() + 30  # until the retry run is held by the hung peer
     while PEERS[1] not in peers.calls and time.monotonic() < deadline:
@@ -148,7 +151,7 @@ def test_a_failed_peer_is_skipped_inline_for_a_cool_down_and_tried_again_after(
     store, clock = CountingStore(), FakeClock(datetime.now(UTC))
     now = [0.0]
     app = app_with(store, peers, clock)
-    app.fanout().breaker = Breaker(30.0, now=lambda: now[0])
+    app.services.fanout().breaker = Breaker(30.0, now=lambda: now[0])
     peers.hung.add(PEERS[1])
     client = CoreClient(app)
     # GIVEN a first webhook that waited the bound out on the hung peer
@@ -167,7 +170,7 @@ def test_a_failed_peer_is_skipped_inline_for_a_cool_down_and_tried_again_after(
     client.webhook("s", {"n": 9})
     assert peers.calls.count(PEERS[1]) == 2
     until(lambda: any(peer == PEERS[1] for peer, _ in peers.delivered))
-    until(lambda: app.fanout().breaker.state(PEERS[1]) == "closed")
+    until(lambda: app.services.fanout().breaker.state(PEERS[1]) == "closed")
     assert client.webhook("s", {"n": 10})[1]["fanout"] == {"delivered": 2, "queued": 0}
 
 
@@ -175,8 +178,8 @@ def opened(peers: FakePeers, logs: Captured, timeout: float) -> tuple[App, list[
     """An app whose breaker for the second peer opened at t=0 (its clock is the list's)."""
     now = [0.0]
     app = app_with(CountingStore(), peers, FakeClock(datetime.now(UTC)), timeout, logs)
-    app.fanout().breaker = Breaker(30.0, now=lambda: now[0])
-    app.fanout().breaker.record(PEERS[1], ok=False)
+    app.services.fanout().breaker = Breaker(30.0, now=lambda: now[0])
+    app.services.fanout().breaker.record(PEERS[1], ok=False)
     return app, now
 
 
@@ -209,7 +212,7 @@ def open_then_probed_again(
     """The second peer is skipped at `still_open_at`, and probed a second time by a webhook at
     `probed_at`."""
     now[0] = still_open_at
-    assert app.fanout().breaker.state(PEERS[1]) == "open"
+    assert app.services.fanout().breaker.state(PEERS[1]) == "open"
     now[0] = probed_at
     client.webhook("s", {"n": 9})
     until(lambda: peers.calls.count(PEERS[1]) == 2)
@@ -228,7 +231,7 @@ def test_after_the_cool_down_a_webhook_probes_a_hung_peer_without_waiting_for_it
     assert (status, body["fanout"]) == (201, {"delivered": 1, "queued": 1})
     until(lambda: peers.calls.count(PEERS[1]) == 1)
     # AND while the probe is out, other webhooks skip the peer
-    assert app.fanout().breaker.state(PEERS[1]) == "open"
+    assert app.services.fanout().breaker.state(PEERS[1]) == "open"
     assert client.webhook("s", {"n": 2})[1]["fanout"] == {"delivered": 1, "queued": 1}
     # WHEN the probe fails (at t=40), THEN the breaker opens from then: skipped at t=65,
     # probed again at t=71
@@ -257,7 +260,7 @@ def test_a_probe_that_fails_only_after_a_freeze_gives_no_verdict(
     time.sleep(4 * 0.2 + 0.2)
     peers.release.set()
     # THEN that failure opens nothing: the next webhook may probe at once
-    until(lambda: app.fanout().breaker.state(PEERS[1]) == "probe")
+    until(lambda: app.services.fanout().breaker.state(PEERS[1]) == "probe")
     assert not any(line.get("error") == "released by the test" for line in logs.lines())
 
 
@@ -265,8 +268,8 @@ def test_with_no_other_peer_to_wait_for_the_probe_is_waited_for(peers: FakePeers
     # GIVEN one peer only, whose breaker opened and has cooled down
     now = [0.0]
     app = app_with(CountingStore(), peers, FakeClock(datetime.now(UTC)), peer_urls=PEERS[1:])
-    app.fanout().breaker = Breaker(30.0, now=lambda: now[0])
-    app.fanout().breaker.record(PEERS[1], ok=False)
+    app.services.fanout().breaker = Breaker(30.0, now=lambda: now[0])
+    app.services.fanout().breaker.record(PEERS[1], ok=False)
     now[0] = 31.0
     client = CoreClient(app)
     # WHEN it is still hung, THEN the probing webhook waits the bound out (nothing else would
@@ -280,4 +283,4 @@ def test_with_no_other_peer_to_wait_for_the_probe_is_waited_for(peers: FakePeers
     peers.hung.clear()
     now[0] = 62.0
     assert client.webhook("s", {"n": 2})[1]["fanout"] == {"delivered": 1, "queued": 0}
-    assert app.fanout().breaker.state(PEERS[1]) == "closed"
+    assert app.services.fanout().breaker.state(PEERS[1]) == "closed"

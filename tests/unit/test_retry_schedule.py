@@ -10,6 +10,7 @@ from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.fanout import RETRY_BATCH
 from functions.core.outbox import BACKLOG_CAP, DEAD, PENDING, Attempts, Outbox, Record, due_of
+from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.conftest import Captured, CoreClient
 from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
@@ -71,14 +72,14 @@ def test_a_retry_run_takes_at_most_one_batch_and_the_next_run_takes_the_rest() -
     store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
     peers.down.add(PEER)
     settings = Settings(peer_urls=(PEER,), peer_secret="k", read_token="r")
-    app = App(settings, "local", lambda: store, clock, transport=lambda: peers)
-    outbox = app.fanout().outbox
+    app = App(Services(settings, "local", lambda: store, clock, transport=lambda: peers))
+    outbox = app.services.fanout().outbox
     for n in range(RETRY_BATCH + 1):
         outbox.add((PEER,), envelope(clock() + timedelta(microseconds=n)), clock())
     clock.advance(hours=1)
-    assert app.retry_outbox()["attempted"] == RETRY_BATCH
-    assert app.retry_outbox()["attempted"] == 1
-    assert app.retry_outbox()["attempted"] == 0
+    assert app.jobs.retry()["attempted"] == RETRY_BATCH
+    assert app.jobs.retry()["attempted"] == 1
+    assert app.jobs.retry()["attempted"] == 0
     assert len(peers.calls) == RETRY_BATCH + 1
     assert len(list(store.list(PENDING))) == RETRY_BATCH + 1
 
@@ -90,11 +91,13 @@ def test_a_retry_run_over_a_backlog_larger_than_its_pool_delivers_every_record_t
     # while the sends sat behind them, and a healthy peer "timed out" on 960 of 1,000.
     store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
     settings = Settings(peer_urls=(PEER,), peer_secret="k", read_token="r", fanout_timeout_s=0.5)
-    app = App(settings, "local", lambda: store, clock, logs.logger, lambda: peers)
+    app = App(Services(settings, "local", lambda: store, clock, logs.logger, lambda: peers))
     for n in range(200):
-        app.fanout().outbox.add((PEER,), envelope(clock() + timedelta(microseconds=n)), clock())
+        app.services.fanout().outbox.add(
+            (PEER,), envelope(clock() + timedelta(microseconds=n)), clock()
+        )
     clock.advance(hours=1)
-    assert app.retry_outbox() == {"attempted": 200, "delivered": 200, "failed": 0, "dead": 0}
+    assert app.jobs.retry() == {"attempted": 200, "delivered": 200, "failed": 0, "dead": 0}
     assert list(store.list(PENDING)) == []
 
 
@@ -121,7 +124,7 @@ def test_requeue_moves_every_dead_letter_skips_one_that_vanished_and_counts_them
 
 def test_requeue_without_peers_configured_requeues_nothing() -> None:
     settings = Settings(retry_token="tok", read_token="r")
-    client = CoreClient(App(settings, "local", MemoryBlobStore, FakeClock()))
+    client = CoreClient(App(Services(settings, "local", MemoryBlobStore, FakeClock())))
     answer = client.request(
         "POST", "/internal/outbox/requeue", b"", {"authorization": "Bearer tok"}
     )

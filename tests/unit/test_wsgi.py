@@ -10,7 +10,7 @@ import pytest
 from werkzeug.test import EnvironBuilder
 
 from functions.core.http import Request, Response
-from functions.core.wsgi import read_body, to_request, wsgi_app
+from functions.wsgi import read_body, to_request, wsgi_app
 
 
 def environ(**kwargs: Any) -> dict[str, Any]:

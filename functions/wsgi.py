@@ -1,5 +1,6 @@
-"""WSGI translation, shared by the local server and Cloud Functions (whose Flask request is a
-WSGI environ underneath). It imports no server and no cloud SDK."""
+"""WSGI translation, shared by two adapters: the local server and Cloud Functions (whose Flask
+request is a WSGI environ underneath). Not part of the core: the AWS and Azure archives leave
+it out. It imports no server and no cloud SDK."""
 
 from __future__ import annotations
 
