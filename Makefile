@@ -67,10 +67,12 @@ install: $(VENV_STAMP) $(AZURITE_STAMP) ## Install the test environment and Azur
 serve: $(SERVE_STAMP) ## Serve the app on http://127.0.0.1:8080 (files under ./.data)
 	.venv-serve/bin/python -m functions.local
 
-lint: $(VENV_STAMP) ## ruff check and format check
+lint: $(VENV_STAMP) ## ruff check and format check, and the import contracts (pyproject.toml)
 	$(call stage,"ruff")
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	$(call stage,"import-linter")
+	.venv/bin/lint-imports --no-cache
 
 typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/ and bench/
 	$(call stage,"mypy")

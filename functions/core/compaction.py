@@ -12,19 +12,17 @@ overwrites or removes. Re-running changes nothing when no event arrived since.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from functions.core.errors import BlobNotFound
 from functions.core.events import partition_prefix
 from functions.core.partitions import (
-    LEGACY_MANIFEST,
     HourIndex,
+    Manifest,
     compacted_prefix,
+    load_manifest,
     manifest_key,
     parquet_key,
 )
@@ -52,37 +50,6 @@ PARQUET_SELECT = ", ".join(
     f"CAST({name} AS {kind}) AS {name}" for name, kind in PARQUET_SCHEMA.items()
 )
 LOOKBACK_HOURS = 48
-
-
-@dataclass(frozen=True)
-class Manifest:
-    file: str
-    digest: str
-    ids: frozenset[str]
-
-    def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "file": self.file,
-                "digest": self.digest,
-                "count": len(self.ids),
-                "ids": sorted(self.ids),
-            }
-        ).encode()
-
-    @classmethod
-    def decode(cls, data: bytes) -> Manifest:
-        raw: dict[str, Any] = json.loads(data)
-        return cls(raw["file"], raw["digest"], frozenset(raw["ids"]))
-
-
-def load_manifest(store: BlobStore, source: str, hour: datetime) -> Manifest | None:
-    for key in (manifest_key(source, hour), compacted_prefix(source, hour) + LEGACY_MANIFEST):
-        try:
-            return Manifest.decode(store.get(key))
-        except BlobNotFound:
-            continue
-    return None
 
 
 def event_id(key: str) -> str:

@@ -3,9 +3,13 @@ tells the compactor which (source, hour) partitions exist without listing every 
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from functions.core.errors import BlobNotFound
 from functions.core.events import EVENTS_PREFIX, partition_prefix
 from functions.core.ports import BlobStore
 
@@ -41,6 +45,37 @@ def late_key(source: str, hour: datetime, event_id: str) -> str:
     """Marks an event written into an hour that had already ended: a compacted hour's query
     lists these few markers instead of every raw event of the hour."""
     return late_prefix(source, hour) + event_id
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str
+    digest: str
+    ids: frozenset[str]
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "file": self.file,
+                "digest": self.digest,
+                "count": len(self.ids),
+                "ids": sorted(self.ids),
+            }
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Manifest:
+        raw: dict[str, Any] = json.loads(data)
+        return cls(raw["file"], raw["digest"], frozenset(raw["ids"]))
+
+
+def load_manifest(store: BlobStore, source: str, hour: datetime) -> Manifest | None:
+    for key in (manifest_key(source, hour), compacted_prefix(source, hour) + LEGACY_MANIFEST):
+        try:
+            return Manifest.decode(store.get(key))
+        except BlobNotFound:
+            continue
+    return None
 
 
 def index_prefix(hour: datetime) -> str:

@@ -112,8 +112,7 @@ class Sources:
 def plan(store: BlobStore, params: QueryParams) -> Sources:
     """Compacted hours: their Parquet file plus the late events marked since (a few keys);
     other hours: their raw events. Raw events of compacted hours are never listed."""
-    from functions.core.compaction import load_manifest
-    from functions.core.partitions import compacted_prefix, late_prefix
+    from functions.core.partitions import compacted_prefix, late_prefix, load_manifest
 
     day = datetime(params.day.year, params.day.month, params.day.day)
     scope = day.replace(hour=params.hour) if params.hour is not None else day

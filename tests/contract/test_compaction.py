@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from functions.core.app import App
-from functions.core.compaction import Compactor, load_manifest
+from functions.core.compaction import Compactor
 from functions.core.events import Envelope
+from functions.core.partitions import load_manifest
 from functions.core.query import QueryParams, plan
 from functions.core.services import Services
 from functions.core.settings import Settings

@@ -17,7 +17,7 @@ from scripts.platforms import azure_request, lambda_event_v1, lambda_event_v2
 
 def with_reader(headers: dict[str, str] | None) -> dict[str, str]:
     """Requests carry the test deployments' read token unless the test sets authorization."""
-    from tests.conftest import READ_TOKEN
+    from tests.support.client import READ_TOKEN
 
     given = headers or {}
     if any(k.lower() == "authorization" for k in given):
