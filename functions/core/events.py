@@ -63,7 +63,10 @@ def parse_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError("timestamp has no time zone")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # in range as written, out of range in UTC (year 1 at +01:00)
+        raise ValueError("timestamp is out of range in UTC") from exc
 
 
 def partition_prefix(source: str, moment: datetime, *, hour: bool = True) -> str:

@@ -15,12 +15,13 @@ outbox, whose retry runs still try it, closes the breaker too when it is back.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 from functions.core.events import Envelope
 from functions.core.ingest import encode
@@ -52,8 +53,16 @@ class Transport(Protocol):
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None: ...
 
 
+ANSWER_LIMIT = 4096  # bytes of a peer's answer read at most: our acknowledgement is ~250
+
+
 class HttpxTransport:
-    """One pooled HTTP client per warm instance."""
+    """One pooled HTTP client per warm instance. A delivery counts only when the answer is
+    the receiver's own acknowledgement: 200 or 201, JSON, naming the event id that was sent
+    (the signed `webhook-id`), as `POST /internal/event` answers. A proxy's or parked
+    domain's `200 text/html` is a failure, retried and in time dead-lettered. At most
+    ANSWER_LIMIT bytes of any answer are read, and the whole attempt, answer included, ends
+    by its deadline even when a peer drips its answer a byte at a time."""
 
     def __init__(self) -> None:
         import httpx  # imported when the first event fans out, not at cold start
@@ -62,13 +71,76 @@ class HttpxTransport:
         self._client = httpx.Client(limits=httpx.Limits(max_connections=64))
 
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         try:
-            response = self._client.post(url, content=body, headers=headers, timeout=timeout)
+            with self._client.stream(
+                "POST",
+                url,
+                content=body,
+                headers={**headers, "accept-encoding": "identity"},
+                timeout=timeout,
+            ) as response:
+                answer = _read_answer(response, deadline, timeout)
+                status, media_type = response.status_code, response.headers.get("content-type")
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
-        # Only "stored" (201) and "already stored" (200) count as delivered.
-        if response.status_code not in (200, 201):
-            raise DeliveryError(f"peer answered {response.status_code}: {response.text[:200]}")
+        acknowledged(status, media_type, answer, headers.get("webhook-id"))
+
+
+def _read_answer(response: Any, deadline: float, timeout: float) -> bytes:
+    """Up to ANSWER_LIMIT + 1 bytes (one more shows the answer is too long), by the deadline."""
+    answer = bytearray()
+    # Raw, as each piece arrives: iter_bytes(n) would wait for n bytes of a dripping answer,
+    # and would inflate a compressed one whole (the request asks for none: identity).
+    for chunk in response.iter_raw():
+        answer += chunk
+        if len(answer) > ANSWER_LIMIT:
+            break
+        if time.monotonic() > deadline:
+            raise DeliveryError(f"no whole answer within {timeout} s")
+    return bytes(answer)
+
+
+def acknowledged(status: int, media_type: str | None, answer: bytes, event_id: str | None) -> None:
+    """Raises `DeliveryError` unless the answer is the receiver's acknowledgement of the event."""
+    text = answer[:200].decode("utf-8", "replace")
+    if status not in (200, 201):  # "stored" and "already stored"
+        raise DeliveryError(f"peer answered {status}: {text}")
+    kind = (media_type or "").split(";")[0].strip().lower()
+    try:
+        ack = json.loads(answer) if kind == "application/json" else None
+    except ValueError:
+        ack = None
+    if not isinstance(ack, dict) or not isinstance(ack.get("key"), str):
+        raise DeliveryError(
+            f"peer answered {status} {kind or 'without a content type'}, not an acknowledgement"
+            f" ({len(answer)} bytes read): {text[:80]!r}"
+        )
+    if event_id is not None and ack.get("id") != event_id:
+        raise DeliveryError(f"peer acknowledged another event ({str(ack.get('id'))[:40]!r})")
+
+
+class Bulkhead:
+    """Each peer's share of the sending threads: a send to a peer that already has `share`
+    sends in flight fails at once (its record stays for a later retry) instead of queueing,
+    so a slow peer holds only its own share and the others' deliveries go on."""
+
+    def __init__(self, share: int) -> None:
+        self.share = share
+        self._in_flight: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def enter(self, peer: str) -> bool:
+        with self._lock:
+            busy = self._in_flight.get(peer, 0)
+            if busy >= self.share:
+                return False
+            self._in_flight[peer] = busy + 1
+            return True
+
+    def leave(self, peer: str) -> None:
+        with self._lock:
+            self._in_flight[peer] -= 1
 
 
 CLOSED, PROBE, OPEN = "closed", "probe", "open"
@@ -135,6 +207,9 @@ class FanOut:
         self._clock = clock
         self._timeout = timeout_s
         self.breaker = breaker or Breaker(COOL_DOWN_S)
+        # Half the retry threads at most per peer (all of them with one peer): one slow peer
+        # never holds the threads another peer's deliveries need.
+        self.bulkhead = Bulkhead(WORKERS * 4 // min(2, max(1, len(self.peers))))
         self._store_event = store_event  # at the origin, if missing (see _attempt_record)
         # Separate pools: a retry run over a large backlog never delays a webhook's own sends,
         # and a retry run's records never wait for its own sends (records submit sends and wait
@@ -155,9 +230,14 @@ class FanOut:
             raise
 
     def _send(self, peer: str, envelope: Envelope) -> None:
-        body = encode(envelope)
-        headers = self._signer.headers(envelope.id, body, self._clock())
-        self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
+        if not self.bulkhead.enter(peer):
+            raise DeliveryError(f"{self.bulkhead.share} sends to this peer already in flight")
+        try:
+            body = encode(envelope)
+            headers = self._signer.headers(envelope.id, body, self._clock())
+            self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
+        finally:
+            self.bulkhead.leave(peer)
 
     def _attempt(
         self,

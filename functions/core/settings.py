@@ -6,6 +6,7 @@ No other module reads `os.environ`; adapters call `Settings.from_env()` once at 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, TypeVar
@@ -89,8 +90,12 @@ def _url_list(raw: str) -> tuple[str, ...]:
     from urllib.parse import urlsplit  # only when peers are configured
 
     urls = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
-    for url in urls:
+    for n, url in enumerate(urls, 1):
         parts = urlsplit(url)
+        # Credentials would show in /peers and every failed-delivery log line; peers prove who
+        # they are by signatures (LAMBDA_PEER_SECRET), never by a password in the URL.
+        if "@" in parts.netloc:
+            raise ValueError(f"peer URL {n} carries credentials (user:password@): remove them")
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{url!r} is not an http(s) URL")
     return urls
@@ -123,14 +128,37 @@ def _sync_mode(raw: str) -> str:
 
 def _positive_float(raw: str) -> float:
     value = float(raw)
-    if not value > 0:
-        raise ValueError("must be a positive number")
+    if not 0 < value < math.inf:  # (NaN compares false: refused too)
+        raise ValueError("must be a positive, finite number")
     return value
 
 
+def _seconds_up_to(limit: float, unit: str) -> Callable[[str], float]:
+    """A positive number of seconds no larger than `limit`: values that parse but make no sense
+    (a retry every 1e12 s overflows the clock; `inf` never runs) stop the start."""
+
+    def cast(raw: str) -> float:
+        value = _positive_float(raw)
+        if value > limit:
+            raise ValueError(f"must be at most {limit:g} seconds ({unit})")
+        return value
+
+    return cast
+
+
+WEEK_S = 7 * 24 * 3600.0
+_backoff_part = _seconds_up_to(WEEK_S, "a week")
+
+
 def _backoff(raw: str) -> tuple[float, float]:
-    """'BASE,CAP' in seconds: retry n waits min(BASE * 2**n, CAP)."""
-    base, cap = (_positive_float(part) for part in raw.split(","))
+    """'BASE,CAP' in seconds, each at most a week, BASE <= CAP: retry n waits
+    min(BASE * 2**n, CAP)."""
+    parts = raw.split(",")
+    if len(parts) != 2:
+        raise ValueError("must be BASE,CAP in seconds")
+    base, cap = (_backoff_part(part) for part in parts)
+    if base > cap:
+        raise ValueError("BASE must not be larger than CAP")
     return base, cap
 
 
@@ -248,10 +276,12 @@ class Settings(NamedTuple):
             retry_token=env.optional(RETRY_TOKEN),
             read_token=env.optional(READ_TOKEN),
             webhooks=env.get(WEBHOOKS, _webhook_rules, {}),
-            fanout_timeout_s=env.get(FANOUT_TIMEOUT, _positive_float, 2.0),
+            fanout_timeout_s=env.get(FANOUT_TIMEOUT, _seconds_up_to(300, "five minutes"), 2.0),
             outbox_max_attempts=env.get(OUTBOX_MAX_ATTEMPTS, _positive_int, 12),
             outbox_backoff_s=env.get(OUTBOX_BACKOFF, _backoff, (5.0, 600.0)),
-            outbox_retry_interval_s=env.get(OUTBOX_RETRY_INTERVAL, _positive_float, 10.0),
+            outbox_retry_interval_s=env.get(
+                OUTBOX_RETRY_INTERVAL, _seconds_up_to(24 * 3600, "a day"), 10.0
+            ),
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             workers=env.get(WORKERS, _positive_int, None),

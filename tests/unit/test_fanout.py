@@ -247,3 +247,30 @@ def test_dead_letters_can_be_requeued_and_are_then_delivered(
         "pending": 0,
         "dead": 0,
     }
+
+
+def test_a_hung_peer_holds_only_its_share_of_the_retry_threads(
+    store: MemoryBlobStore, clock: FakeClock, logs: Captured, transport: FakePeers
+) -> None:
+    # GIVEN 80 due records owed to a healthy peer and to one that hangs on every send (until
+    # the test releases it, whatever the timeout: bounding the wait is the code's job)
+    from functions.core.events import Envelope, uuid7
+    from functions.core.fanout import WORKERS
+
+    settings = Settings(peer_urls=PEERS, peer_secret=SECRET, fanout_timeout_s=2.0)
+    app = App(Services(settings, "local", lambda: store, clock, logs.logger, lambda: transport))
+    outbox = app.services.outbox()
+    for n in range(80):
+        outbox.add(PEERS, Envelope(uuid7(clock()), "s", clock(), "local", {"n": n}), clock())
+    transport.hung.add(PEERS[1])
+    clock.advance(minutes=1)
+    try:
+        # WHEN a retry run goes through them (each record waits for the hung peer's timeout)
+        result = app.jobs.retry()
+    finally:
+        transport.release.set()
+    # THEN the healthy peer got every one, and the hung one held at most its share of threads
+    healthy = [event for peer, event in transport.delivered if peer == PEERS[0]]
+    assert len(healthy) == 80
+    assert result["delivered"] == 80
+    assert transport.calls.count(PEERS[1]) <= WORKERS * 4 // 2

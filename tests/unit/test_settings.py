@@ -97,8 +97,8 @@ def test_a_bad_webhook_rule_fails_naming_the_key_but_not_the_value(raw: str) -> 
         ("LAMBDA_OUTBOX_MAX_ATTEMPTS", "-3", "must be a positive integer"),
         ("LAMBDA_LOG_LEVEL", "loud", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ("LAMBDA_SYNC", "never", "must be one of fsync, syncfs"),
-        ("LAMBDA_FANOUT_TIMEOUT", "0", "must be a positive number"),
-        ("LAMBDA_OUTBOX_BACKOFF", "5,-1", "must be a positive number"),
+        ("LAMBDA_FANOUT_TIMEOUT", "0", "must be a positive, finite number"),
+        ("LAMBDA_OUTBOX_BACKOFF", "5,-1", "must be a positive, finite number"),
         ("LAMBDA_PEER_KEYS", '["a", ""]', "must be a JSON array of non-empty strings"),
         ("LAMBDA_WEBHOOKS", "[1]", "must be a JSON object of source -> rule"),
         (
