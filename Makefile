@@ -72,7 +72,7 @@ lint: $(VENV_STAMP) ## ruff check and format check
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/ and bench/
+typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/, tools/ and bench/
 	$(call stage,"mypy")
 	.venv/bin/mypy
 

@@ -25,7 +25,7 @@ from bench.outbox_cost import Acknowledging, emulator_stores
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.settings import Settings
-from scripts.counting_proxy import CountingProxy
+from tools.counting_proxy import CountingProxy
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
 BUCKET = "ingest-cost"

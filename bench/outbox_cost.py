@@ -23,8 +23,8 @@ from functions.core.events import Envelope, uuid7
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.counting_proxy import CountingProxy
+from tools import emulators
+from tools.counting_proxy import CountingProxy
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from functions.core.wsgi import REASONS, environ_headers, read_body
-from scripts.platforms import azure_functions, azure_request, lambda_event_v2
+from tools.platforms import azure_functions, azure_request, lambda_event_v2
 
 MAX_BODY = 64 * 1024 * 1024
 Call = Callable[[str, str, bytes, dict[str, str]], tuple[int, dict[str, str], bytes]]

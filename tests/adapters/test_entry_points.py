@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.platforms import azure_functions
-from scripts.processes import ROOT, Server
 from tests.support.payloads import load_event
+from tools import emulators
+from tools.platforms import azure_functions
+from tools.processes import ROOT, Server
 
 SDK_MODULES = ("boto3", "botocore", "google.cloud.storage", "azure.storage.blob", "duckdb")
 

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.platforms import azure_functions, gcp_framework_argv
-from scripts.processes import ROOT, Server, free_port
 from tests.conftest import READ_TOKEN
 from tests.support.entrypoints import (
     AzureEntryPoint,
     HttpEntryPoint,
     LambdaEntryPoint,
 )
+from tools import emulators
+from tools.platforms import azure_functions, gcp_framework_argv
+from tools.processes import ROOT, Server, free_port
 
 ENTRY_POINTS = ["local", "aws-url", "aws-rest", "gcp", "azure"]
 PEER_SECRET = "conformance-peer-secret"

@@ -11,8 +11,8 @@ import pytest
 
 from bench.ingest_cost import PRICES, measure, once_per_client, request_class
 from bench.outbox_cost import _azure, _gcs, _s3
-from scripts.counting_proxy import CountingProxy
-from scripts.processes import Server
+from tools.counting_proxy import CountingProxy
+from tools.processes import Server
 
 
 @pytest.fixture(params=["s3", "gcs", "azure"])
