@@ -67,7 +67,9 @@ def test_no_two_modules_of_a_folder_import_each_other(folder: str) -> None:
         name: {other for other in modules if other != name and other in imports}
         for name, imports in modules.items()
     }
-    cycles = sorted(f"{a} <-> {b}" for a, targets in edges.items() for b in targets if a in edges[b])
+    cycles = sorted(
+        f"{a} <-> {b}" for a, targets in edges.items() for b in targets if a in edges[b]
+    )
     assert cycles == []
 
 
