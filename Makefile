@@ -74,7 +74,7 @@ lint: $(VENV_STAMP) ## ruff check and format check, and the import contracts (py
 	$(call stage,"import-linter")
 	.venv/bin/lint-imports --no-cache
 
-typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/ and bench/
+typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/, tools/ and bench/
 	$(call stage,"mypy")
 	.venv/bin/mypy
 

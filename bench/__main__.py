@@ -35,7 +35,7 @@ from bench.neighbour import Neighbour
 from functions.core.settings import Settings
 from functions.local.durable import syncfs_missing
 from functions.local.server import THREADS, default_workers, sync_mode
-from scripts.processes import ROOT, Server, free_port
+from tools.processes import ROOT, Server, free_port
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scripts import emulators
-from scripts.processes import ROOT
+from tools import emulators
+from tools.processes import ROOT
 
 # What the platform's host has imported before it loads our module (its own framework).
 FRAMEWORKS = {"gcp": "functions_framework", "azure": "azure.functions"}

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from scripts import artifacts, emulators
 from stacks.packaging import Target, build_archive, find_interpreter, unpack
+from tools import artifacts, emulators
 
 TARGETS = {"aws": Target("aws", "3.12", "x86_64"), "azure": Target("azure", "3.12", "x86_64")}
 # Each archive as shipped, and the same files without their bytecode on a read-only package

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from scripts.mesh import Mesh
-from scripts.processes import ROOT, Server, free_port
+from tools.processes import ROOT, Server, free_port
 
 SECRET = "bench-fanout-secret"
 

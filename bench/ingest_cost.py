@@ -19,14 +19,14 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from bench.outbox_cost import Acknowledging, emulator_stores
+from bench.storage import Acknowledging, emulator_stores, request_class
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.services import Services
 from functions.core.settings import Settings
-from scripts.counting_proxy import CountingProxy
+from tools.counting_proxy import CountingProxy
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
 BUCKET = "ingest-cost"
@@ -44,23 +44,6 @@ PRICES = {
     "gcs": {"write": 0.005 / 1000, "read": 0.0004 / 1000, "free": 0.0},
     "azure": {"write": 0.065 / 10_000, "read": 0.005 / 10_000, "free": 0.0},
 }
-
-
-def request_class(cloud: str, method: str, path: str) -> str:
-    """The billing class of one HTTP request: "write" (the expensive class: writes and
-    listings), "read", or "free" (deletes)."""
-    query = parse_qs(urlsplit(path).query)
-    if method == "DELETE":
-        return "free"
-    if method in ("PUT", "POST", "PATCH"):
-        return "write"
-    if cloud == "s3":
-        listing = "list-type" in query or "prefix" in query
-    elif cloud == "gcs":
-        listing = urlsplit(path).path.rstrip("/").endswith("/o")  # objects.list
-    else:
-        listing = query.get("comp") == ["list"]
-    return "write" if listing else "read"
 
 
 def once_per_client(cloud: str, method: str, path: str) -> bool:

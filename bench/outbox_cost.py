@@ -9,83 +9,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from bench.storage import Acknowledging, emulator_stores, request_class
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox
 from functions.core.services import Services
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.counting_proxy import CountingProxy
+from tools.counting_proxy import CountingProxy
 
 PEERS = ("https://peer-a.example", "https://peer-b.example")
-
-
-def _s3(upstream: str, bucket: str) -> Callable[[str], Any]:
-    def make(url: str) -> Any:
-        import boto3
-
-        from functions.aws.store import S3BlobStore
-
-        return S3BlobStore(bucket, boto3.client("s3", endpoint_url=url))
-
-    return make
-
-
-def _gcs(upstream: str, bucket: str) -> Callable[[str], Any]:
-    def make(url: str) -> Any:
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage
-
-        from functions.gcp.store import GCSBlobStore
-
-        # The emulator (or the proxy in front of it) by the client's own endpoint option, not
-        # STORAGE_EMULATOR_HOST: the process's environment stays as it was.
-        client = storage.Client(
-            project="emulator",
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-            client_options={"api_endpoint": url},
-        )
-        return GCSBlobStore(bucket, client)
-
-    return make
-
-
-def _azure(conn: str, container: str) -> Callable[[str], Any]:
-    def make(url: str) -> Any:
-        from functions.azure.store import AzureBlobStore
-        from functions.core.settings import Settings
-
-        blob = next(p for p in conn.split(";") if p.startswith("BlobEndpoint=")).split("=", 1)[1]
-        account = blob.rstrip("/").rsplit("/", 1)[1]
-        moved = conn.replace(blob, f"{url}/{account}")
-        return AzureBlobStore.from_settings(container, Settings(azure_connection_string=moved))
-
-    return make
-
-
-class Acknowledging:
-    """A peer transport whose every peer stored the event (a real peer's 201)."""
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        return None
 
 
 def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) -> dict[str, Any]:
     """A retry run as the schedules run it (`Jobs.retry`): the due records listed and
     read, each one's event looked up at the origin (their first retry), every peer
     acknowledging, the records deleted; then `GET /peers`' backlog count."""
-    from bench.ingest_cost import request_class  # (it imports this module)
-
     cloud = name.split()[0]  # "s3 (moto)": its billing classes are S3's
     proxy = CountingProxy(upstream)
     try:
@@ -124,43 +68,6 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], backlog: int) 
         ),
         "peers_backlog": backlog_requests,
     }
-
-
-@contextmanager
-def emulator_stores(bucket: str) -> Iterator[list[tuple[str, str, Callable[[str], Any]]]]:
-    """moto, fake-gcs-server and Azurite on 127.0.0.1, each with `bucket` made: per cloud, its
-    name, its URL and a maker of the store that talks to a given URL (the emulator's, or a
-    counting proxy's in front of it). All three stop on exit."""
-    with tempfile.TemporaryDirectory(prefix="lambda-emulators-") as tmp:
-        work = Path(tmp)
-        moto, gcs, azurite = (
-            emulators.start_moto(work),
-            emulators.start_fake_gcs(work),
-            emulators.start_azurite(work),
-        )
-        try:
-            os.environ.update(emulators.AWS_ENV)
-            import boto3
-            from azure.storage.blob import BlobServiceClient
-            from google.auth.credentials import AnonymousCredentials
-            from google.cloud import storage
-
-            boto3.client("s3", endpoint_url=moto.url).create_bucket(Bucket=bucket)
-            storage.Client(
-                project="emulator",
-                credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                client_options={"api_endpoint": gcs.url},
-            ).create_bucket(bucket)
-            conn = emulators.azurite_connection_string(azurite)
-            BlobServiceClient.from_connection_string(conn).create_container(bucket)
-            yield [
-                ("s3", moto.url, _s3(moto.url, bucket)),
-                ("gcs", gcs.url, _gcs(gcs.url, bucket)),
-                ("azure", azurite.url, _azure(conn, bucket)),
-            ]
-        finally:
-            for server in (moto, gcs, azurite):
-                server.stop()
 
 
 EMULATOR_NAMES = {"s3": "s3 (moto)", "gcs": "gcs (fake-gcs-server)", "azure": "azure (Azurite)"}

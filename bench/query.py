@@ -121,7 +121,7 @@ def start_s3(workdir: Path) -> tuple[Any, Any]:
     from botocore.config import Config
 
     from functions.aws.store import S3BlobStore
-    from scripts import emulators
+    from tools import emulators
 
     server = emulators.start_moto(workdir)
     client = boto3.client(

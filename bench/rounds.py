@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench import cpu, fanout, wrk
-from scripts.processes import Server
+from tools.processes import Server
 
 Samples = dict[tuple[str, int], list[dict[str, Any]]]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.local.server import THREADS, default_workers
-from scripts.processes import Server, free_port
+from tools.processes import Server, free_port
 
 WORKERS = default_workers()  # as many processes as `make serve` runs, for a like-for-like row
 SERVERS = {

@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from scripts import emulators
-from scripts.platforms import gcp_framework_argv
-from scripts.processes import ROOT, Server, free_port
+from tools import emulators
+from tools.platforms import gcp_framework_argv
+from tools.processes import ROOT, Server, free_port
 
 CLOUDS = ("aws", "gcp", "azure")
 

@@ -19,7 +19,13 @@ from typing import Any
 from urllib.parse import quote
 
 from functions.wsgi import REASONS, environ_headers, read_body
-from scripts.platforms import azure_functions, azure_request, lambda_event_v2
+from tools.platforms import (
+    azure_functions,
+    azure_request,
+    azure_timer_request,
+    eventbridge_scheduled_event,
+    lambda_event_v2,
+)
 
 MAX_BODY = 64 * 1024 * 1024
 Call = Callable[[str, str, bytes, dict[str, str]], tuple[int, dict[str, str], bytes]]
@@ -32,26 +38,19 @@ def aws_call() -> tuple[Call, Callable[[], Any]]:
         result = handler(lambda_event_v2(method, target, body, headers), None)
         return result["statusCode"], result["headers"], result["body"].encode()
 
-    return call, lambda: retry_outbox({"source": "aws.scheduler"}, None)
+    return call, lambda: retry_outbox(eventbridge_scheduled_event(), None)
 
 
 def azure_call() -> tuple[Call, Callable[[], Any]]:
-    from azure.functions._abc import TimerRequest
-
     functions = azure_functions()
     http = functions["http"].get_user_function()
     timer = functions["retry_outbox"].get_user_function()
-
-    class Tick(TimerRequest):
-        @property
-        def past_due(self) -> bool:
-            return False
 
     def call(method: str, target: str, body: bytes, headers: dict[str, str]) -> Any:
         response = http(azure_request(method, target, body, headers))
         return response.status_code, dict(response.headers), response.get_body()
 
-    return call, lambda: timer(Tick())
+    return call, lambda: timer(azure_timer_request())
 
 
 def wsgi(call: Call) -> Callable[..., Iterable[bytes]]:

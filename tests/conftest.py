@@ -50,8 +50,8 @@ def client(make_client: MakeClient) -> CoreClient:
 
 from collections.abc import Iterator  # noqa: E402
 
-from scripts import emulators  # noqa: E402
-from scripts.processes import Server  # noqa: E402
+from tools import emulators  # noqa: E402
+from tools.processes import Server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

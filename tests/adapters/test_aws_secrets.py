@@ -10,7 +10,7 @@ import pytest
 from functions.aws.secrets import with_secrets
 from functions.core.errors import ConfigError
 from functions.core.settings import Settings
-from scripts.processes import Server
+from tools.processes import Server
 
 
 def test_the_secret_json_becomes_the_settings_secrets(

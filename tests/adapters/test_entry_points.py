@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.platforms import azure_functions
-from scripts.processes import ROOT, Server
 from tests.support.gcs import gcs_client
 from tests.support.payloads import load_event
+from tools import emulators
+from tools.platforms import azure_functions, azure_http_request, eventbridge_scheduled_event
+from tools.processes import ROOT, Server
 
 SDK_MODULES = ("boto3", "botocore", "google.cloud.storage", "azure.storage.blob", "duckdb")
 
@@ -34,12 +34,9 @@ HEALTH_PROBES = {
         "    print(handle(flask.request)[0].decode())\n"
     ),
     "azure": (
-        "import azure.functions as func\n"
-        "from functions.azure.function_app import app\n"
-        "fn = {f.get_function_name(): f for f in app.get_functions()}['http']\n"
-        "req = func.HttpRequest('GET', 'https://x.azurewebsites.net/health', headers={},"
-        " body=b'', route_params={'path': 'health'})\n"
-        "print(fn.get_user_function()(req).get_body().decode())\n"
+        "from tools.platforms import azure_functions, azure_request\n"
+        "req = azure_request('GET', '/health', b'', {})\n"
+        "print(azure_functions()['http'].get_user_function()(req).get_body().decode())\n"
     ),
 }
 
@@ -153,19 +150,20 @@ def test_azure_registers_one_anonymous_catch_all_route_and_an_empty_prefix() -> 
 def test_azure_request_keeps_repeated_query_values_and_route_params(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import azure.functions as func
-
     from functions.azure.http import to_request
 
-    req = func.HttpRequest(
-        "GET",
-        "https://x.azurewebsites.net/query?source=a&source=b&date=d",
+    # The host's request, as the worker decodes it: `query` keeps one value per name, the URL
+    # all of them.
+    stored = load_event("azure", "http_post_webhook")
+    stored.update(
+        method="GET",
+        url="https://x.azurewebsites.net/query?source=a&source=b&date=d",
         headers={"X-Thing": "1"},
-        params={"source": "b", "date": "d"},
-        route_params={"path": "query"},
-        body=b"",
+        query={"source": "b", "date": "d"},
+        params={"path": "query"},
+        body="",
     )
-    request = to_request(req)
+    request = to_request(azure_http_request(stored))
     assert (request.path, request.query["source"], request.header("x-thing")) == (
         "/query",
         ("a", "b"),
@@ -214,7 +212,7 @@ def test_the_aws_scheduled_entry_point_runs_the_outbox(
         answer = json.loads(module.handler(event, None)["body"])
         assert answer["fanout"] == {"delivered": 0, "queued": 1}
         # WHEN EventBridge invokes the scheduled entry point
-        result = module.retry_outbox({"source": "aws.events"}, None)
+        result = module.retry_outbox(eventbridge_scheduled_event(), None)
     finally:
         module._default_handler.cache_clear()
         module.default_app.cache_clear()

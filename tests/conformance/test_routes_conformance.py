@@ -14,9 +14,6 @@ from typing import Any
 import pytest
 
 from functions.core.settings import Settings
-from scripts import emulators
-from scripts.platforms import azure_functions, gcp_framework_argv
-from scripts.processes import ROOT, Server, free_port
 from tests.conftest import READ_TOKEN
 from tests.support.entrypoints import (
     AzureEntryPoint,
@@ -24,6 +21,9 @@ from tests.support.entrypoints import (
     LambdaEntryPoint,
 )
 from tests.support.gcs import gcs_client
+from tools import emulators
+from tools.platforms import azure_functions, gcp_framework_argv
+from tools.processes import ROOT, Server, free_port
 
 ENTRY_POINTS = ["local", "aws-url", "aws-rest", "gcp", "azure"]
 PEER_SECRET = "conformance-peer-secret"

@@ -206,7 +206,7 @@ def test_a_gcs_bucket_whose_name_says_bucket_still_reads_a_missing_object_as_abs
 ) -> None:
     # GCS names the bucket in a missing object's 404 too; only its words tell the two apart.
     from functions.gcp.store import GCSBlobStore
-    from scripts import emulators
+    from tools import emulators
 
     name = emulators.unique_bucket("my-bucket")
     gcs_client().create_bucket(name)

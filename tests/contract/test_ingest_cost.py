@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bench.ingest_cost import PRICES, measure, once_per_client, request_class
-from bench.outbox_cost import _azure, _gcs, _s3
-from scripts.counting_proxy import CountingProxy
-from scripts.processes import Server
+from bench.ingest_cost import PRICES, measure, once_per_client
+from bench.storage import azure_store, gcs_store, request_class, s3_store
+from tools.counting_proxy import CountingProxy
+from tools.processes import Server
 
 
 @pytest.fixture(params=["s3", "gcs", "azure"])
@@ -21,14 +21,14 @@ def cloud(request: pytest.FixtureRequest) -> tuple[str, str, Callable[[str], Any
     if name == "s3":
         moto: Server = request.getfixturevalue("moto")
         bucket = request.getfixturevalue("s3_bucket")
-        return name, moto.url, _s3(moto.url, bucket)
+        return name, moto.url, s3_store(moto.url, bucket)
     if name == "gcs":
         gcs: Server = request.getfixturevalue("fake_gcs")
         bucket = request.getfixturevalue("gcs_bucket")
-        return name, gcs.url, _gcs(gcs.url, bucket)
+        return name, gcs.url, gcs_store(gcs.url, bucket)
     azurite: Server = request.getfixturevalue("azurite")
     conn, container = request.getfixturevalue("azure_container")
-    return name, azurite.url, _azure(conn, container)
+    return name, azurite.url, azure_store(conn, container)
 
 
 def test_billable_writes_per_webhook_at_the_origin(

@@ -275,7 +275,7 @@ def test_the_mesh_prints_its_members_and_stops_everything_on_ctrl_c(tmp_path: Pa
     import subprocess
     import sys
 
-    from scripts.processes import ROOT
+    from tools.processes import ROOT
 
     def ignore_sigint() -> None:  # as a background job of a non-interactive shell starts
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -10,7 +10,7 @@ import httpx
 
 from bench.noflush import NoFlush
 from functions.local.store import FileBlobStore
-from scripts.processes import Server, free_port
+from tools.processes import Server, free_port
 
 
 def test_the_store_still_writes_atomically_and_refuses_a_second_create(tmp_path: Path) -> None:

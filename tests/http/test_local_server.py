@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.processes import Server, free_port
 from tests.conftest import READ, READ_TOKEN
+from tools.processes import Server, free_port
 
 
 @pytest.fixture(scope="module")
@@ -224,9 +224,9 @@ def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None
     from functions.core.services import Services
     from functions.core.settings import Settings
     from functions.local.store import FileBlobStore
-    from scripts.processes import ROOT
     from tests.conftest import CoreClient
     from tests.support.fakes import FakeClock
+    from tools.processes import ROOT
 
     # GIVEN events stored two hours ago
     clock = FakeClock(datetime.now(UTC) - timedelta(hours=2))
@@ -257,7 +257,7 @@ def test_head_is_answered_on_every_get_route_without_a_body(client: httpx.Client
 
 
 def run_server(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    from scripts.processes import ROOT
+    from tools.processes import ROOT
 
     base = {"PATH": "/usr/bin:/bin", "PORT": str(free_port()), "DATA_DIR": "/tmp/lambda-unused"}
     return subprocess.run(
@@ -304,7 +304,7 @@ def test_the_local_requeue_command_puts_dead_letters_back_in_the_outbox(tmp_path
     from functions.core.events import Envelope
     from functions.core.outbox import DEAD, PENDING, Attempts, Outbox, Record
     from functions.local.store import FileBlobStore
-    from scripts.processes import ROOT
+    from tools.processes import ROOT
 
     # GIVEN a dead letter in the local store, left by a peer that never answered
     now = datetime.now(UTC)

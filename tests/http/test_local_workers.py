@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from functions.local.durable import syncfs_missing
-from scripts.processes import ROOT, free_port, http_ok
+from tools.processes import ROOT, free_port, http_ok
 
 
 def children(pid: int) -> set[int]:

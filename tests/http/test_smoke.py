@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from scripts.processes import ROOT, Server, free_port
 from scripts.smoke import run
 from tests.conftest import READ_TOKEN
 from tests.support.local import start_local
+from tools.processes import ROOT, Server, free_port
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts import artifacts, emulators
-from scripts.processes import Server
 from stacks.packaging import Target, build_archive, find_interpreter, unpack
+from tools import artifacts, emulators
+from tools.processes import Server
 
 PYTHON = find_interpreter("3.12")
 pytestmark = [

@@ -2,7 +2,7 @@
 
 HTTP entry points (the local server, the GCP function under functions-framework) are spoken to
 over real sockets. Lambda and Azure Functions have no runtime we can run here, so their entry
-points are called the way their runtimes call them (scripts/platforms.py builds the requests).
+points are called the way their runtimes call them (tools/platforms.py builds the requests).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from scripts.platforms import azure_request, lambda_event_v1, lambda_event_v2
+from tools.platforms import azure_request, lambda_event_v1, lambda_event_v2
 
 
 def with_reader(headers: dict[str, str] | None) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.core.settings import Settings
-from scripts.processes import Server, free_port
+from tools.processes import Server, free_port
 
 
 def start_local(name: str, workdir: Path, env: dict[str, str] | None = None) -> Server:

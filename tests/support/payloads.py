@@ -1,21 +1,8 @@
-"""Platform payloads kept as JSON under tests/events/<cloud>/, loaded by one helper."""
+"""Platform payloads kept as JSON under tests/events/<cloud>/, loaded by one helper (in the
+tooling package, which the local mesh's request builders share)."""
 
 from __future__ import annotations
 
-import copy
-import json
-from functools import cache
-from pathlib import Path
-from typing import Any
+from tools.payloads import load_event
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
-
-
-@cache
-def _read(cloud: str, name: str) -> Any:
-    return json.loads((EVENTS / cloud / f"{name}.json").read_text())
-
-
-def load_event(cloud: str, name: str) -> Any:
-    """A fresh copy of a stored payload, safe to modify."""
-    return copy.deepcopy(_read(cloud, name))
+__all__ = ["load_event"]

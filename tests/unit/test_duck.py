@@ -11,7 +11,7 @@ import pytest
 
 from functions.core import duck
 from functions.core.settings import Settings
-from scripts.processes import ROOT
+from tools.processes import ROOT
 
 SORT_BEYOND_MEMORY = (
     "CREATE TABLE t AS SELECT i, md5(i::VARCHAR) m FROM range(4000000) t(i) ORDER BY m"

@@ -11,7 +11,7 @@ import uuid
 from importlib.resources import files
 from pathlib import Path
 
-from scripts.processes import ROOT, Server, free_port
+from tools.processes import ROOT, Server, free_port
 
 _AZURITE = "tools/azurite/node_modules/azurite/dist/src/blob/main.js"
 # mutmut runs the suite from its copy of the project in mutants/, without the 365 MB of npm
