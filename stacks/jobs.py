@@ -13,6 +13,8 @@ from stacks.config import StackConfig
 
 @dataclass(frozen=True)
 class Schedule:
+    """A job of the table, on this stack's period."""
+
     job: Job
     period: int  # minutes
 

@@ -25,12 +25,16 @@ from stacks.outputs import StackOutputs
 
 @dataclass(frozen=True, kw_only=True)
 class AwsOutputs(StackOutputs):
+    """The common outputs, and where to query the compacted events with Athena."""
+
     athena_workgroup: pulumi.Output[str]
     glue_table: pulumi.Output[str]
     query_reader_role_arn: pulumi.Output[str]
 
 
 class AwsFunction(pulumi.ComponentResource):
+    """The app on AWS, every resource parented to this component (`lambda:aws:Function`)."""
+
     outputs: AwsOutputs
 
     def __init__(

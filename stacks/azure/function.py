@@ -34,10 +34,14 @@ Settings = dict[str, pulumi.Input[str]]
 
 @dataclass(frozen=True, kw_only=True)
 class AzureOutputs(StackOutputs):
+    """The common outputs, and the storage account Synapse reads the compacted events from."""
+
     storage_account: pulumi.Output[str]
 
 
 class AzureFunction(pulumi.ComponentResource):
+    """The app on Azure, every resource parented to this component (`lambda:azure:Function`)."""
+
     outputs: AzureOutputs
 
     def __init__(

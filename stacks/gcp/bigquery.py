@@ -22,7 +22,9 @@ COMPACTED_ONLY = 'resource.name.startsWith("projects/_/buckets/{bucket}/objects/
 
 @dataclass(frozen=True)
 class BigQueryTable:
-    table: pulumi.Output[str]  # dataset.table
+    """What a reader needs: the table (`dataset.table`) and an example query."""
+
+    table: pulumi.Output[str]
     example: pulumi.Output[str]
 
 

@@ -40,10 +40,14 @@ APIS = (
 
 @dataclass(frozen=True, kw_only=True)
 class GcpOutputs(StackOutputs):
+    """The common outputs, and the BigQuery table over the compacted events."""
+
     bigquery_table: pulumi.Output[str]
 
 
 class GcpFunction(pulumi.ComponentResource):
+    """The app on GCP, every resource parented to this component (`lambda:gcp:Function`)."""
+
     outputs: GcpOutputs
 
     def __init__(
