@@ -1,8 +1,8 @@
 """The environment every cloud's function gets: the contract with functions/core/settings.py.
 
 Split in two: plain settings, set as environment variables, and secrets, which each cloud keeps
-in its own secret store and hands to the function the way that cloud intends (stacks/aws.py,
-gcp.py, azure.py). Local runs and the mesh keep environment variables.
+in its own secret store and hands to the function the way that cloud intends (stacks/aws/,
+gcp/, azure/). Local runs and the mesh keep environment variables. See docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What every cloud's component takes: the stack's settings, its archive, its peers and key."""
+"""What every cloud's component takes: the stack's settings, its archive, its peers and key.
+See docs/architecture.md."""
 
 from __future__ import annotations
 

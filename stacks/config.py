@@ -4,7 +4,8 @@ Keys with a fixed default are declared in Pulumi.yaml with that same default (DE
 test keeps the two equal), so the CLI applies and type-checks them before the program runs. Keys
 whose default depends on the stack (cloud, region, architecture, GCP project) and the secrets
 (`peerSecret`, `webhooks`) are not declared: a declared key without a default is required on
-every stack, and a declared secret key with a default fails the CLI's own validation.
+every stack, and a declared secret key with a default fails the CLI's own validation. See
+docs/deploying.md (settings).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ GCP_PROJECT_ENV = (
 class AzureAuth:
     """How azure-native authenticates, from its own config keys (`azure-native:clientId`, ...).
     The program's own ARM calls (One Deploy) use the same, with the provider's `ARM_*`
-    environment variables as the fallback (stacks/azure_arm.py)."""
+    environment variables as the fallback (stacks/azure/arm.py)."""
 
     settings: dict[str, str] = field(default_factory=dict)
     client_secret: pulumi.Output[str] | None = field(default=None, compare=False)
@@ -88,7 +89,7 @@ class StackConfig:
     athena_scan_limit_mb: int = 10240
     query_reader: str | None = None
     azure_auth: AzureAuth = field(default_factory=AzureAuth)
-    # Set only to override the generated per-stack signing key (stacks/peer_keys.py).
+    # Set only to override the generated per-stack signing key (stacks/peers.py).
     peer_secret: pulumi.Output[str] | None = field(default=None, compare=False)
     webhooks: pulumi.Output[str] | None = field(default=None, compare=False)
 

@@ -1,26 +1,16 @@
 """Builds each cloud's deployment archive, deterministically and cached by content.
 
 `pulumi up` calls `build_archive` itself, so there is no separate build step to forget. An
-archive holds the core, that cloud's adapter and its runtime dependencies only (never Pulumi),
-laid out as the platform expects:
+archive holds the core, that cloud's adapter and its runtime dependencies only (never Pulumi,
+never stacks/), laid out as the platform expects:
 
 - aws:   `functions/...` plus dependencies at the root (handler `functions.aws.handler.handler`)
 - gcp:   `main.py` and a pinned `requirements.txt` at the root (Cloud Build installs them)
 - azure: `function_app.py` and `host.json` at the root, dependencies vendored under
          `.python_packages/lib/site-packages`
 
-Dependencies are installed as manylinux wheels for the *target* Python version and architecture
-(`--python-platform`, `--only-binary :all:`) whatever machine runs `pulumi up`, pinned by
-requirements.lock, and pruned to what the function imports (botocore's service models: S3's
-only). Lambda's `/var/task` and Azure's run-from-package mount are read-only, so bytecode the
-archive lacks is compiled again at every cold start: the AWS and Azure archives ship `.pyc`
-files compiled by the *target* interpreter with hash-based invalidation (`unchecked-hash`: never
-checked against the fixed zip timestamps, never stale since the sources beside them are the ones
-compiled), deterministically (PYTHONHASHSEED=0, sorted, fixed paths). When that interpreter is
-not on the machine running `pulumi up`, the archive is built without bytecode and a warning says
-so (the function still runs, its cold starts are slower). GCP's Cloud Build installs and
-compiles the dependencies itself and keeps the build's writable copy, so its archive holds
-sources only.
+Dependencies are manylinux wheels for the *target* Python and architecture, pinned by
+requirements.lock and pruned to what the function imports. See docs/deploying.md (archives).
 """
 
 from __future__ import annotations
@@ -160,7 +150,17 @@ def _interpreter_id(python: str) -> str:
 
 
 def compile_bytecode(files: dict[str, Path], target: Target, python: str, staging: Path) -> None:
-    """Add `__pycache__/*.pyc` for every .py the archive holds, compiled by `python`."""
+    """Add `__pycache__/*.pyc` for every .py the archive holds, compiled by `python`.
+
+    Lambda's `/var/task` and Azure's run-from-package mount are read-only, so bytecode the
+    archive lacks is compiled again at every cold start. The .pyc files are compiled by the
+    *target* interpreter with hash-based invalidation (`unchecked-hash`: never checked against
+    the fixed zip timestamps, never stale since the sources beside them are the ones compiled),
+    deterministically (PYTHONHASHSEED=0, sorted, fixed paths). When that interpreter is not on
+    the machine running `pulumi up`, the archive is built without bytecode and a warning says
+    so (the function still runs, its cold starts are slower). GCP's Cloud Build installs and
+    compiles the dependencies itself and keeps the build's writable copy, so its archive holds
+    sources only."""
     tree = staging / "tree"
     for name, path in files.items():
         if name.endswith(".py"):

@@ -5,7 +5,7 @@ Each stack signs what it sends with a key of its own (generated once, kept in it
 secret) and exports it as the secret output `peer_signing_key`; a peer verifies with it. So a
 lone stack needs no secret from its user, a mesh needs none either (the keys travel through
 StackReference like the URLs do, and converge on the same `pulumi up` passes), and a key that
-leaks lets its holder impersonate one cloud, not all three.
+leaks lets its holder impersonate one cloud, not all three. See docs/peers.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""The Pulumi program: read config once, build this cloud's archive, provision its component."""
+"""The Pulumi program: read config once, build this cloud's archive, provision its component,
+export its outputs. See docs/deploying.md."""
 
 from __future__ import annotations
+
+from dataclasses import fields
+from typing import TYPE_CHECKING
 
 import pulumi
 
@@ -9,29 +13,22 @@ from stacks.args import FunctionArgs
 from stacks.packaging import Target, build_archive
 from stacks.peers import read_peers, signing_key
 
+if TYPE_CHECKING:
+    from stacks.aws import AwsFunction
+    from stacks.azure import AzureFunction
+    from stacks.gcp import GcpFunction
 
-def main() -> pulumi.ComponentResource:
+    Component = AwsFunction | GcpFunction | AzureFunction
+
+
+def main() -> Component:
     config = stack_config.load()
     archive = build_archive(Target(config.cloud, config.python, config.arch))
     peers = read_peers(config.peer_stacks)
     key = signing_key(config)
-    args = FunctionArgs(config, archive, peers, key)
-    component: pulumi.ComponentResource
-    if config.cloud == "aws":
-        from stacks.aws import AwsFunction
-
-        component = AwsFunction("lambda", args)
-    elif config.cloud == "gcp":
-        from stacks.gcp import GcpFunction
-
-        component = GcpFunction("lambda", args)
-    else:
-        from stacks.azure import AzureFunction
-
-        component = AzureFunction("lambda", args)
-    pulumi.export("base_url", component.base_url)
-    for name, value in component.outputs.items():
-        pulumi.export(name, value)
+    component = provision(FunctionArgs(config, archive, peers, key))
+    for field in fields(component.outputs):
+        pulumi.export(field.name, getattr(component.outputs, field.name))
     pulumi.export("peer_urls", peers.urls)
     # Secret: the peers read it through StackReference to verify what this stack sends.
     pulumi.export("peer_signing_key", key.key)
@@ -48,3 +45,18 @@ def main() -> pulumi.ComponentResource:
         },
     )
     return component
+
+
+def provision(args: FunctionArgs) -> Component:
+    """This cloud's component; only its own provider SDK is imported."""
+    if args.config.cloud == "aws":
+        from stacks.aws import AwsFunction
+
+        return AwsFunction("lambda", args)
+    if args.config.cloud == "gcp":
+        from stacks.gcp import GcpFunction
+
+        return GcpFunction("lambda", args)
+    from stacks.azure import AzureFunction
+
+    return AzureFunction("lambda", args)

@@ -1,7 +1,8 @@
 """The compacted events as tables in each cloud's pay-per-query engine: Athena over S3 (a Glue
 table with partition projection) and BigQuery over GCS (an external table with hive
 partitioning). No export, no copy, no crawler: the engines read the compactor's files where
-they are. What both read is pinned in one place, beside the compactor's own schema.
+they are. What both read is pinned in one place, beside the compactor's own schema. See
+docs/query.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The program's own Azure calls (stacks/azure_arm.py) against a real HTTP server on 127.0.0.1
+"""The program's own Azure calls (stacks/azure/arm.py) against a real HTTP server on 127.0.0.1
 that answers as Kudu's One Deploy and ARM's provider registration do.
 
 Kudu's contract, as Azure's own tools read it (azure-dev issue 3658, Core Tools' Flex publish):
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from azure import identity
 
-from stacks import azure_arm
+from stacks.azure import arm as azure_arm
 
 
 class Script:
@@ -317,7 +317,7 @@ def test_use_msi_is_on_for_the_truthy_words_azure_native_takes(value: str, manag
 def test_each_dynamic_resource_changes_when_and_only_when_what_it_acts_on_changes(
     provider: str, keys: tuple[str, ...], ignored: str
 ) -> None:
-    from stacks import flex_deploy
+    from stacks.azure import flex_deploy
 
     resource = getattr(flex_deploy, provider)()
     olds = {key: f"old-{key}" for key in keys} | {ignored: "a"}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pulumi
 import pytest
 
-from stacks.azure import sas_expiry, scm_host
+from stacks.azure.packages import sas_expiry, scm_host
 from tests.infra.conftest import AWS_URL, GCP_URL, SECRET_NAMES, Run, env_of, peers, secret_values
 from tests.support.pulumi_mocks import SUBSCRIPTION, run_program
 

@@ -408,8 +408,7 @@ def run_program(
     @pulumi.runtime.test
     def program() -> pulumi.Output[Any]:
         component = main()
-        outputs = {"base_url": component.base_url, **component.outputs}  # type: ignore[attr-defined]
-        return pulumi.Output.all(**outputs).apply(result.update)
+        return pulumi.Output.all(**component.outputs.as_dict()).apply(result.update)
 
     program()
     mocks.settle()

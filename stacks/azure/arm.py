@@ -1,11 +1,12 @@
 """The few Azure calls azure-native has no resource for, made during `pulumi up` by the dynamic
-resources in stacks/flex_deploy.py: One Deploy with status polling, resource provider
+resources in stacks/azure/flex_deploy.py: One Deploy with status polling, resource provider
 registration, and a trigger sync.
 
 They authenticate exactly as the azure-native provider does: its config keys
 (`azure-native:clientId`, `clientSecret`, `tenantId`, `useMsi`, `useOidc`) first, then its
 `ARM_*` environment variables, and the Azure CLI's login when neither names a credential (the
-provider's own default), so a deploy never uses a second, different identity.
+provider's own default), so a deploy never uses a second, different identity. See
+docs/deploying.md (Azure).
 """
 
 from __future__ import annotations

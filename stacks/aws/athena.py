@@ -1,29 +1,32 @@
 """AWS: the compacted events as an Athena table (a Glue table with partition projection over
 the events bucket's `compacted/` prefix), an Athena workgroup with its own results bucket,
 enforced settings and a per-query scan limit, and a reader role to assume or attach. The
-function's role gains nothing."""
+function's role gains nothing. See docs/query.md."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from stacks.config import StackConfig
-from stacks.query_tables import (
-    COST_MODEL,
-    LATE_NOTE,
-    PARTITION_KEYS,
-    athena_example,
-    glue_columns,
-    projection_parameters,
-)
+from stacks.query_tables import PARTITION_KEYS, athena_example, glue_columns, projection_parameters
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+
+@dataclass(frozen=True)
+class AthenaQuery:
+    """What a reader needs: the workgroup, the table, the role to assume, an example query."""
+
+    workgroup: pulumi.Output[str]
+    glue_table: pulumi.Output[str]
+    reader_role_arn: pulumi.Output[str]
+    example: pulumi.Output[str]
 
 
 def athena(
@@ -32,12 +35,29 @@ def athena(
     events: aws.s3.Bucket,
     results: aws.s3.Bucket,
     child: pulumi.ResourceOptions,
-) -> dict[str, Any]:
-    database_name = f"{config.prefix}".replace("-", "_")
+) -> AthenaQuery:
     database = aws.glue.CatalogDatabase(
-        f"{name}-glue-db", name=database_name, tags=config.tags, opts=child
+        f"{name}-glue-db", name=config.prefix.replace("-", "_"), tags=config.tags, opts=child
     )
-    table = aws.glue.CatalogTable(
+    table = _events_table(name, database, events, child)
+    _expire_results(name, results, child)
+    workgroup = _workgroup(name, config, results, child)
+    reader = _reader_role(name, config, events, results, workgroup, database, table, child)
+    return AthenaQuery(
+        workgroup=workgroup.name,
+        glue_table=pulumi.Output.concat(database.name, ".", table.name),
+        reader_role_arn=reader.arn,
+        example=database.name.apply(lambda db: athena_example(db, "events")),
+    )
+
+
+def _events_table(
+    name: str,
+    database: aws.glue.CatalogDatabase,
+    events: aws.s3.Bucket,
+    child: pulumi.ResourceOptions,
+) -> aws.glue.CatalogTable:
+    return aws.glue.CatalogTable(
         f"{name}-events-table",
         name="events",
         database_name=database.name,
@@ -60,6 +80,9 @@ def athena(
         ),
         opts=child,
     )
+
+
+def _expire_results(name: str, results: aws.s3.Bucket, child: pulumi.ResourceOptions) -> None:
     aws.s3.BucketLifecycleConfiguration(
         f"{name}-athena-results-expiry",
         bucket=results.id,
@@ -73,7 +96,12 @@ def athena(
         ],
         opts=child,
     )
-    workgroup = aws.athena.Workgroup(
+
+
+def _workgroup(
+    name: str, config: StackConfig, results: aws.s3.Bucket, child: pulumi.ResourceOptions
+) -> aws.athena.Workgroup:
+    return aws.athena.Workgroup(
         f"{name}-athena",
         name=config.prefix,
         force_destroy=True,
@@ -91,15 +119,6 @@ def athena(
         tags=config.tags,
         opts=child,
     )
-    reader = _reader_role(name, config, events, results, workgroup, database, table, child)
-    return {
-        "athena_workgroup": workgroup.name,
-        "glue_table": pulumi.Output.concat(database.name, ".", table.name),
-        "query_reader_role_arn": reader.arn,
-        "query_example": database.name.apply(lambda db: athena_example(db, "events")),
-        "query_cost_model": COST_MODEL,
-        "query_not_compacted_yet": LATE_NOTE,
-    }
 
 
 def _reader_role(

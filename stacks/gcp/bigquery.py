@@ -1,22 +1,31 @@
 """GCP: the compacted events as a BigQuery external table over the events bucket: hive
 partitioning with typed keys, a partition filter required on every query, in a dataset this
 stack creates. A principal the user names (`lambda:queryReader`) may read it: the dataset, jobs
-in the project, and the compacted objects only (BigQuery reads GCS with the caller's access)."""
+in the project, and the compacted objects only (BigQuery reads GCS with the caller's access).
+See docs/query.md."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_gcp as gcp
 
 from stacks.config import StackConfig
-from stacks.query_tables import COST_MODEL, LATE_NOTE, bigquery_example, bigquery_schema
+from stacks.query_tables import bigquery_example, bigquery_schema
 
 PARTITIONS = "{source:STRING}/{year:INTEGER}/{month:INTEGER}/{day:INTEGER}/{hour:INTEGER}"
 COMPACTED_ONLY = 'resource.name.startsWith("projects/_/buckets/{bucket}/objects/compacted/")'
+
+
+@dataclass(frozen=True)
+class BigQueryTable:
+    """What a reader needs: the table (`dataset.table`) and an example query."""
+
+    table: pulumi.Output[str]
+    example: pulumi.Output[str]
 
 
 def bigquery(
@@ -24,7 +33,7 @@ def bigquery(
     config: StackConfig,
     events: gcp.storage.Bucket,
     opts: pulumi.ResourceOptions,
-) -> dict[str, Any]:
+) -> BigQueryTable:
     dataset = gcp.bigquery.Dataset(
         f"{name}-dataset",
         dataset_id=config.prefix.replace("-", "_"),
@@ -33,7 +42,25 @@ def bigquery(
         labels=config.tags,
         opts=opts,
     )
-    table = gcp.bigquery.Table(
+    table = _events_table(name, config, dataset, events, opts)
+    if config.query_reader:
+        _grant_reader(name, config, config.query_reader, dataset, events, opts)
+    return BigQueryTable(
+        table=pulumi.Output.concat(dataset.dataset_id, ".", table.table_id),
+        example=dataset.dataset_id.apply(
+            lambda d: bigquery_example(config.gcp_project or "", d, "events")
+        ),
+    )
+
+
+def _events_table(
+    name: str,
+    config: StackConfig,
+    dataset: gcp.bigquery.Dataset,
+    events: gcp.storage.Bucket,
+    opts: pulumi.ResourceOptions,
+) -> gcp.bigquery.Table:
+    return gcp.bigquery.Table(
         f"{name}-events-table",
         dataset_id=dataset.dataset_id,
         table_id="events",
@@ -54,16 +81,6 @@ def bigquery(
         labels=config.tags,
         opts=opts,
     )
-    if config.query_reader:
-        _grant_reader(name, config, config.query_reader, dataset, events, opts)
-    return {
-        "bigquery_table": pulumi.Output.concat(dataset.dataset_id, ".", table.table_id),
-        "query_example": dataset.dataset_id.apply(
-            lambda d: bigquery_example(config.gcp_project or "", d, "events")
-        ),
-        "query_cost_model": COST_MODEL,
-        "query_not_compacted_yet": LATE_NOTE,
-    }
 
 
 def _grant_reader(
