@@ -136,6 +136,13 @@ def _positive(key: str, value: int) -> int:
     return value
 
 
+def process_environment(**overrides: str) -> dict[str, str]:
+    """The environment of the process running the program, for the tools it starts (uv, the
+    target's Python) and the Azure credentials its dynamic providers read: read here, with the
+    rest of the program's configuration, and nowhere else in stacks/."""
+    return {**os.environ, **overrides}
+
+
 def load(environ: Mapping[str, str] | None = None) -> StackConfig:
     environ = os.environ if environ is None else environ
     config = pulumi.Config()
@@ -149,6 +156,12 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
     ints = {
         key: _positive(key, _int(config, key)) for key, v in DEFAULTS.items() if isinstance(v, int)
     }
+    if not 1 <= ints["retryScheduleMinutes"] <= 59:
+        # Cloud Scheduler's and Azure's cron take a minute step below 60 only (*/N).
+        raise ConfigMistake(
+            "lambda:retryScheduleMinutes must be 1 to 59 (a cron minute step), "
+            f"not {ints['retryScheduleMinutes']}"
+        )
     plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
     if plan not in ("flex", "consumption"):
         raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")

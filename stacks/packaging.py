@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks.config import process_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", "bin"}
@@ -186,7 +188,7 @@ def compile_bytecode(files: dict[str, Path], target: Target, python: str, stagin
             str(tree),
         ],
         check=True,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"},
+        env={"PATH": process_environment().get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0"},
     )
     for pyc in sorted(tree.rglob("*.pyc")):
         files[pyc.relative_to(tree).as_posix()] = pyc
@@ -247,7 +249,7 @@ def vendor(requirements: str, target: Target, into: Path) -> None:
                 str(reqs),
             ],
             check=True,
-            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+            env=process_environment(UV_PYTHON_DOWNLOADS="never"),
         )
 
 

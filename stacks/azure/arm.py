@@ -12,13 +12,14 @@ docs/deploying.md (Azure).
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from stacks.config import process_environment
 
 ARM = "https://management.azure.com"
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -46,7 +47,7 @@ def auth_settings(
     config: Mapping[str, str], environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """The provider's config over its ARM_* variables (config wins, as in azure-native)."""
-    environ = os.environ if environ is None else environ
+    environ = process_environment() if environ is None else environ
     env_keys = {
         "clientId": "ARM_CLIENT_ID",
         "clientSecret": "ARM_CLIENT_SECRET",

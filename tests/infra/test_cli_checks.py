@@ -119,3 +119,10 @@ def test_the_clis_virtualenv_installs_the_program_set_only_at_the_locked_pins() 
     for dev_only in ("pytest", "moto", "mypy", "matplotlib", "hypothesis", "duckdb", "ruff"):
         assert dev_only not in program, f"{dev_only} is not the program's"
     assert all(lock[name] == version for name, version in program.items())
+
+
+@pytest.mark.parametrize("minutes", ["0", "60", "90"])
+def test_a_retry_period_no_cron_minute_step_can_express_stops_the_program(minutes: str) -> None:
+    # Cloud Scheduler and Azure's NCRONTAB take */N in the minute field, N below 60.
+    with pytest.raises(Exception, match=r"lambda:retryScheduleMinutes"):
+        run_program("aws", {"lambda:retryScheduleMinutes": minutes})

@@ -6,6 +6,7 @@ break a copy of the tree on purpose and check that the same contracts catch it.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -82,3 +83,57 @@ def test_a_forbidden_import_breaks_its_contract(
     assert result.returncode != 0, result.stdout
     broken = result.stdout.split("Broken contracts", 1)[-1]
     assert contract in broken, result.stdout
+
+
+SETTINGS_LOADERS = {"functions/core/settings.py", "stacks/config.py"}
+
+
+def reads_of_the_environment(source: str) -> list[int]:
+    """The lines that read the process environment: os.environ, os.environb, os.getenv, or
+    either name imported from os."""
+    names = {"environ", "environb", "getenv"}
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        attribute = (
+            isinstance(node, ast.Attribute)
+            and node.attr in names
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        )
+        imported = (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and bool({a.name for a in node.names} & names)
+        )
+        if attribute or imported:
+            lines.append(node.lineno)  # type: ignore[attr-defined]
+    return lines
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import os\nx = os.environ['A']",
+        "import os\nx = os.getenv('A')",
+        "from os import environ\n",
+        "from os import getenv as g\n",
+        "import os\ndef f():\n    return {**os.environ}",
+    ],
+)
+def test_the_environment_check_sees_each_way_of_reading_it(source: str) -> None:
+    assert reads_of_the_environment(source) != []
+
+
+def test_only_the_two_settings_loaders_read_the_environment() -> None:
+    # Settings are read once, into a frozen object (shared/STYLE.md #6): functions/ through
+    # functions/core/settings.py, the Pulumi program through stacks/config.py.
+    readers = {
+        f"{path.relative_to(ROOT)}:{line}"
+        for folder in ("functions", "stacks")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in SETTINGS_LOADERS
+        for line in reads_of_the_environment(path.read_text())
+    }
+    assert readers == set()
+    for loader in SETTINGS_LOADERS:
+        assert reads_of_the_environment((ROOT / loader).read_text()), loader
