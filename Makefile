@@ -18,7 +18,8 @@ PY_BIN = $(shell for p in $$(pyenv root 2>/dev/null)/versions/$(PY_VERSION).*/bi
 need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: install it (e.g. pyenv install $(PY_VERSION)) or set PY_VERSION"; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate
+.PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate \
+	docs check-commits hooks
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -109,3 +110,16 @@ bench: install ## The benchmark suite (ARGS=--full for the long run)
 BUDGET ?= 3600
 mutate: install ## Mutation testing of functions/ and stacks/ for BUDGET seconds (goes on next time); report in mutation/
 	.venv/bin/python -m scripts.mutate --budget $(BUDGET)
+
+docs: $(VENV_STAMP) ## Regenerate docs/configuration.md's stack settings table from Pulumi.yaml
+	.venv/bin/python -m scripts.config_docs
+
+# The commit convention (CONTRIBUTING.md). Not part of `make test`: the history before it was
+# adopted does not follow it. BASE defaults to origin/main, else main.
+check-commits: ## Check the messages of the commits since BASE (default origin/main)
+	$(PYTHON) -m scripts.check_commits $(BASE)
+
+hooks: ## Install a commit-msg hook that checks each message as you commit
+	@hook="$$(git rev-parse --git-path hooks)/commit-msg"; mkdir -p "$$(dirname "$$hook")"; \
+		printf '#!/bin/sh\nexec $(PYTHON) -m scripts.check_commits --message-file "$$1"\n' > "$$hook"; \
+		chmod +x "$$hook"; echo "installed $$hook"

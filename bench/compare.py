@@ -1,6 +1,6 @@
-"""`make serve` setups side by side, differing only in environment settings: how the README's
-choices of settings were measured (the number of processes, say), so that anyone can measure
-them again on their own machine.
+"""`make serve` setups side by side, differing only in environment settings: how its choices
+of settings were measured (the number of processes, say; docs/benchmarks.md), so that anyone
+can measure them again on their own machine.
 
 Each setup runs as its own server, as the ingest bench starts one (`bench.fanout.local`: INFO
 logging, no peers, each event durable before its 201). wrk runs are taken in turns, round

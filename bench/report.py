@@ -1,8 +1,8 @@
-"""The benchmark's Markdown table, its scaling plot, and the README section they refresh."""
+"""The benchmark's Markdown tables, its scaling plot, and the generated part of
+docs/benchmarks.md they refresh (the page's hand-written head says how to read them)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -236,10 +236,6 @@ def _outbox(results: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _cost_key(row: dict[str, Any]) -> tuple[str, int, bool]:
-    return (row["cloud"], row["peers"], row["idempotency_key"])
-
-
 def _requests(row: dict[str, Any]) -> str:
     return " + ".join(f"{n:g} {method}" for method, n in row["requests"].items()) or "none"
 
@@ -248,27 +244,20 @@ def _ingest_cost(results: dict[str, Any]) -> list[str]:
     rows = results.get("ingest_cost") or []
     if not rows:
         return []
-    before_run = results.get("ingest_cost_before") or {}
-    before = {_cost_key(r): r for r in before_run.get("rows", [])}
     lines = [
         "",
         "**Storage requests per webhook at the origin** (counted by a proxy in front of each "
         "emulator; peers acknowledge; the hour's index marker (once per hour and instance) and "
-        "the GCS SDK's bucket metadata read (once per client) left out; `before`: the same "
-        "bench on the tree at "
-        f"{before_run.get('commit', '?')}, one outbox record per peer; USD per million webhooks "
+        "the GCS SDK's bucket metadata read (once per client) left out; USD per million webhooks "
         "at list prices, bench/ingest_cost.py names them)",
         "",
-        "| cloud | peers | idempotency key | requests | billable writes | USD / million "
-        "| before: requests | before: USD / million |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| cloud | peers | idempotency key | requests | billable writes | USD / million |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        old = before.get(_cost_key(r))
         lines.append(
             f"| {r['cloud']} | {r['peers']} | {'yes' if r['idempotency_key'] else 'no'} | "
-            f"{_requests(r)} | {r['classes']['write']:g} | {r['usd_per_million']:.2f} | "
-            + (f"{_requests(old)} | {old['usd_per_million']:.2f} |" if old else "— | — |")
+            f"{_requests(r)} | {r['classes']['write']:g} | {r['usd_per_million']:.2f} |"
         )
     return lines
 
@@ -492,9 +481,12 @@ def plot(rows: list[dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def update_readme(readme: Path, table: str) -> None:
-    text = readme.read_text()
-    block = f"{START}\n{table}\n![query scaling](bench/results/scaling.png)\n{END}"
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-        readme.write_text(text)
+def write_page(page: Path, table: str, image: str) -> None:
+    """Put `table` and the scaling plot (`image`, relative to the page) between the bench
+    markers of `page`, leaving the hand-written text around them as it is."""
+    block = f"{START}\n{table}\n![query scaling]({image})\n{END}"
+    text = page.read_text() if page.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        raise ValueError(f"{page} lacks the bench markers {START} ... {END}")
+    head, rest = text.split(START, 1)
+    page.write_text(head + block + rest.split(END, 1)[1])

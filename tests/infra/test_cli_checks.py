@@ -1,6 +1,6 @@
 """The Pulumi CLI's pre-run checks (tests/support/pulumi_cli.py, reproduced from its source)
-applied to the committed files, and the first deploy a user makes with only what the README
-tells them to set."""
+applied to the committed files, and the first deploy a user makes with only what the docs
+(docs/deploying.md, and the README's five lines) tell them to set."""
 
 from __future__ import annotations
 
@@ -15,17 +15,20 @@ from tests.support import pulumi_cli
 from tests.support.pulumi_mocks import ROOT, cli_config, run_program
 
 STACKS = ("aws", "gcp", "azure")
+DEPLOYING = ROOT / "docs" / "deploying.md"
+# Each block marked `<!-- cli-check: NAME -->` in a doc, by name.
+BLOCKS = {"lone": DEPLOYING, "mesh": DEPLOYING, "readme": ROOT / "README.md"}
 
 
-def readme_config_sets(section: str) -> dict[str, dict[str, str]]:
-    """The `pulumi config set --stack S KEY VALUE` lines of one README block, by stack, with
+def documented_config_sets(section: str) -> dict[str, dict[str, str]]:
+    """The `pulumi config set --stack S KEY VALUE` lines of one marked block, by stack, with
     placeholders (`<your-project-id>`) filled as a user would."""
-    text = (ROOT / "README.md").read_text()
+    text = BLOCKS[section].read_text()
     block = text.split(f"<!-- cli-check: {section} -->", 1)[1].split("```", 2)[1]
     sets: dict[str, dict[str, str]] = {stack: {} for stack in STACKS}
     for stack, key, value in re.findall(r"pulumi config set --stack (\w+) (\S+) (\S+)", block):
         sets[stack][key] = value.replace("<your-project-id>", "my-gcp-project")
-    assert "pulumi stack init" in block, f"the README's {section} block lost its commands"
+    assert "pulumi stack init" in block, f"the {section} block lost its commands"
     return sets
 
 
@@ -60,11 +63,11 @@ def test_the_checker_rejects_what_the_cli_rejects(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_committed_stack_file_passes_the_clis_config_checks_as_the_readme_has_it(
+def test_each_committed_stack_file_passes_the_clis_config_checks_as_the_docs_have_it(
     stack: str,
 ) -> None:
-    for section in ("lone", "mesh"):
-        config = cli_config(stack, readme_config_sets(section)[stack])
+    for section in BLOCKS:
+        config = cli_config(stack, documented_config_sets(section)[stack])
         assert config["lambda:cloud"].text == stack
 
 
@@ -75,8 +78,11 @@ def test_every_declared_default_is_the_one_the_program_uses() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_one_cloud_alone_deploys_with_what_the_readme_sets_and_no_peers(stack: str) -> None:
-    mocks, result = run_program(stack, readme_config_sets("lone")[stack])
+@pytest.mark.parametrize("section", ["lone", "readme"])
+def test_one_cloud_alone_deploys_with_what_the_docs_set_and_no_peers(
+    stack: str, section: str
+) -> None:
+    mocks, result = run_program(stack, documented_config_sets(section)[stack])
     assert mocks.stack_references == []  # no reference to a stack the user never created
     assert result["base_url"].startswith("https://")
 
@@ -92,11 +98,11 @@ def test_a_stack_name_that_is_no_cloud_stops_with_the_command_to_run() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_readme_mesh_references_the_other_two_stacks(stack: str) -> None:
+def test_the_documented_mesh_references_the_other_two_stacks(stack: str) -> None:
     others = sorted(f"organization/lambda/{s}" for s in STACKS if s != stack)
-    # GIVEN all three stacks initialised (the README's first line) and none deployed yet
+    # GIVEN all three stacks initialised (the mesh block's first line) and none deployed yet
     created: dict[str, str | None] = dict.fromkeys(others)
-    mocks, _ = run_program(stack, readme_config_sets("mesh")[stack], created)
+    mocks, _ = run_program(stack, documented_config_sets("mesh")[stack], created)
     assert sorted(mocks.stack_references) == others
 
 

@@ -1,5 +1,5 @@
-"""`bench.compare`: setups of `make serve` side by side, in turns, as the README measured its
-settings."""
+"""`bench.compare`: setups of `make serve` side by side, in turns, as its settings were
+measured (docs/benchmarks.md)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,12 @@
-"""The bench's targets lines: why a 64-client p99 target is missed, from the same run."""
+"""The bench's report: the targets lines (why a 64-client p99 target is missed, from the same
+run), the tables, and the generated part of docs/benchmarks.md."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bench import report
 
@@ -53,3 +57,39 @@ def test_a_met_target_gives_no_arithmetic() -> None:
     load = {"generator ceiling (no-op app)": [row(16, 14000, 4.4)], "no peers": [row(16, 2600, 13)]}
     (line,) = report._ingest_targets(load, "2 processes x 16 threads")
     assert "(target 2,500/s and 25 ms: met)." in line
+
+
+def test_the_page_keeps_its_hand_written_text_and_replaces_only_the_generated_part(
+    tmp_path: Path,
+) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\nHow to read.\n\n{report.START}\nold\n{report.END}\nAfter.\n")
+    report.write_page(page, "new table", "../bench/results/scaling.png")
+    assert page.read_text() == (
+        f"# Benchmarks\n\nHow to read.\n\n{report.START}\nnew table\n"
+        f"![query scaling](../bench/results/scaling.png)\n{report.END}\nAfter.\n"
+    )
+
+
+def test_a_page_without_the_markers_is_refused_rather_than_overwritten(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n\nprose someone wrote\n")
+    with pytest.raises(ValueError, match="lacks the bench markers"):
+        report.write_page(page, "table", "plot.png")
+    assert page.read_text() == "# Benchmarks\n\nprose someone wrote\n"
+
+
+def test_the_storage_requests_table_has_no_before_columns() -> None:
+    rows = [
+        {
+            "cloud": "s3",
+            "peers": 2,
+            "idempotency_key": True,
+            "requests": {"DELETE": 1, "PUT": 3},
+            "classes": {"write": 3},
+            "usd_per_million": 15.0,
+        }
+    ]
+    lines = report._ingest_cost({"ingest_cost": rows})
+    assert "| s3 | 2 | yes | 1 DELETE + 3 PUT | 3 | 15.00 |" in lines
+    assert not any("before" in line for line in lines)
