@@ -66,7 +66,7 @@ class AzureAuth:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """The stack's settings (see Pulumi.yaml, Pulumi.<stack>.yaml and the README)."""
+    """The stack's settings (see Pulumi.yaml, Pulumi.<stack>.yaml and docs/configuration.md)."""
 
     cloud: str
     project: str

@@ -1,6 +1,6 @@
 """What a stack exports: the fields every cloud has, each cloud's class adds its own.
 
-`stacks/program.py` exports them field by field, under the names the README, `make smoke` and
+`stacks/program.py` exports them field by field, under the names docs/deploying.md, `make smoke` and
 scripts/converge.py read: a field renamed here is an output renamed for every deployed stack.
 See docs/deploying.md (outputs).
 """

@@ -101,7 +101,7 @@ def bigquery_example(project: str, dataset: str, table: str) -> str:
 
 
 def synapse_example(account: str, container: str) -> str:
-    """Azure: Synapse serverless SQL reads the files in place with OPENROWSET (README)."""
+    """Azure: Synapse serverless SQL reads the files in place with OPENROWSET (docs/query.md)."""
     return (
         "SELECT r.filepath(5) AS hour, COUNT(*) AS events FROM OPENROWSET(BULK "
         f"'https://{account}.blob.core.windows.net/{container}/compacted/source=github/"

@@ -121,7 +121,7 @@ def default_workers(cpus: int | None = None) -> int:
     lock) and leaves it while its threads wait for a flush to disk or for the lock itself, so
     with one process per CPU the server used 1.44 of 2 cores: there 3 or 4 processes served
     x1.15-1.21 the webhooks of 2 at 16 clients and x1.03-1.15 at 64, in interleaved runs
-    (README, "Benchmarks"; `python -m bench.compare`); each more process costs about 16 MB."""
+    (docs/benchmarks.md; `python -m bench.compare`); each more process costs about 16 MB."""
     cpus = cpus if cpus is not None else os.cpu_count() or 1
     return max(1, min(PER_CPU * cpus, MAX_WORKERS))
 

@@ -43,7 +43,8 @@ class AwsFunction(pulumi.ComponentResource):
         super().__init__("lambda:aws:Function", name, None, opts)
         self._name, self._args, self._config = name, args, args.config
         self._child = pulumi.ResourceOptions(parent=self)
-        # Stored events outlive the stack: `pulumi destroy` stops at this bucket (README).
+        # Stored events outlive the stack: `pulumi destroy` stops at this bucket
+        # (docs/deploying.md).
         self.bucket = self._bucket("events", pulumi.ResourceOptions(parent=self, protect=True))
         self.code = self._code(self._bucket("artifacts", self._child))
         self._logs = self._log_group()

@@ -58,7 +58,7 @@ class AzureFunction(pulumi.ComponentResource):
         self._subscription = client.subscription_id
         registration = self._register_providers()
         # Stored events outlive the stack: the group, the account and the events container are
-        # protected, so `pulumi destroy` stops before deleting them (README).
+        # protected, so `pulumi destroy` stops before deleting them (docs/deploying.md).
         self.group = self._resource_group(registration)
         self.account = self._storage_account()
         self.container = self._container(f"{name}-events", self._kept())
@@ -299,7 +299,7 @@ class AzureFunction(pulumi.ComponentResource):
                 lambda app_id: f"https://portal.azure.com/#resource{app_id}/logStream"
             ),
             # Synapse serverless SQL reads the files in place; it needs a workspace, which
-            # this stack does not create (README: why, and the query to run).
+            # this stack does not create (docs/query.md: why, and the query to run).
             query_example=pulumi.Output.all(self.account.name, self.container.name).apply(
                 lambda names: synapse_example(names[0], names[1])
             ),

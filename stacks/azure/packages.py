@@ -33,7 +33,7 @@ def scm_host(ssl_states: Sequence[Any] | None, hosts: Sequence[str] | None) -> s
 def sas_expiry(now: datetime) -> str:
     """A package URL's SAS ends on 1 January two years on: always over a year away, and the
     same value all year, so `pulumi up` does not restart the app for a new expiry each time.
-    Any `pulumi up` in a later year moves it on; the README says to run one at least yearly."""
+    Any `pulumi up` in a later year moves it on (docs/deploying.md: run one at least yearly)."""
     return f"{now.year + 2}-01-01T00:00:00Z"
 
 

@@ -57,7 +57,8 @@ class GcpFunction(pulumi.ComponentResource):
         self._name, self._args, self.config = name, args, args.config
         self.apis = self._enable_apis()
         child = self._after_apis()
-        # Stored events outlive the stack: `pulumi destroy` stops at this bucket (README).
+        # Stored events outlive the stack: `pulumi destroy` stops at this bucket
+        # (docs/deploying.md).
         self.bucket = self._private_bucket(f"{name}-events", self._after_apis(protect=True))
         self._source = self._upload_source(child)
         self.account, self.builder = self._accounts(child)
