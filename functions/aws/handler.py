@@ -64,3 +64,8 @@ def retry_outbox(event: Event, context: Any) -> dict[str, int]:
 def compact(event: Event, context: Any) -> dict[str, int]:
     """The hourly compaction schedule's entry point (functions/core/schedules.py)."""
     return _jobs().compact()
+
+
+def reconcile(event: Event, context: Any) -> dict[str, Any]:
+    """The hourly anti-entropy schedule's entry point (functions/core/schedules.py)."""
+    return _jobs().reconcile()

@@ -13,7 +13,7 @@ import azure.functions as func
 from functions.azure.http import to_request, to_response
 from functions.core.app import App
 from functions.core.ports import BlobStore
-from functions.core.schedules import COMPACT, RETRY
+from functions.core.schedules import COMPACT, RECONCILE, RETRY
 from functions.core.services import Services
 from functions.core.settings import Settings
 
@@ -50,3 +50,8 @@ def retry_outbox(timer: func.TimerRequest) -> None:
 @app.timer_trigger(schedule=COMPACT.ncrontab(), arg_name="timer", run_on_startup=False)
 def compact(timer: func.TimerRequest) -> None:
     default_app().jobs.compact()
+
+
+@app.timer_trigger(schedule=RECONCILE.ncrontab(), arg_name="timer", run_on_startup=False)
+def reconcile(timer: func.TimerRequest) -> None:
+    default_app().jobs.reconcile()

@@ -80,21 +80,21 @@ class HttpxTransport:
                 headers={**headers, "accept-encoding": "identity"},
                 timeout=timeout,
             ) as response:
-                answer = _read_answer(response, deadline, timeout)
+                answer = read_answer(response, deadline, timeout)
                 status, media_type = response.status_code, response.headers.get("content-type")
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         acknowledged(status, media_type, answer, headers.get("webhook-id"))
 
 
-def _read_answer(response: Any, deadline: float, timeout: float) -> bytes:
-    """Up to ANSWER_LIMIT + 1 bytes (one more shows the answer is too long), by the deadline."""
+def read_answer(response: Any, deadline: float, timeout: float, limit: int = ANSWER_LIMIT) -> bytes:
+    """Up to `limit` + 1 bytes (one more shows the answer is too long), by the deadline."""
     answer = bytearray()
     # Raw, as each piece arrives: iter_bytes(n) would wait for n bytes of a dripping answer,
     # and would inflate a compressed one whole (the request asks for none: identity).
     for chunk in response.iter_raw():
         answer += chunk
-        if len(answer) > ANSWER_LIMIT:
+        if len(answer) > limit:
             break
         if time.monotonic() > deadline:
             raise DeliveryError(f"no whole answer within {timeout} s")

@@ -4,15 +4,23 @@ root) and the jobs from `Jobs`. See docs/architecture.md."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from functions import __version__
-from functions.core.errors import PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from functions.core.errors import (
+    BadRequest,
+    BlobNotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from functions.core.events import (
     MAX_IDEMPOTENCY_KEY,
     Envelope,
     idempotency_key_of,
     kept_headers,
+    parse_time,
     uuid7,
     validate_source,
 )
@@ -51,7 +59,20 @@ class Handlers:
             return json_response(200, {"peer_count": count})
         backlog = self.services.outbox().backlog(self.settings.peer_urls)
         peers = [{"url": url, **backlog[url]} for url in self.settings.peer_urls]
-        return json_response(200, {"peer_count": count, "peers": peers})
+        return json_response(
+            200, {"peer_count": count, "peers": peers, "reconcile": self._last_reconcile()}
+        )
+
+    def _last_reconcile(self) -> Any:
+        """The last reconcile run's report (functions/core/reconcile.py), or None."""
+        import json
+
+        from functions.core.reconcile import STATUS_KEY
+
+        try:
+            return json.loads(self.services.store().get(STATUS_KEY))
+        except (BlobNotFound, ValueError):
+            return None
 
     def webhook(self, request: Request, params: dict[str, str]) -> Response:
         source = validate_source(params["source"])
@@ -120,6 +141,68 @@ class Handlers:
         self._check_schedule_token(request)
         return json_response(200, {"requeued": self.jobs.requeue()})
 
+    def reconcile(self, request: Request, params: dict[str, str]) -> Response:
+        """The anti-entropy job over HTTP: `?days=N` widens the window (a backfill)."""
+        self._check_schedule_token(request)
+        days = request.query.get("days", ())
+        if len(days) > 1 or (days and not (days[0].isascii() and days[0].isdigit())):
+            raise BadRequest("days must be one whole number")
+        window = int(days[0]) if days else None
+        if window is not None and not 1 <= window <= 3660:
+            raise BadRequest("days must be from 1 to 3660")
+        return json_response(200, self.jobs.reconcile(window))
+
+    def replay(self, request: Request, params: dict[str, str]) -> Response:
+        """`{"from": ..., "to": ..., "source"?: ..., "peer"?: ...}`: the stored events of that
+        range queued for the peers again (receivers store once: replaying twice is harmless)."""
+        self._check_schedule_token(request)
+        self._check_body(request)
+        ask = parse_json(request.body)
+        if not isinstance(ask, dict) or not {"from", "to"} <= set(ask):
+            raise BadRequest('a replay needs "from" and "to" (ISO 8601 times with a zone)')
+        start, end = (_time(ask[name], name) for name in ("from", "to"))
+        source = validate_source(ask["source"]) if ask.get("source") is not None else None
+        peer = ask.get("peer")
+        if peer is not None and not isinstance(peer, str):
+            raise BadRequest("peer must be a URL string")
+        return json_response(200, {"queued": self.jobs.replay(start, end, source, peer)})
+
+    def digest(self, request: Request, params: dict[str, str]) -> Response:
+        """For a peer's reconcile run: per source and hour of `from`..`to`, count and digest."""
+        from functions.core.inventory import Inventory, hour_text, hours, parse_hour
+
+        self._verify_signed_get(request)
+        start, end = (parse_hour(self._one(request, name)) for name in ("from", "to"))
+        window = hours(start, end)
+        summary = Inventory(self.services.store()).digests(window)
+        span = {"from": hour_text(window[0]), "to": hour_text(window[-1])}
+        return json_response(200, {**span, "hours": summary})
+
+    def ids(self, request: Request, params: dict[str, str]) -> Response:
+        """For a peer's reconcile run: the ids stored for one source and hour."""
+        from functions.core.inventory import Inventory, parse_hour
+
+        self._verify_signed_get(request)
+        source = validate_source(self._one(request, "source"))
+        hour = parse_hour(self._one(request, "hour"))
+        ids = sorted(Inventory(self.services.store()).ids(source, hour))
+        return json_response(200, {"source": source, "count": len(ids), "ids": ids})
+
+    def _verify_signed_get(self, request: Request) -> None:
+        from functions.core.peer_reads import canonical
+
+        signer = self.services.signer()
+        if signer is None:
+            raise Unauthorized("peer signing is not configured here (LAMBDA_PEER_SECRET)")
+        signer.verify(canonical(request.path, request.query), request.headers)
+
+    @staticmethod
+    def _one(request: Request, name: str) -> str:
+        values = request.query.get(name, ())
+        if len(values) != 1:
+            raise BadRequest(f"query parameter {name!r} is required, once")
+        return values[0]
+
     def compact(self, request: Request, params: dict[str, str]) -> Response:
         """The compaction job over HTTP (Cloud Scheduler calls it hourly on GCP)."""
         self._check_schedule_token(request)
@@ -150,6 +233,8 @@ class Handlers:
         from functions.core.query import EventQuery, parse_query
 
         self._require_bearer(request, self.settings.read_token, READ_TOKEN)
+        if "id" in request.query:
+            return self._find(request)
         query = parse_query(request.query)
         rows = EventQuery(self.services.store(), memory_mb=self.settings.memory_mb).run(query)
         return json_response(
@@ -162,6 +247,23 @@ class Handlers:
                 "rows": rows,
             },
         )
+
+    def _find(self, request: Request) -> Response:
+        """`/query?id=<uuid7>`: one event wherever its source, with its delivery state at its
+        origin (pending or dead-lettered per peer; delivered when neither)."""
+        from functions.core.inventory import Inventory
+
+        if set(request.query) != {"id"}:
+            raise BadRequest("id is queried alone")
+        event_id = self._one(request, "id")
+        found = Inventory(self.services.store()).find(event_id)
+        rows = [] if found is None else [found]
+        answer: dict[str, Any] = {"id": event_id, "count": len(rows), "rows": rows}
+        if found is not None and found.get("origin") == self.services.origin:
+            answer["delivery"] = self.services.outbox().delivery_state(
+                event_id, self.settings.peer_urls
+            )
+        return json_response(200, answer)
 
     def _check_body(self, request: Request) -> None:
         limit = self.settings.max_body_bytes
@@ -186,3 +288,12 @@ def _stored_response(stored: Stored, delivered: dict[str, bool]) -> Response:
             "fanout": {"delivered": ok, "queued": len(delivered) - ok},
         },
     )
+
+
+def _time(value: Any, name: str) -> datetime:
+    try:
+        if not isinstance(value, str):
+            raise ValueError("not a string")
+        return parse_time(value)
+    except ValueError as exc:
+        raise BadRequest(f"{name} must be an ISO 8601 time with a zone: {exc}") from exc

@@ -5,6 +5,8 @@ functions/core/schedules.py for when each runs, docs/peers.md and docs/query.md 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from typing import Any
 
 from functions.core.services import Services
 
@@ -38,3 +40,19 @@ class Jobs:
         result: dict[str, int] = compactor.run()
         services.log.info("compaction", extra={"fields": result})
         return result
+
+    def reconcile(self, days: int | None = None) -> dict[str, Any]:
+        """Compare digests with every peer and queue what each lacks (functions/core/reconcile)."""
+        from functions.core.reconcile import Reconciler
+
+        return Reconciler(self._services).run(days)
+
+    def replay(
+        self, start: datetime, end: datetime, source: str | None = None, peer: str | None = None
+    ) -> int:
+        """Queue the stored events of a time range (one source, or all) for the peers again."""
+        from functions.core.reconcile import Reconciler
+
+        queued = Reconciler(self._services).replay(start, end, source, peer)
+        self._services.log.info("replay", extra={"fields": {"queued": queued}})
+        return queued

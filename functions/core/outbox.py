@@ -116,9 +116,17 @@ class Outbox:
         """Before retry n+1: BASE after the first attempt, then doubling, up to CAP."""
         return timedelta(seconds=min(self._base * 2**attempts, self._cap))
 
-    def add(self, peers: tuple[str, ...], envelope: Envelope, now: datetime) -> Record:
-        """The write-ahead record: one PUT for all peers, due when the first retry would be."""
-        record = Record(envelope, now + self.delay(0), {url: Attempts() for url in peers})
+    def add(
+        self,
+        peers: tuple[str, ...],
+        envelope: Envelope,
+        now: datetime,
+        due: datetime | None = None,
+    ) -> Record:
+        """The write-ahead record: one PUT for all peers, due when the first retry would be
+        (or at `due`: a repair or a replay is due at once)."""
+        when = now + self.delay(0) if due is None else due
+        record = Record(envelope, when, {url: Attempts() for url in peers})
         self._store.put(record.key, record.encode())
         return record
 
@@ -220,3 +228,23 @@ class Outbox:
             }
             for url in peers
         }
+
+    def delivery_state(self, event_id: str, peers: tuple[str, ...]) -> dict[str, str]:
+        """Per peer, where one event's delivery stands: "dead" (a dead letter), "pending" (an
+        outbox record owes it, within the first BACKLOG_CAP keys) or "delivered"."""
+        state = dict.fromkeys(peers, "delivered")
+        ids = {peer_id(url): url for url in peers}
+        for n, key in enumerate(self._store.list(PENDING)):
+            if n >= BACKLOG_CAP:
+                break
+            if event_id_of(key) == event_id:
+                for pid in pending_peers_of(key):
+                    if pid in ids:
+                        state[ids[pid]] = "pending"
+        for url in peers:
+            try:
+                self._store.get(f"{DEAD}peer={peer_id(url)}/{event_id}.json")
+                state[url] = "dead"
+            except BlobNotFound:
+                pass
+        return state

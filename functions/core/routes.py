@@ -35,6 +35,10 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/internal/outbox/retry", Handlers.retry_outbox),
     Route("POST", "/internal/outbox/requeue", Handlers.requeue_dead),
     Route("POST", "/internal/compact", Handlers.compact),
+    Route("POST", "/internal/reconcile", Handlers.reconcile),
+    Route("POST", "/internal/replay", Handlers.replay),
+    Route("GET", "/internal/digest", Handlers.digest),
+    Route("GET", "/internal/ids", Handlers.ids),
 )
 
 

@@ -42,4 +42,5 @@ class Job:
 
 RETRY = Job("retry_outbox", "/internal/outbox/retry", period_minutes=1)
 COMPACT = Job("compact", "/internal/compact", period_minutes=60, minute=10)
-JOBS: tuple[Job, ...] = (RETRY, COMPACT)
+RECONCILE = Job("reconcile", "/internal/reconcile", period_minutes=60, minute=40)
+JOBS: tuple[Job, ...] = (RETRY, COMPACT, RECONCILE)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # these pull in threads, crypto and DuckDB: imported on first
     from functions.core.ingest import EventStore
     from functions.core.outbox import Outbox
     from functions.core.partitions import HourIndex
+    from functions.core.peer_reads import PeerReader
     from functions.core.signing import PeerSigner
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ class Services:
         clock: Clock = utc_now,
         logger: logging.Logger | None = None,
         transport: Callable[[], Transport] | None = None,
+        reader: Callable[[], PeerReader] | None = None,
     ) -> None:
         self.settings = settings
         self.adapter = adapter
@@ -53,6 +55,7 @@ class Services:
         self.log = logger or get_logger(settings.log_level)
         self._store_factory = store_factory
         self._transport = transport
+        self._reader = reader
         self._built: dict[str, object] = {}
         self._lock = threading.RLock()  # re-entrant: fanout() builds outbox() inside
 
@@ -128,6 +131,12 @@ class Services:
             self.log,
             store_event=self.store_if_missing,
         )
+
+    def reader(self) -> PeerReader:
+        """Reads peers' signed internal routes (anti-entropy), built once."""
+        from functions.core.peer_reads import HttpxReader
+
+        return self._once("reader", self._reader or HttpxReader)
 
     def store_if_missing(self, envelope: Envelope) -> None:
         """For the outbox's first retry of a delivery: the origin's own copy, if the webhook

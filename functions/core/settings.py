@@ -37,6 +37,7 @@ HOST = "HOST"
 PORT = "PORT"
 WORKERS = "LAMBDA_WORKERS"
 SYNC = "LAMBDA_SYNC"
+RECONCILE_DAYS = "LAMBDA_RECONCILE_DAYS"
 STORAGE_EMULATOR_HOST = "STORAGE_EMULATOR_HOST"  # google-cloud-storage's own emulator switch
 SYNC_MODES = ("fsync", "syncfs")  # how the local store flushes (functions/local/durable)
 
@@ -146,6 +147,13 @@ def _seconds_up_to(limit: float, unit: str) -> Callable[[str], float]:
     return cast
 
 
+def _days(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > 3660:
+        raise ValueError("must be at most 3660 days (ten years)")
+    return value
+
+
 WEEK_S = 7 * 24 * 3600.0
 _backoff_part = _seconds_up_to(WEEK_S, "a week")
 
@@ -245,6 +253,7 @@ class Settings(NamedTuple):
     workers: int | None = None  # local server processes; None: two per CPU (at most 8)
     sync: str = "fsync"  # local store: file and folder fsync, or one syncfs per batch
     storage_emulator_host: str | None = None  # GCP: an emulator, reached without credentials
+    reconcile_days: int = 7  # the window a reconcile run compares with each peer
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self._asdict().items() if k not in SECRET_FIELDS)
@@ -287,6 +296,7 @@ class Settings(NamedTuple):
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),
             storage_emulator_host=env.optional(STORAGE_EMULATOR_HOST),
+            reconcile_days=env.get(RECONCILE_DAYS, _days, 7),
         )
         if settings.peer_urls and not settings.peer_secret:
             raise ConfigError(f"Config '{PEER_SECRET}' is missing: peers need a signing secret.")

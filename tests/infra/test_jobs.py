@@ -34,7 +34,7 @@ def test_compaction_runs_at_ten_past_every_hour_whatever_the_retry_period() -> N
 
 def test_every_job_keeps_the_resource_name_it_was_first_deployed_under() -> None:
     # The slug is part of the URNs of its Lambda function, rule and Cloud Scheduler job.
-    assert [s.slug for s in schedules(config(1))] == ["retry", "compact"]
+    assert [s.slug for s in schedules(config(1))] == ["retry", "compact", "reconcile"]
     assert [s.job for s in schedules(config(1))] == list(JOBS)
 
 

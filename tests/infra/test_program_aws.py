@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from functions.core.schedules import JOBS
 from tests.infra.conftest import AZURE_URL, GCP_URL, SECRET_NAMES, Run, env_of, secret_values
 from tests.support.pulumi_mocks import ORG, PEER_KEY, run_program
 
@@ -70,7 +71,7 @@ def test_aws_code_is_uploaded_once_to_s3_and_every_function_points_at_it(aws_run
     assert code.inputs["key"].startswith("lambda-aws-")
     assert code.inputs["key"].endswith(".zip")
     functions = mocks.of_type(FN)
-    assert len(functions) == 3
+    assert len(functions) == 1 + len(JOBS)  # the HTTP function and one per job
     for fn in functions:
         assert (fn.inputs["s3Bucket"], fn.inputs["s3Key"]) == (
             code.inputs["bucket"],
@@ -198,6 +199,7 @@ def test_aws_outputs_name_the_bucket_functions_and_log_console(aws_run: Run) -> 
         "http": "lambda-aws",
         "retry": "lambda-aws-retry",
         "compact": "lambda-aws-compact",
+        "reconcile": "lambda-aws-reconcile",
     }
     assert result["logs_url"].startswith("https://eu-west-1.console.aws.amazon.com/cloudwatch/")
     assert result["logs_url"].endswith("log-group/$252Faws$252Flambda$252Flambda-aws")

@@ -1,0 +1,146 @@
+"""Anti-entropy and replay: the mesh heals itself. A reconcile run compares this member's
+digests (per source and hour) with each peer's over a window, and only for the hours that
+differ exchanges id lists and queues, through the outbox, the events the peer lacks. Each
+member pushes what it holds, so after one run on every member all hold the same events; the
+receivers store idempotently, so a repair never makes a duplicate. See docs/peers.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from functions.core.errors import BadRequest
+from functions.core.events import Envelope, format_time
+from functions.core.fanout import DeliveryError
+from functions.core.inventory import Inventory, hour_text, hours, split_cell
+from functions.core.peer_reads import canonical
+from functions.core.services import Services
+from functions.core.signing import PeerSigner
+
+STATUS_KEY = "status/reconcile.json"
+READ_TIMEOUT_S = 30.0
+
+
+class Reconciler:
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def _signer(self) -> PeerSigner:
+        signer = self._services.signer()
+        if signer is None or self._services.fanout() is None:
+            raise BadRequest("no peers here to reconcile with (LAMBDA_PEER_URLS)")
+        return signer
+
+    def _get(self, peer: str, path: str, query: dict[str, str]) -> Any:
+        params = {name: (value,) for name, value in query.items()}
+        headers = self._signer().headers(
+            os.urandom(16).hex(), canonical(path, params), self._services.clock()
+        )
+        return self._services.reader().get(
+            f"{peer}{path}?{urlencode(sorted(query.items()))}", headers, READ_TIMEOUT_S
+        )
+
+    def run(self, days: int | None = None) -> dict[str, Any]:
+        """One reconcile run over the last `days` (the setting unless given)."""
+        self._signer()
+        services = self._services
+        now = services.clock()
+        window = hours(now - timedelta(days=days or services.settings.reconcile_days), now)
+        inventory = Inventory(services.store())
+        mine = inventory.digests(window)
+        peers = {
+            peer: self._with_peer(peer, window, mine, inventory, now)
+            for peer in services.settings.peer_urls
+        }
+        report: dict[str, Any] = {
+            "at": format_time(now),
+            "from": hour_text(window[0]),
+            "to": hour_text(window[-1]),
+            "hours": len(mine),
+            "peers": peers,
+        }
+        fanout = services.fanout()
+        if fanout is not None and any(p.get("queued") for p in peers.values()):
+            report["delivery"] = fanout.retry()
+        services.store().put(STATUS_KEY, json.dumps(report).encode())
+        services.log.info("reconcile", extra={"fields": {"peers": peers}})
+        return report
+
+    def _with_peer(
+        self,
+        peer: str,
+        window: list[datetime],
+        mine: dict[str, Any],
+        inventory: Inventory,
+        now: datetime,
+    ) -> dict[str, Any]:
+        span = {"from": hour_text(window[0]), "to": hour_text(window[-1])}
+        try:
+            theirs = _digests(self._get(peer, "/internal/digest", span))
+            different = sorted(
+                k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)
+            )
+            queued = missing = 0
+            for key in different:
+                sent, lacking = self._repair(peer, key, inventory, now, key in mine)
+                queued, missing = queued + sent, missing + lacking
+        except (DeliveryError, BadRequest) as exc:
+            return {"reachable": False, "error": str(exc)[:300]}
+        return {
+            "reachable": True,
+            "different": different[:100],
+            "queued": queued,
+            "missing_here": missing,
+        }
+
+    def _repair(
+        self, peer: str, key: str, inventory: Inventory, now: datetime, indexed: bool
+    ) -> tuple[int, int]:
+        """Queue for `peer` what it lacks of one (source, hour); count what it has and we lack
+        (its own reconcile run sends those). Events found here for an hour our index left out
+        get their marker back, so the next run's digests include them."""
+        source, hour = split_cell(key)
+        answer = self._get(peer, "/internal/ids", {"source": source, "hour": hour_text(hour)})
+        ids = answer.get("ids") if isinstance(answer, dict) else None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise DeliveryError("peer answered an id list that is not one")
+        theirs, mine = set(ids), inventory.ids(source, hour)
+        if mine and not indexed:
+            inventory.mark(source, hour)
+        outbox, queued = self._services.outbox(), 0
+        for data in inventory.envelopes(source, hour, mine - theirs):
+            outbox.add((peer,), Envelope.from_dict(data), now, due=now)
+            queued += 1
+        return queued, len(theirs - mine)
+
+    def replay(self, start: datetime, end: datetime, source: str | None, peer: str | None) -> int:
+        """Queue the stored events received from `start` to `end` (of one source, or all) for
+        every peer, or one; returns how many events were queued."""
+        peers = self._services.settings.peer_urls
+        if peer is not None and peer not in peers:
+            raise BadRequest("peer must be one of this member's peers (GET /peers)")
+        self._signer()
+        services = self._services
+        inventory, outbox, now = Inventory(services.store()), services.outbox(), services.clock()
+        queued = 0
+        for hour in hours(start, end):
+            for name in [source] if source else inventory.sources(hour):
+                for data in inventory.envelopes(name, hour, inventory.ids(name, hour)):
+                    envelope = Envelope.from_dict(data)
+                    if start <= envelope.received_at <= end:
+                        outbox.add((peer,) if peer else peers, envelope, now, due=now)
+                        queued += 1
+        return queued
+
+
+def _digests(answer: Any) -> dict[str, Any]:
+    hours_ = answer.get("hours") if isinstance(answer, dict) else None
+    if not isinstance(hours_, dict):
+        raise DeliveryError("peer answered a digest that is not one")
+    for key in hours_:
+        split_cell(key)  # a peer names only real sources and hours
+    return hours_

@@ -1,0 +1,315 @@
+"""Anti-entropy and replay between three members in one process: their routes called through a
+loopback transport (the real signing, verification and acknowledgement check, no sockets),
+each on its own store. The end-to-end version on the emulators is tests/e2e/test_reconcile.py."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from functions.core.app import App
+from functions.core.fanout import DeliveryError, acknowledged
+from functions.core.http import Request
+from functions.core.services import Services
+from functions.core.settings import Settings
+from tests.support.client import Captured, CoreClient
+from tests.support.fakes import CountingStore, FakeClock
+
+SECRET = "whsec_" + "c2VjcmV0LWZvci1yZWNvbmNpbGU="
+TOKEN = "jobs-token"
+MEMBERS = {"a": "https://a.example", "b": "https://b.example", "c": "https://c.example"}
+JOBS = {"authorization": f"Bearer {TOKEN}"}
+
+
+class Loopback:
+    """The members' HTTP between each other, in process: POSTs to /internal/event and signed
+    GETs, each answered by the member's own `App.handle`; `down` members refuse."""
+
+    def __init__(self) -> None:
+        self.apps: dict[str, App] = {}
+        self.down: set[str] = set()
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+
+    def _call(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Any:
+        parts = urlsplit(url)
+        base = f"{parts.scheme}://{parts.netloc}"
+        self.requests[(base, method, parts.path)] += 1
+        if base in self.down:
+            raise DeliveryError("connection refused")
+        query = {k: tuple(v) for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        lowered = {k.lower(): v for k, v in headers.items()}
+        return self.apps[base].handle(Request(method, parts.path, lowered, query, body))
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        answer = self._call("POST", url, headers, body)
+        acknowledged(
+            answer.status, answer.headers.get("content-type"), answer.body, headers["webhook-id"]
+        )
+
+    def get(self, url: str, headers: dict[str, str], timeout: float) -> Any:
+        answer = self._call("GET", url, headers, b"")
+        if answer.status != 200:
+            raise DeliveryError(f"peer answered {answer.status}: {answer.body[:200]!r}")
+        return json.loads(answer.body)
+
+
+class Mesh:
+    def __init__(self) -> None:
+        # Signatures carry the clock's time and receivers check it against the real time (5
+        # minutes' tolerance, the Standard Webhooks library's): it stays near now.
+        self.clock = FakeClock(datetime.now(UTC))
+        self.net = Loopback()
+        self.stores = {name: CountingStore() for name in MEMBERS}
+        self.logs = Captured()
+        self.clients: dict[str, CoreClient] = {}
+        for name, url in MEMBERS.items():
+            settings = Settings(
+                origin=name,
+                peer_urls=tuple(u for n, u in MEMBERS.items() if n != name),
+                peer_secret=SECRET,
+                retry_token=TOKEN,
+                read_token="r",
+                outbox_max_attempts=1,
+                outbox_backoff_s=(1.0, 1.0),
+            )
+            services = Services(
+                settings,
+                "local",
+                lambda name=name: self.stores[name],  # type: ignore[misc]
+                self.clock,
+                self.logs.logger,
+                transport=lambda: self.net,
+                reader=lambda: self.net,
+            )
+            app = App(services)
+            self.net.apps[url] = app
+            self.clients[name] = CoreClient(app)
+
+    def ids(self, name: str) -> list[str]:
+        keys = [k for k in self.stores[name].objects if k.startswith("events/")]
+        return sorted(k.rsplit("/", 1)[-1].removesuffix(".json") for k in keys)
+
+    def reconcile(self, name: str, days: int | None = None) -> dict[str, Any]:
+        path = "/internal/reconcile" + (f"?days={days}" if days else "")
+        query = {"days": [str(days)]} if days else None
+        status, body, _ = self.clients[name].request(
+            "POST", path.split("?")[0], headers=JOBS, query=query
+        )
+        assert status == 200, body
+        return body  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def mesh() -> Mesh:
+    return Mesh()
+
+
+def send(mesh: Mesh, name: str, count: int, source: str = "github") -> list[str]:
+    ids = []
+    for n in range(count):
+        status, body, _ = mesh.clients[name].webhook(source, {"n": n, "at": name})
+        assert status == 201, body
+        ids.append(body["id"])
+    return ids
+
+
+def test_one_run_on_each_member_heals_deleted_dead_lettered_and_missing_events(mesh: Mesh) -> None:
+    # GIVEN events sent to every member, of two sources
+    sent = send(mesh, "a", 12) + send(mesh, "b", 6, "stripe") + send(mesh, "c", 5)
+    assert mesh.ids("a") == mesh.ids("b") == mesh.ids("c") == sorted(sent)
+    # ... then at b three events deleted behind the service's back,
+    gone = mesh.ids("b")[:3]
+    for key in [k for k in mesh.stores["b"].objects if k.rsplit("/", 1)[-1][:-5] in gone]:
+        del mesh.stores["b"].objects[key]
+    # ... at a one delivery to c dead-lettered (c refused it and its one attempt is used up),
+    mesh.net.down.add(MEMBERS["c"])
+    late = send(mesh, "a", 1)
+    mesh.clock.advance(seconds=2)
+    mesh.clients["a"].app.jobs.retry()
+    mesh.net.down.clear()
+    assert any(k.startswith("outbox-dead/") for k in mesh.stores["a"].objects)
+    # ... and c's store emptied, as a member that joins the mesh late starts
+    mesh.stores["c"].objects.clear()
+    # WHEN each member runs one reconcile
+    reports = {name: mesh.reconcile(name) for name in MEMBERS}
+    # THEN all three hold exactly the same ids, once each
+    expected = sorted(sent + late)
+    for name in MEMBERS:
+        assert mesh.ids(name) == expected, name
+    assert reports["a"]["peers"][MEMBERS["c"]]["queued"] == len(expected)  # c had none
+    assert reports["b"]["peers"][MEMBERS["c"]]["queued"] == 0  # a refilled c first
+    assert reports["c"]["peers"][MEMBERS["a"]]["missing_here"] == 0
+    # AND a second run on each repairs nothing and says the mesh agrees
+    for name in MEMBERS:
+        report = mesh.reconcile(name)
+        for peer in report["peers"].values():
+            assert (peer["reachable"], peer["different"], peer["queued"]) == (True, [], 0), name
+
+
+def test_an_in_sync_run_costs_one_request_per_peer_and_no_event_reads(mesh: Mesh) -> None:
+    send(mesh, "a", 40)
+    mesh.reconcile("a")
+    mesh.net.requests.clear()
+    store = mesh.stores["a"]
+    store.reset()
+    report = mesh.reconcile("a", days=7)
+    # One signed GET per peer (the digest of all 169 hours), none for any event or hour
+    assert sorted(mesh.net.requests.items()) == sorted(
+        ((url, "GET", "/internal/digest"), 1) for n, url in MEMBERS.items() if n != "a"
+    )
+    # The store: listings only (the hour index, each hour's events) and the run's report
+    assert (store.counts["get"], store.counts["put"], store.counts["delete"]) == (0, 1, 0)
+    assert report["hours"] == 1
+
+
+def test_a_peer_that_is_down_is_reported_and_the_others_still_reconciled(mesh: Mesh) -> None:
+    send(mesh, "a", 3)
+    mesh.stores["b"].objects.clear()
+    mesh.net.down.add(MEMBERS["c"])
+    report = mesh.reconcile("a")
+    assert report["peers"][MEMBERS["c"]]["reachable"] is False
+    assert "refused" in report["peers"][MEMBERS["c"]]["error"]
+    assert report["peers"][MEMBERS["b"]]["queued"] == 3
+    assert mesh.ids("b") == mesh.ids("a")
+
+
+def test_a_backfill_reaches_events_older_than_the_default_window(mesh: Mesh) -> None:
+    # GIVEN two events a received 30 days ago and 40 hours ago that b never got (it was not a
+    # peer yet: its deliveries failed and their records are gone)
+    now = mesh.clock.now
+    mesh.net.down.add(MEMBERS["b"])
+    mesh.clock.now = now - timedelta(days=30)
+    old = send(mesh, "a", 1)
+    mesh.clock.now = now - timedelta(hours=40)
+    old += send(mesh, "a", 1)
+    mesh.clock.now = now
+    for key in [k for k in mesh.stores["a"].objects if k.startswith("outbox/")]:
+        del mesh.stores["a"].objects[key]
+    mesh.net.down.clear()
+    mesh.stores["b"].objects.clear()
+    # WHEN a reconciles over the default 7 days, then over 31
+    first = mesh.reconcile("a")["peers"][MEMBERS["b"]]
+    second = mesh.reconcile("a", days=31)["peers"][MEMBERS["b"]]
+    # THEN only the backfill reaches the older event, across the two hours that differ
+    assert (first["queued"], second["queued"]) == (1, 1)
+    assert len(second["different"]) == 1
+    assert mesh.ids("b") == sorted(old)
+
+
+def test_replay_requeues_a_range_and_replaying_twice_changes_nothing(mesh: Mesh) -> None:
+    start = mesh.clock()
+    sent = send(mesh, "a", 4) + send(mesh, "a", 2, "stripe")
+    end = mesh.clock() + timedelta(seconds=1)
+    mesh.stores["b"].objects.clear()
+    body = json.dumps({"from": start.isoformat(), "to": end.isoformat(), "source": "github"})
+    for _ in range(2):
+        status, answer, _ = mesh.clients["a"].request(
+            "POST", "/internal/replay", body.encode(), {**JOBS, "content-type": "application/json"}
+        )
+        assert (status, answer) == (200, {"queued": 4})
+        mesh.clock.advance(seconds=1)
+        mesh.clients["a"].app.jobs.retry()
+        assert mesh.ids("b") == sorted(sent[:4])
+    assert mesh.ids("c") == sorted(sent)  # had them all: the replay stored nothing twice
+
+
+def test_replay_to_one_peer_only(mesh: Mesh) -> None:
+    start = mesh.clock()
+    send(mesh, "a", 3)
+    mesh.stores["b"].objects.clear()
+    mesh.stores["c"].objects.clear()
+    body = {"from": start.isoformat(), "to": (mesh.clock() + timedelta(seconds=1)).isoformat()}
+    body["peer"] = MEMBERS["c"]
+    status, answer, _ = mesh.clients["a"].request(
+        "POST",
+        "/internal/replay",
+        json.dumps(body).encode(),
+        {**JOBS, "content-type": "application/json"},
+    )
+    assert (status, answer) == (200, {"queued": 3})
+    mesh.clients["a"].app.jobs.retry()
+    assert (len(mesh.ids("b")), len(mesh.ids("c"))) == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        ({"to": "2026-12-03T00:00:00Z"}, "from"),
+        ({"from": "yesterday", "to": "2026-12-03T00:00:00Z"}, "from must be"),
+        ({"from": "2026-12-03T00:00:00", "to": "2026-12-03T01:00:00Z"}, "zone"),
+        ({"from": "2026-12-03T02:00:00Z", "to": "2026-12-03T01:00:00Z"}, "forwards"),
+        (
+            {"from": "2026-12-03T00:00:00Z", "to": "2026-12-03T01:00:00Z", "peer": "https://x"},
+            "peer",
+        ),
+        (
+            {"from": "2026-12-03T00:00:00Z", "to": "2026-12-03T01:00:00Z", "source": "../x"},
+            "source",
+        ),
+    ],
+)
+def test_a_bad_replay_is_a_400_naming_what_is_wrong(mesh: Mesh, body: Any, why: str) -> None:
+    status, answer, _ = mesh.clients["a"].request(
+        "POST",
+        "/internal/replay",
+        json.dumps(body).encode(),
+        {**JOBS, "content-type": "application/json"},
+    )
+    assert status == 400, answer
+    assert why in answer["error"]["message"]
+
+
+def test_the_anti_entropy_routes_refuse_unsigned_and_unauthorised_callers(mesh: Mesh) -> None:
+    client = mesh.clients["a"]
+    query = {"from": "2026-12-03T00", "to": "2026-12-03T01"}
+    assert client.request("GET", "/internal/digest", query=query)[0] == 401
+    assert (
+        client.request("GET", "/internal/ids", query={"source": "s", "hour": "2026-12-03T00"})[0]
+        == 401
+    )
+    assert client.request("POST", "/internal/reconcile")[0] == 401
+    assert (
+        client.request("POST", "/internal/replay", b"{}", {"content-type": "application/json"})[0]
+        == 401
+    )
+
+
+def test_a_signed_get_cannot_be_replayed_for_another_window(mesh: Mesh) -> None:
+    from functions.core.peer_reads import canonical
+    from functions.core.signing import PeerSigner
+
+    signed = {"from": ("2026-12-03T00",), "to": ("2026-12-03T01",)}
+    headers = PeerSigner(SECRET).headers("m1", canonical("/internal/digest", signed), mesh.clock())
+    wider = {"from": "2020-01-01T00", "to": "2026-12-03T01"}
+    status, _, _ = mesh.clients["a"].request(
+        "GET", "/internal/digest", headers=headers, query=wider
+    )
+    assert status == 401
+
+
+def test_one_event_is_found_by_its_id_with_its_delivery_state_at_the_origin(mesh: Mesh) -> None:
+    mesh.net.down.add(MEMBERS["c"])
+    (event_id,) = send(mesh, "a", 1)
+    status, answer, _ = mesh.clients["a"].request("GET", "/query", query={"id": event_id})
+    assert (status, answer["count"], answer["rows"][0]["id"]) == (200, 1, event_id)
+    assert answer["delivery"] == {MEMBERS["b"]: "delivered", MEMBERS["c"]: "pending"}
+    status, answer, _ = mesh.clients["b"].request("GET", "/query", query={"id": event_id})
+    assert (answer["count"], "delivery" in answer) == (1, False)  # b is not its origin
+    status, answer, _ = mesh.clients["c"].request("GET", "/query", query={"id": event_id})
+    assert answer["count"] == 0
+    status, answer, _ = mesh.clients["a"].request("GET", "/query", query={"id": "not-a-uuid"})
+    assert status == 400
+
+
+def test_the_readers_peers_answer_shows_the_last_reconcile(mesh: Mesh) -> None:
+    send(mesh, "a", 1)
+    assert mesh.clients["a"].request("GET", "/peers")[1]["reconcile"] is None
+    mesh.reconcile("a")
+    last = mesh.clients["a"].request("GET", "/peers")[1]["reconcile"]
+    assert set(last["peers"]) == {MEMBERS["b"], MEMBERS["c"]}
+    assert last["hours"] == 1
