@@ -19,7 +19,7 @@ need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: ins
 
 .DEFAULT_GOAL := help
 .PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate \
-	docs check-commits hooks
+	docs check-commits hooks status reconcile
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -123,3 +123,9 @@ hooks: ## Install a commit-msg hook that checks each message as you commit
 	@hook="$$(git rev-parse --git-path hooks)/commit-msg"; mkdir -p "$$(dirname "$$hook")"; \
 		printf '#!/bin/sh\nexec $(PYTHON) -m scripts.check_commits --message-file "$$1"\n' > "$$hook"; \
 		chmod +x "$$hook"; echo "installed $$hook"
+
+status: $(VENV_STAMP) ## Every mesh member side by side (make mesh's, else the stacks'); JSON=1, EVENT=<id>
+	@.venv/bin/python -m scripts.status $(if $(JSON),--json) $(if $(EVENT),--event $(EVENT))
+
+reconcile: $(VENV_STAMP) ## One anti-entropy run on every member; DAYS=90 for a backfill
+	@.venv/bin/python -m scripts.reconcile $(if $(DAYS),--days $(DAYS))

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from scripts import members as listing
 from tools import emulators
 from tools.platforms import gcp_framework_argv
 from tools.processes import ROOT, Server, free_port
@@ -230,11 +231,19 @@ def main() -> None:
                 print(f"  {name:<6} {member.url}")
             print(f"read token (Authorization: Bearer ...): {mesh.read_token}")
             print(f"logs: {tmp}")
+            listing.write_mesh_file(
+                [
+                    listing.Member(n, m.url, mesh.read_token, mesh.token)
+                    for n, m in mesh.members.items()
+                ]
+            )
+            print("make status, make reconcile and make replay talk to it while it runs")
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
         finally:
+            listing.MESH_FILE.unlink(missing_ok=True)
             mesh.stop()
 
 

@@ -6,6 +6,7 @@ import os
 import time
 
 from functions.core.errors import AppError, MethodNotAllowed, StorageError
+from functions.core.events import trace_id_of
 from functions.core.handlers import Handlers
 from functions.core.http import Request, Response, json_response
 from functions.core.jobs import Jobs
@@ -68,4 +69,7 @@ class App:
             "status": response.status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
         }
+        trace = trace_id_of(response.headers.get("traceresponse") or request.header("traceparent"))
+        if trace is not None:  # one event followed through every member's logs by its trace id
+            fields["trace_id"] = trace
         self.log.info("request", extra={"fields": fields})

@@ -19,6 +19,7 @@ IDEMPOTENCY_PREFIX = "idempotency/"
 # and auth headers are deliberately left out (they are secrets or useless once verified).
 KEPT_HEADERS = (
     "content-type",
+    "traceparent",  # W3C trace context: the event's, carried by every delivery and repair
     "user-agent",
     "idempotency-key",
     "webhook-id",
@@ -149,6 +150,30 @@ def idempotency_key_of(headers: dict[str, str]) -> str | None:
                 raise BadRequest(f"{name} must be at most {MAX_IDEMPOTENCY_KEY} characters")
             return value
     return None
+
+
+TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a valid W3C `traceparent` (version 00; all-zero ids are invalid)."""
+    found = TRACEPARENT.fullmatch(traceparent or "")
+    if found is None or found[1] == "0" * 32 or found[2] == "0" * 16:
+        return None
+    return found[1]
+
+
+def traceparent(inbound: str | None) -> str:
+    """The inbound trace context when valid, else a new one (W3C Trace Context, section 3.2)."""
+    if inbound is not None and trace_id_of(inbound.strip().lower()):
+        return inbound.strip().lower()
+    return f"00-{os.urandom(16).hex()}-{os.urandom(8).hex()}-01"
+
+
+def child_of(parent: str) -> str:
+    """The same trace, a new span: what a delivery or a repair sends on."""
+    trace = trace_id_of(parent) or os.urandom(16).hex()
+    return f"00-{trace}-{os.urandom(8).hex()}-01"
 
 
 def kept_headers(headers: dict[str, str]) -> dict[str, str]:

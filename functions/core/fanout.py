@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Protocol
 
-from functions.core.events import Envelope
+from functions.core.events import Envelope, child_of, trace_id_of
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox, Record
 from functions.core.ports import Clock
@@ -235,6 +235,7 @@ class FanOut:
         try:
             body = encode(envelope)
             headers = self._signer.headers(envelope.id, body, self._clock())
+            headers["traceparent"] = child_of(envelope.headers.get("traceparent", ""))
             self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
         finally:
             self.bulkhead.leave(peer)
@@ -262,7 +263,7 @@ class FanOut:
                 error = job.exception()
                 why = None if error is None else str(error)
             elif job not in waited:
-                job.add_done_callback(partial(self._probed, peer, envelope.id))
+                job.add_done_callback(partial(self._probed, peer, envelope))
                 failed[peer] = "probed after a cool-down, not waited for"
                 continue
             self.breaker.record(peer, why is None)
@@ -270,14 +271,14 @@ class FanOut:
                 failed[peer] = why
         return failed
 
-    def _probed(self, peer: str, event_id: str, job: futures.Future[None]) -> None:
+    def _probed(self, peer: str, envelope: Envelope, job: futures.Future[None]) -> None:
         error = job.exception()
         if isinstance(error, Frozen):  # no verdict: the next webhook probes again
             self.breaker.forget_probe(peer)
             return
         self.breaker.record(peer, error is None)
         if error is not None:
-            self._log_failure(peer, event_id, error, 1, queued=True)
+            self._log_failure(peer, envelope, error, 1, queued=True)
 
     def ahead(self, envelope: Envelope) -> Record:
         """Record the delivery to every peer (one write), before the event itself is stored."""
@@ -294,7 +295,7 @@ class FanOut:
         failed = self._attempt(self._inline, ready, envelope, probes)
         for peer in ready:
             if peer in failed:
-                self._log_failure(peer, envelope.id, failed[peer], 1, queued=True)
+                self._log_failure(peer, envelope, failed[peer], 1, queued=True)
         skipped = {p: "circuit open after a recent failure" for p, s in states.items() if s == OPEN}
         failed.update(skipped)
         if failed:
@@ -323,9 +324,7 @@ class FanOut:
         outcome = self.outbox.settle(record, failed, self._clock())
         for peer, why in failed.items():
             attempt = record.peers[peer].count + 2  # the inline attempt was the first
-            self._log_failure(
-                peer, record.envelope.id, why, attempt, queued=peer not in outcome.dead
-            )
+            self._log_failure(peer, record.envelope, why, attempt, queued=peer not in outcome.dead)
         return {
             "attempted": len(peers),
             "delivered": len(outcome.delivered),
@@ -334,15 +333,17 @@ class FanOut:
         }
 
     def _log_failure(
-        self, peer: str, event_id: str, error: object, attempt: int, *, queued: bool
+        self, peer: str, envelope: Envelope, error: object, attempt: int, *, queued: bool
     ) -> None:
-        """Once per failed attempt: which peer, which event, why, and what happens next."""
+        """Once per failed attempt: which peer, which event (and its trace), why, and what
+        happens next."""
         self.log.warning(
             "peer delivery failed",
             extra={
                 "fields": {
                     "peer": peer,
-                    "event_id": event_id,
+                    "event_id": envelope.id,
+                    "trace_id": trace_id_of(envelope.headers.get("traceparent")),
                     "attempt": attempt,
                     "error": str(error)[:300],
                     "next": "retry from the outbox" if queued else "dead-lettered",

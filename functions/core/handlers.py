@@ -21,6 +21,7 @@ from functions.core.events import (
     idempotency_key_of,
     kept_headers,
     parse_time,
+    traceparent,
     uuid7,
     validate_source,
 )
@@ -90,7 +91,10 @@ class Handlers:
             received_at=now,
             origin=self.services.origin,
             payload=payload,
-            headers=kept_headers(dict(request.headers)),
+            headers={
+                **kept_headers(dict(request.headers)),
+                "traceparent": traceparent(request.header("traceparent")),
+            },
             idempotency_key=idempotency_key,
         )
         fanout = self.services.fanout()
@@ -101,7 +105,12 @@ class Handlers:
                 delivered = fanout.attempt(record)
             else:  # a concurrent attempt of this delivery stored it, and recorded it ahead too
                 fanout.outbox.done(record)
-        return _stored_response(stored, delivered)
+        response = _stored_response(stored, delivered)
+        trace = stored.envelope.headers.get("traceparent", "")
+        # W3C Trace Context Level 2's response header: the caller learns the event's trace id.
+        return Response(
+            response.status, response.body, {**response.headers, "traceresponse": trace}
+        )
 
     def _idempotency_key(self, source: str, request: Request, payload: Any) -> str | None:
         """Where the source's signature covers a delivery id, that id alone decides: an

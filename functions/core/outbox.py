@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from functions.core.errors import BlobNotFound
+from functions.core.errors import BadRequest, BlobNotFound
 from functions.core.events import Envelope, format_time, parse_time
 from functions.core.ports import BlobStore
 
@@ -248,3 +249,14 @@ class Outbox:
             except BlobNotFound:
                 pass
         return state
+
+    def dead_letters(self, url: str) -> Iterator[tuple[str, Envelope]]:
+        """One peer's dead letters, as (key, envelope); an unreadable one is skipped."""
+        for key in list(self._store.list(f"{DEAD}peer={peer_id(url)}/")):
+            try:
+                yield key, Envelope.from_dict(json.loads(self._store.get(key))["envelope"])
+            except (BlobNotFound, ValueError, KeyError, TypeError, BadRequest):
+                continue
+
+    def drop_dead(self, key: str) -> None:
+        self._store.delete(key)

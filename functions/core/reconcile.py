@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from functions.core.errors import BadRequest
 from functions.core.events import Envelope, format_time
 from functions.core.fanout import DeliveryError
-from functions.core.inventory import Inventory, hour_text, hours, split_cell
+from functions.core.inventory import Inventory, cell, hour_text, hours, split_cell
 from functions.core.peer_reads import canonical
 from functions.core.services import Services
 from functions.core.signing import PeerSigner
@@ -84,22 +84,37 @@ class Reconciler:
             different = sorted(
                 k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)
             )
-            queued = missing = 0
+            queued: set[str] = set()
+            missing = 0
             for key in different:
                 sent, lacking = self._repair(peer, key, inventory, now, key in mine)
-                queued, missing = queued + sent, missing + lacking
+                queued, missing = queued | sent, missing + lacking
         except (DeliveryError, BadRequest) as exc:
             return {"reachable": False, "error": str(exc)[:300]}
+        agreed = {k for k in mine if k not in different}
+        cleared = self._clear_dead(peer, agreed, queued)
         return {
             "reachable": True,
             "different": different[:100],
-            "queued": queued,
+            "queued": len(queued),
             "missing_here": missing,
+            "dead_cleared": cleared,
         }
+
+    def _clear_dead(self, peer: str, agreed: set[str], queued: set[str]) -> int:
+        """A dead letter to `peer` is moot once the peer holds its event (its hour agrees) or
+        this run queued the event again: it goes, so `dead` counts what is still owed."""
+        outbox, cleared = self._services.outbox(), 0
+        for key, envelope in outbox.dead_letters(peer):
+            hour = envelope.received_at.replace(minute=0, second=0, microsecond=0)
+            if envelope.id in queued or cell(envelope.source, hour) in agreed:
+                outbox.drop_dead(key)
+                cleared += 1
+        return cleared
 
     def _repair(
         self, peer: str, key: str, inventory: Inventory, now: datetime, indexed: bool
-    ) -> tuple[int, int]:
+    ) -> tuple[set[str], int]:
         """Queue for `peer` what it lacks of one (source, hour); count what it has and we lack
         (its own reconcile run sends those). Events found here for an hour our index left out
         get their marker back, so the next run's digests include them."""
@@ -111,10 +126,11 @@ class Reconciler:
         theirs, mine = set(ids), inventory.ids(source, hour)
         if mine and not indexed:
             inventory.mark(source, hour)
-        outbox, queued = self._services.outbox(), 0
+        outbox, queued = self._services.outbox(), set()
         for data in inventory.envelopes(source, hour, mine - theirs):
-            outbox.add((peer,), Envelope.from_dict(data), now, due=now)
-            queued += 1
+            envelope = Envelope.from_dict(data)
+            outbox.add((peer,), envelope, now, due=now)
+            queued.add(envelope.id)
         return queued, len(theirs - mine)
 
     def replay(self, start: datetime, end: datetime, source: str | None, peer: str | None) -> int:

@@ -144,6 +144,9 @@ def test_one_run_on_each_member_heals_deleted_dead_lettered_and_missing_events(m
     assert reports["a"]["peers"][MEMBERS["c"]]["queued"] == len(expected)  # c had none
     assert reports["b"]["peers"][MEMBERS["c"]]["queued"] == 0  # a refilled c first
     assert reports["c"]["peers"][MEMBERS["a"]]["missing_here"] == 0
+    # ... and the dead letter, now moot, is gone: `dead` counts only what is still owed
+    assert not any(k.startswith("outbox-dead/") for k in mesh.stores["a"].objects)
+    assert reports["a"]["peers"][MEMBERS["c"]]["dead_cleared"] == 1
     # AND a second run on each repairs nothing and says the mesh agrees
     for name in MEMBERS:
         report = mesh.reconcile(name)
@@ -313,3 +316,51 @@ def test_the_readers_peers_answer_shows_the_last_reconcile(mesh: Mesh) -> None:
     last = mesh.clients["a"].request("GET", "/peers")[1]["reconcile"]
     assert set(last["peers"]) == {MEMBERS["b"], MEMBERS["c"]}
     assert last["hours"] == 1
+
+
+TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # W3C Trace Context's example
+
+
+def test_one_event_is_followed_through_every_members_logs_by_its_trace_id(mesh: Mesh) -> None:
+    # GIVEN a webhook sent with a W3C traceparent, and one peer that refuses deliveries
+    mesh.net.down.add(MEMBERS["c"])
+    status, body, headers = mesh.clients["a"].webhook("s", {"n": 1}, traceparent=TRACE)
+    assert status == 201
+    trace_id = TRACE.split("-")[1]
+    # THEN the event keeps its trace context, and the answer names it
+    stored = json.loads(mesh.stores["b"].objects[body["key"]])
+    assert stored["headers"]["traceparent"] == TRACE
+    assert headers["traceresponse"] == TRACE
+    # AND the origin's request line, the peer's /internal/event line and the failed delivery's
+    # warning all carry its trace id
+    lines = [line for line in mesh.logs.lines() if line.get("trace_id") == trace_id]
+    routes = {(line["message"], line.get("route")) for line in lines}
+    assert ("request", "/webhook/{source}") in routes
+    assert ("request", "/internal/event") in routes
+    assert ("peer delivery failed", None) in routes
+    # AND a repair carries it on too
+    mesh.net.down.clear()
+    mesh.reconcile("a")
+    events = [line for line in lines if line.get("route") == "/internal/event"]
+    later = [
+        line
+        for line in mesh.logs.lines()
+        if line.get("route") == "/internal/event" and line.get("trace_id") == trace_id
+    ]
+    assert len(later) == len(events) + 1
+
+
+@pytest.mark.parametrize(
+    "inbound",
+    [None, "", "garbage", "00-" + "0" * 32 + "-00f067aa0ba902b7-01", TRACE.replace("-01", "")],
+)
+def test_a_missing_or_invalid_traceparent_gets_a_new_trace(mesh: Mesh, inbound: str | None) -> None:
+    from functions.core.events import trace_id_of
+
+    headers = {} if inbound is None else {"traceparent": inbound}
+    status, body, answer = mesh.clients["a"].webhook("s", {"n": 1}, **headers)
+    assert status == 201
+    stored = json.loads(mesh.stores["a"].objects[body["key"]])["headers"]["traceparent"]
+    assert trace_id_of(stored) is not None
+    assert stored != inbound
+    assert answer["traceresponse"] == stored
