@@ -19,7 +19,7 @@ need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: ins
 
 .DEFAULT_GOAL := help
 .PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate \
-	docs check-commits hooks status reconcile
+	docs check-commits hooks status reconcile replay
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -129,3 +129,8 @@ status: $(VENV_STAMP) ## Every mesh member side by side (make mesh's, else the s
 
 reconcile: $(VENV_STAMP) ## One anti-entropy run on every member; DAYS=90 for a backfill
 	@.venv/bin/python -m scripts.reconcile $(if $(DAYS),--days $(DAYS))
+
+replay: $(VENV_STAMP) ## Re-deliver a time range: FROM=<time> TO=<time> [SOURCE=] [PEER=] [MEMBER=]
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo 'usage: make replay FROM=2026-12-01T00:00Z TO=2026-12-02T00:00Z [SOURCE=github] [PEER=url] [MEMBER=aws]'; exit 2; }
+	@.venv/bin/python -m scripts.replay --from "$(FROM)" --to "$(TO)" $(if $(SOURCE),--source $(SOURCE)) \
+		$(if $(PEER),--peer $(PEER)) $(if $(MEMBER),--member $(MEMBER))
