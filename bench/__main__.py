@@ -27,6 +27,7 @@ from bench import (
     ingest_cost,
     outbox_cost,
     query,
+    reconcile_cost,
     report,
     rounds,
     servers,
@@ -194,6 +195,8 @@ def main() -> None:
         results.update(ingest_and_fanout(work, seconds, runs))
         print("outbox cost ...", flush=True)
         results["outbox_cost"] = outbox_cost.run(10_000 if full else 2_000)
+        print("anti-entropy cost ...", flush=True)
+        results["reconcile_cost"] = reconcile_cost.run(24_000 if full else 2_400)
         print("storage requests per webhook ...", flush=True)
         results["ingest_cost"] = ingest_cost.run(50 if full else 20)
         print("query scaling ...", flush=True)

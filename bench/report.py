@@ -236,6 +236,33 @@ def _outbox(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _reconcile(results: dict[str, Any]) -> list[str]:
+    rows = results.get("reconcile_cost") or []
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"**Anti-entropy cost** (a day of {rows[0]['events']:,} events at the origin, a peer "
+        "in process, the default 7-day window of 169 hours: a run in sync, then one after the "
+        "peer lost 1% of the day; storage requests counted by a proxy in front of each "
+        "emulator, HTTP requests to the peer by route)",
+        "",
+        "| store | run | storage requests | HTTP requests | hours different | events sent |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        for label in ("in_sync", "repair_1pct"):
+            run = r[label]
+            storage = ", ".join(f"{k} {v}" for k, v in sorted(run["storage"].items()))
+            http = ", ".join(f"{k} {v}" for k, v in sorted(run["http"].items()))
+            lines.append(
+                f"| {r['store']} | {label.replace('_', ' ')} | {sum(run['storage'].values())} "
+                f"({storage}) | {sum(run['http'].values())} ({http}) "
+                f"| {run['hours_different']} | {run['queued']} |"
+            )
+    return lines
+
+
 def _requests(row: dict[str, Any]) -> str:
     return " + ".join(f"{n:g} {method}" for method, n in row["requests"].items()) or "none"
 
@@ -445,7 +472,8 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += _targets(results)
     lines += [*_deployed(results), "", *_cold(results), *_artifacts(results)]
-    lines += _load(results) + _ingest_cost(results) + _outbox(results) + _query(results)
+    lines += _load(results) + _ingest_cost(results) + _outbox(results) + _reconcile(results)
+    lines += _query(results)
     return "\n".join(lines) + "\n"
 
 

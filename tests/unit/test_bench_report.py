@@ -93,3 +93,17 @@ def test_the_storage_requests_table_has_no_before_columns() -> None:
     lines = report._ingest_cost({"ingest_cost": rows})
     assert "| s3 | 2 | yes | 1 DELETE + 3 PUT | 3 | 15.00 |" in lines
     assert not any("before" in line for line in lines)
+
+
+def test_the_anti_entropy_table_shows_each_run_per_store() -> None:
+    # A row set as bench/reconcile_cost.py wrote it on the emulators (480 events, s3 only).
+    import json
+
+    from bench.report import _reconcile
+
+    rows = json.loads((Path(__file__).parent / "data" / "reconcile_cost.json").read_text())
+    lines = _reconcile({"reconcile_cost": rows})
+    in_sync, repair = (line for line in lines if line.startswith("| s3 (moto)"))
+    assert "| in sync | 195 (GET 194, PUT 1) | 1 (GET /internal/digest 1) | 0 | 0 |" in in_sync
+    assert "GET /internal/ids 5" in repair
+    assert repair.endswith("| 5 | 5 |")
