@@ -84,6 +84,7 @@ def test_health_and_peers(client: httpx.Client, data_dir: Path) -> None:
     assert client.get("/peers").json() == {
         "peer_count": 1,
         "peers": [{"url": "http://127.0.0.1:1", "pending": pending, "dead": 0}],
+        "reconcile": None,  # no reconcile run yet
     }
 
 

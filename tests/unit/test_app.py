@@ -43,6 +43,7 @@ def test_peers_lists_the_configured_urls_to_a_reader(make_client: MakeClient) ->
                 {"url": "https://a.example", "pending": 0, "dead": 0},
                 {"url": "https://b.example", "pending": 0, "dead": 0},
             ],
+            "reconcile": None,
         },
     )
 
