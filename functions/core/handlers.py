@@ -17,6 +17,7 @@ from functions.core.errors import (
 )
 from functions.core.events import (
     MAX_IDEMPOTENCY_KEY,
+    UUID_PATTERN,
     Envelope,
     idempotency_key_of,
     kept_headers,
@@ -196,6 +197,19 @@ class Handlers:
         hour = parse_hour(self._one(request, "hour"))
         ids = sorted(Inventory(self.services.store()).ids(source, hour))
         return json_response(200, {"source": source, "count": len(ids), "ids": ids})
+
+    def events(self, request: Request, params: dict[str, str]) -> Response:
+        """For a peer's reconcile run: the stored envelopes of up to 50 ids of one hour."""
+        from functions.core.inventory import Inventory, parse_hour
+
+        self._verify_signed_get(request)
+        source = validate_source(self._one(request, "source"))
+        hour = parse_hour(self._one(request, "hour"))
+        ids = request.query.get("id", ())
+        if not 1 <= len(ids) <= 50 or not all(UUID_PATTERN.fullmatch(i) for i in ids):
+            raise BadRequest("id must be given 1 to 50 times, each a lower-case UUID")
+        found = list(Inventory(self.services.store()).envelopes(source, hour, ids))
+        return json_response(200, {"envelopes": found})
 
     def _verify_signed_get(self, request: Request) -> None:
         from functions.core.peer_reads import canonical

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from functions.core.errors import BadRequest
-from functions.core.events import Envelope, format_time
+from functions.core.events import Envelope, format_time, partition_prefix
 from functions.core.fanout import DeliveryError
 from functions.core.inventory import Inventory, cell, hour_text, hours, split_cell
 from functions.core.peer_reads import canonical
@@ -23,6 +24,7 @@ from functions.core.signing import PeerSigner
 
 STATUS_KEY = "status/reconcile.json"
 READ_TIMEOUT_S = 30.0
+PULL_BATCH = 50  # ids per GET: ~2 KB of query, well under every platform's URL limit
 
 
 class Reconciler:
@@ -35,13 +37,14 @@ class Reconciler:
             raise BadRequest("no peers here to reconcile with (LAMBDA_PEER_URLS)")
         return signer
 
-    def _get(self, peer: str, path: str, query: dict[str, str]) -> Any:
-        params = {name: (value,) for name, value in query.items()}
+    def _get(self, peer: str, path: str, query: Mapping[str, str | list[str]]) -> Any:
+        params = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in query.items()}
         headers = self._signer().headers(
             os.urandom(16).hex(), canonical(path, params), self._services.clock()
         )
+        pairs = sorted((name, value) for name, values in params.items() for value in values)
         return self._services.reader().get(
-            f"{peer}{path}?{urlencode(sorted(query.items()))}", headers, READ_TIMEOUT_S
+            f"{peer}{path}?{urlencode(pairs)}", headers, READ_TIMEOUT_S
         )
 
     def run(self, days: int | None = None) -> dict[str, Any]:
@@ -85,10 +88,10 @@ class Reconciler:
                 k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)
             )
             queued: set[str] = set()
-            missing = 0
+            pulled = 0
             for key in different:
-                sent, lacking = self._repair(peer, key, inventory, now, key in mine)
-                queued, missing = queued | sent, missing + lacking
+                sent, got = self._repair(peer, key, inventory, now, key in mine)
+                queued, pulled = queued | sent, pulled + got
         except (DeliveryError, BadRequest) as exc:
             return {"reachable": False, "error": str(exc)[:300]}
         agreed = {k for k in mine if k not in different}
@@ -97,7 +100,7 @@ class Reconciler:
             "reachable": True,
             "different": different[:100],
             "queued": len(queued),
-            "missing_here": missing,
+            "pulled": pulled,
             "dead_cleared": cleared,
         }
 
@@ -115,9 +118,10 @@ class Reconciler:
     def _repair(
         self, peer: str, key: str, inventory: Inventory, now: datetime, indexed: bool
     ) -> tuple[set[str], int]:
-        """Queue for `peer` what it lacks of one (source, hour); count what it has and we lack
-        (its own reconcile run sends those). Events found here for an hour our index left out
-        get their marker back, so the next run's digests include them."""
+        """Queue for `peer` what it lacks of one (source, hour), and fetch and store here what
+        it has and we lack (so a member that joins late gets the history on its own first
+        run). Events found here for an hour our index left out get their marker back, so the
+        next run's digests include them."""
         source, hour = split_cell(key)
         answer = self._get(peer, "/internal/ids", {"source": source, "hour": hour_text(hour)})
         ids = answer.get("ids") if isinstance(answer, dict) else None
@@ -131,7 +135,28 @@ class Reconciler:
             envelope = Envelope.from_dict(data)
             outbox.add((peer,), envelope, now, due=now)
             queued.add(envelope.id)
-        return queued, len(theirs - mine)
+        return queued, self._pull(peer, source, hour, sorted(theirs - mine))
+
+    def _pull(self, peer: str, source: str, hour: datetime, ids: list[str]) -> int:
+        """Fetch these events from `peer`, PULL_BATCH at a time, and store each (verified as a
+        peer's envelope is) under its origin's key and id."""
+        events, stored = self._services.events(), 0
+        for start in range(0, len(ids), PULL_BATCH):
+            wanted = ids[start : start + PULL_BATCH]
+            query: dict[str, str | list[str]] = {
+                "source": source, "hour": hour_text(hour), "id": wanted
+            }  # fmt: skip
+            answer = self._get(peer, "/internal/events", query)
+            found = answer.get("envelopes") if isinstance(answer, dict) else None
+            if not isinstance(found, list):
+                raise DeliveryError("peer answered events that are not a list")
+            for data in found:
+                envelope = Envelope.from_dict(data)
+                if envelope.id in wanted and envelope.key.startswith(
+                    partition_prefix(source, hour)
+                ):
+                    stored += events.receive(envelope).created
+        return stored
 
     def replay(self, start: datetime, end: datetime, source: str | None, peer: str | None) -> int:
         """Queue the stored events received from `start` to `end` (of one source, or all) for

@@ -39,6 +39,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/internal/replay", Handlers.replay),
     Route("GET", "/internal/digest", Handlers.digest),
     Route("GET", "/internal/ids", Handlers.ids),
+    Route("GET", "/internal/events", Handlers.events),
 )
 
 

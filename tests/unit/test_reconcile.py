@@ -143,7 +143,7 @@ def test_one_run_on_each_member_heals_deleted_dead_lettered_and_missing_events(m
         assert mesh.ids(name) == expected, name
     assert reports["a"]["peers"][MEMBERS["c"]]["queued"] == len(expected)  # c had none
     assert reports["b"]["peers"][MEMBERS["c"]]["queued"] == 0  # a refilled c first
-    assert reports["c"]["peers"][MEMBERS["a"]]["missing_here"] == 0
+    assert reports["c"]["peers"][MEMBERS["a"]]["pulled"] == 0  # a's run had refilled it
     # ... and the dead letter, now moot, is gone: `dead` counts only what is still owed
     assert not any(k.startswith("outbox-dead/") for k in mesh.stores["a"].objects)
     assert reports["a"]["peers"][MEMBERS["c"]]["dead_cleared"] == 1
@@ -364,3 +364,45 @@ def test_a_missing_or_invalid_traceparent_gets_a_new_trace(mesh: Mesh, inbound: 
     assert trace_id_of(stored) is not None
     assert stored != inbound
     assert answer["traceresponse"] == stored
+
+
+def test_a_member_that_joins_late_gets_the_history_on_its_own_first_run(mesh: Mesh) -> None:
+    # GIVEN a mesh whose third member starts with an empty store
+    sent = send(mesh, "a", 60) + send(mesh, "b", 7, "stripe")
+    mesh.stores["c"].objects.clear()
+    # WHEN only that member runs a reconcile
+    report = mesh.reconcile("c")
+    # THEN it fetched every event from its peers (in batches of 50 ids), each once
+    assert mesh.ids("c") == sorted(sent)
+    assert sum(peer["pulled"] for peer in report["peers"].values()) == len(sent)
+    batches = mesh.net.requests[(MEMBERS["a"], "GET", "/internal/events")]
+    assert batches == 3  # 60 github ids in two batches, 7 stripe ids in one
+    # AND the next run of every member finds the mesh in agreement
+    for name in MEMBERS:
+        for peer in mesh.reconcile(name)["peers"].values():
+            assert (peer["different"], peer["queued"], peer["pulled"]) == ([], 0, 0)
+
+
+def test_a_peer_cannot_slip_other_events_into_a_pull(mesh: Mesh) -> None:
+    # GIVEN a peer that answers a pull with an event of another hour besides the one asked for
+    (wanted,) = send(mesh, "a", 1)
+    mesh.stores["c"].objects.clear()
+    stranger = envelope_of(mesh, "a", wanted)
+    stranger.update(id="01a0aaaa-0000-7000-8000-000000000000", received_at="2026-01-01T00:00:00Z")
+    honest = mesh.net.get
+
+    def lying(url: str, headers: dict[str, str], timeout: float) -> Any:
+        answer = honest(url, headers, timeout)
+        if "/internal/events" in url:
+            answer["envelopes"].append(stranger)
+        return answer
+
+    mesh.net.get = lying  # type: ignore[method-assign]
+    mesh.reconcile("c")
+    # THEN c stored what it asked for, and nothing else
+    assert mesh.ids("c") == [wanted]
+
+
+def envelope_of(mesh: Mesh, name: str, event_id: str) -> dict[str, Any]:
+    (key,) = [k for k in mesh.stores[name].objects if k.endswith(f"/{event_id}.json")]
+    return json.loads(mesh.stores[name].objects[key])  # type: ignore[no-any-return]
