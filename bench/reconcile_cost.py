@@ -24,12 +24,12 @@ from bench.noflush import NoFlush
 from bench.storage import emulator_stores, request_class
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
-from functions.core.fanout import DeliveryError, acknowledged
 from functions.core.http import Request
 from functions.core.ingest import EventStore
 from functions.core.partitions import HourIndex
 from functions.core.services import Services
 from functions.core.settings import Settings
+from functions.core.transport import DeliveryError, acknowledged
 from functions.local.store import FileBlobStore
 from tools.counting_proxy import CountingProxy
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from functions.core.fanout import ANSWER_LIMIT, DeliveryError, read_answer
+from functions.core.transport import ANSWER_LIMIT, DeliveryError, read_answer
 
 LIST_LIMIT = 64 * 1024 * 1024  # an id list of a busy hour: ~40 bytes an id
 

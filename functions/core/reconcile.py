@@ -16,11 +16,11 @@ from urllib.parse import urlencode
 
 from functions.core.errors import BadRequest
 from functions.core.events import Envelope, format_time, partition_prefix
-from functions.core.fanout import DeliveryError
 from functions.core.inventory import Inventory, cell, hour_text, hours, split_cell
 from functions.core.peer_reads import canonical
 from functions.core.services import Services
 from functions.core.signing import PeerSigner
+from functions.core.transport import DeliveryError
 
 STATUS_KEY = "status/reconcile.json"
 READ_TIMEOUT_S = 30.0

@@ -20,12 +20,13 @@ from functions.core.settings import BUCKET, PEER_SECRET, Settings, require
 
 if TYPE_CHECKING:  # these pull in threads, crypto and DuckDB: imported on first use instead
     from functions.core.events import Envelope
-    from functions.core.fanout import FanOut, Transport
+    from functions.core.fanout import FanOut
     from functions.core.ingest import EventStore
     from functions.core.outbox import Outbox
     from functions.core.partitions import HourIndex
     from functions.core.peer_reads import PeerReader
     from functions.core.signing import PeerSigner
+    from functions.core.transport import Transport
 
 T = TypeVar("T")
 
@@ -116,7 +117,8 @@ class Services:
         return self._once("fanout", self._build_fanout)
 
     def _build_fanout(self) -> FanOut:
-        from functions.core.fanout import FanOut, HttpxTransport
+        from functions.core.fanout import FanOut
+        from functions.core.transport import HttpxTransport
 
         signer = self.signer()
         assert signer is not None  # fanout() checked the secret

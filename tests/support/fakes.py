@@ -144,8 +144,8 @@ class FakePeers:
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
         import json
 
-        from functions.core.fanout import DeliveryError
         from functions.core.signing import PeerSigner
+        from functions.core.transport import DeliveryError
 
         peer = url.removesuffix("/internal/event")
         with self._lock:

@@ -64,6 +64,8 @@ def test_webhook_stores_an_envelope_under_the_hive_key(
     assert stored["received_at"] == "2026-11-23T10:59:59.500000Z"
     assert stored["origin"] == "local"
     assert stored["payload"] == {"action": "opened"}
+    trace = stored["headers"].pop("traceparent")  # none was sent: a new trace (test_reconcile)
+    assert trace.startswith("00-")
     assert stored["headers"] == {"content-type": "application/json", "x-github-event": "push"}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from functions.core.fanout import DeliveryError, HttpxTransport
+from functions.core.transport import DeliveryError, HttpxTransport
 
 EVENT_ID = "0192b0a4-5e6f-7a8b-9c0d-1e2f3a4b5c6d"
 SIGNED = {"content-type": "application/json", "webhook-id": EVENT_ID}

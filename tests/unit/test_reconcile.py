@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from functions.core.app import App
-from functions.core.fanout import DeliveryError, acknowledged
 from functions.core.http import Request
 from functions.core.services import Services
 from functions.core.settings import Settings
+from functions.core.transport import DeliveryError, acknowledged
 from tests.support.client import Captured, CoreClient
 from tests.support.fakes import CountingStore, FakeClock
 
