@@ -1,4 +1,5 @@
-"""Translations between `azure.functions.HttpRequest`/`HttpResponse` and the core's types."""
+"""Translations between `azure.functions.HttpRequest`/`HttpResponse` and the core's types
+(docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Azure Blob Storage behind the `BlobStore` port (azure-storage-blob, imported when built)."""
+"""Azure Blob Storage behind the `BlobStore` port (azure-storage-blob, imported when built;
+docs/architecture.md, storage)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
-"""DuckDB connections that can spill: a writable temp directory and a memory limit sized from
-the function's memory.
-
-DuckDB's default `temp_directory` is `.tmp` under the working directory, which is read-only on
-Lambda (`/var/task`) and on Azure's run-from-package mount: a sort or join larger than memory
-then fails with an I/O error instead of spilling. Every platform gives a writable temp
-directory (`/tmp`), and the function's memory is known (LAMBDA_MEMORY_MB, set by the stack, or
-Lambda's own AWS_LAMBDA_FUNCTION_MEMORY_SIZE): DuckDB gets half, the rest is Python's.
+"""DuckDB connections that can spill: a writable temp directory (the default `.tmp` is
+read-only on Lambda and Azure's run-from-package mount) and half the function's memory.
+See docs/query.md.
 """
 
 from __future__ import annotations

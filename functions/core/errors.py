@@ -1,4 +1,5 @@
-"""One error hierarchy, mapped once to one JSON error body (see `error_response`)."""
+"""One error hierarchy, mapped once to one JSON error body by `App` (docs/architecture.md,
+errors)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The event model: sources, ids, the stored envelope and where it lives."""
+"""The event model: sources, ids, trace context, the stored envelope and where it lives
+(docs/architecture.md)."""
 
 from __future__ import annotations
 

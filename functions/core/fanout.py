@@ -1,15 +1,7 @@
 """Fan-out: a stored event is delivered to every peer's `/internal/event`, concurrently and
-within a bounded time, *before* the webhook answers (Lambda freezes, and Cloud Run / Flex
-throttle, whatever runs after a response). What does not get through stays in the outbox and
-is retried on a schedule; receivers store idempotently, so at-least-once delivery yields one
-stored copy per peer.
-
-The bound is a bound: webhooks send on a pool of their own, apart from retry runs, and record
-their delivery with one write in the request's own thread. A peer that failed (refused, timed
-out, answered anything but "stored") is skipped by later webhooks of this instance for a
-cool-down (a circuit breaker), so a dead or hung peer costs the origin about nothing after the
-first failure: after the cool-down one webhook probes it without waiting on it, and the
-outbox, whose retry runs still try it, closes the breaker too when it is back.
+within a bounded time, before the webhook answers; what does not get through stays in the
+outbox for the retry job. A circuit breaker per peer and a bulkhead keep a dead or hung peer
+from costing the others. See docs/peers.md.
 """
 
 from __future__ import annotations

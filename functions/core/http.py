@@ -1,4 +1,5 @@
-"""Neutral request and response types: every adapter translates to and from these."""
+"""Neutral request and response types: every adapter translates to and from these
+(docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Structured logs: one JSON object per line."""
+"""Structured logs: one JSON object per line, on stdout, which every platform collects
+(docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The core's ports: what it needs from the outside world, as Protocols."""
+"""The core's ports: what it needs from the outside world, as Protocols; every store passes
+the same contract tests (docs/testing.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The route table, declared once, and the router that matches requests against it."""
+"""The route table, declared once, and the router that matches requests against it (README,
+routes; docs/architecture.md)."""
 
 from __future__ import annotations
 

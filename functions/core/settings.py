@@ -1,6 +1,6 @@
-"""Typed settings, read once from the environment into a frozen object.
-
-No other module reads `os.environ`; adapters call `Settings.from_env()` once at start.
+"""Typed settings, read once from the environment into a frozen object; every one is in
+docs/configuration.md. No other module reads `os.environ` (tests/unit/test_architecture.py
+checks): adapters call `Settings.from_env()` once at start.
 """
 
 from __future__ import annotations

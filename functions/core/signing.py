@@ -1,5 +1,5 @@
 """Peer requests are signed and verified in the Standard Webhooks format (HMAC-SHA256 over id,
-timestamp and body), with the `standardwebhooks` library."""
+timestamp and body), with the `standardwebhooks` library (docs/peers.md, signing)."""
 
 from __future__ import annotations
 

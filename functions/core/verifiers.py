@@ -1,4 +1,5 @@
-"""Inbound webhook verification per source: GitHub, Stripe, Standard Webhooks, or none."""
+"""Inbound webhook verification per source: GitHub, Stripe, Standard Webhooks, or none
+(docs/peers.md, inbound verification)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Cloud Storage behind the `BlobStore` port (google-cloud-storage, imported when built)."""
+"""Cloud Storage behind the `BlobStore` port (google-cloud-storage, imported when built;
+docs/architecture.md, storage)."""
 
 from __future__ import annotations
 
