@@ -49,9 +49,13 @@ class Handlers:
         count = len(self.settings.peer_urls)
         if not self._bearer_matches(request, self.settings.read_token):
             return json_response(200, {"peer_count": count})
+        from functions.core import quarantine
+
         backlog = self.services.outbox().backlog(self.settings.peer_urls)
         peers = [{"url": url, **backlog[url]} for url in self.settings.peer_urls]
-        return json_response(200, {"peer_count": count, "peers": peers})
+        # Damaged objects set aside (docs/architecture.md, "Damaged objects"): 0 when all is well
+        quarantined = quarantine.count(self.services.store())
+        return json_response(200, {"peer_count": count, "peers": peers, "quarantined": quarantined})
 
     def webhook(self, request: Request, params: dict[str, str]) -> Response:
         source = validate_source(params["source"])

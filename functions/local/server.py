@@ -95,7 +95,13 @@ def read_token(settings: Settings) -> Settings:
             pass
         finally:
             temp.unlink()
-    return settings._replace(read_token=path.read_text().strip())
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not text
+        fail(f"{path} is not a readable token file ({exc}): remove it or set {READ_TOKEN}")
+    if not token:
+        fail(f"{path} is empty: remove it (a new token is made) or set {READ_TOKEN}")
+    return settings._replace(read_token=token)
 
 
 def lean_logging() -> None:
