@@ -229,15 +229,24 @@ class EventQuery:
         """After DuckDB refused the whole: each Parquet file alone, then each raw event as
         JSON; the damaged ones are set aside (a compacted file with its manifest removed, so
         that the hour is read raw and compacted again). Whether any was found."""
-        from duckdb import Error as DuckError
+        import duckdb
 
         from functions.core.partitions import forget_file
 
+        # Out of memory, interrupted, DuckDB's own fault: no verdict on the file.
+        no_verdict: tuple[type[Exception], ...] = (
+            duckdb.OutOfMemoryException,
+            duckdb.InterruptException,
+            duckdb.FatalException,
+            duckdb.InternalException,
+        )
         found = False
         for path, key in parquet.items():
             try:
                 self._select(None, [path], params)
-            except DuckError as exc:
+            except no_verdict:
+                raise
+            except duckdb.Error as exc:
                 set_aside(self._store, key, f"unreadable Parquet: {exc}")
                 forget_file(self._store, key, "its compacted file is damaged", True)
                 found = True
