@@ -12,12 +12,15 @@ overwrites or removes. Re-running changes nothing when no event arrived since.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import tempfile
 from datetime import datetime, timedelta
 from typing import Any
 
 from functions.core.events import partition_prefix
+from functions.core.logs import LOGGER_NAME
 from functions.core.partitions import (
     HourIndex,
     Manifest,
@@ -27,7 +30,8 @@ from functions.core.partitions import (
     parquet_key,
 )
 from functions.core.ports import BlobStore, Clock
-from functions.core.query import COLUMNS, fetch_all, write_ndjson
+from functions.core.quarantine import set_aside
+from functions.core.query import COLUMNS, fetch_all, whole_events, write_ndjson
 
 CLOSE_GRACE = timedelta(minutes=5)  # an hour is closed this long after it ends
 
@@ -50,6 +54,7 @@ PARQUET_SELECT = ", ".join(
     f"CAST({name} AS {kind}) AS {name}" for name, kind in PARQUET_SCHEMA.items()
 )
 LOOKBACK_HOURS = 48
+log = logging.getLogger(LOGGER_NAME)
 
 
 def event_id(key: str) -> str:
@@ -78,18 +83,20 @@ class Compactor:
     def compact_hour(self, source: str, hour: datetime) -> dict[str, Any]:
         hour = hour.replace(minute=0, second=0, microsecond=0)
         keys = [k for k in self._store.list(partition_prefix(source, hour)) if k.endswith(".json")]
-        ids = sorted(event_id(k) for k in keys)
-        # The file format is part of the digest: an hour compacted in an older format is
-        # compacted again (within the look-back) rather than left in it.
-        digest = hashlib.sha256("\n".join([FORMAT, *ids]).encode()).hexdigest()[:20]
-        current = load_manifest(self._store, source, hour)
-        result = {"source": source, "hour": f"{hour:%Y-%m-%dT%H}", "events": len(ids)}
-        if not ids or (current is not None and current.digest == digest):
+        current = load_manifest(self._store, source, hour)  # a damaged one is set aside: None
+        result = {"source": source, "hour": f"{hour:%Y-%m-%dT%H}", "events": len(keys)}
+        if not keys or self._unchanged(current, source, hour, [event_id(k) for k in keys]):
             self._remove_orphans(source, hour, current)
             return {**result, "compacted": False}
+        events = self._whole(keys)  # damaged events set aside, the others compacted
+        ids = [event_id(k) for k, _ in events]
+        if not ids or self._unchanged(current, source, hour, ids):
+            self._remove_orphans(source, hour, current)
+            return {**result, "events": len(ids), "compacted": False}
+        digest = _digest(ids)
         with tempfile.TemporaryDirectory(prefix="lambda-compact-") as tmp:
             ndjson, parquet = os.path.join(tmp, "in.ndjson"), os.path.join(tmp, "out.parquet")
-            write_ndjson(ndjson, fetch_all(self._store, keys))
+            write_ndjson(ndjson, [body for _key, body in events])
             write_parquet(ndjson, parquet, self._memory_mb)
             key = parquet_key(source, hour, digest)
             with open(parquet, "rb") as data:
@@ -97,7 +104,32 @@ class Compactor:
         manifest = Manifest(key, digest, frozenset(ids))
         self._store.put(manifest_key(source, hour), manifest.encode())  # last: the commit
         self._remove_orphans(source, hour, manifest)
-        return {**result, "compacted": True}
+        return {**result, "events": len(ids), "compacted": True}
+
+    def _unchanged(
+        self, current: Manifest | None, source: str, hour: datetime, ids: list[str]
+    ) -> bool:
+        """The hour's manifest holds these ids and its file is there (one that went away is
+        rebuilt from the raw events)."""
+        return (
+            current is not None
+            and current.digest == _digest(ids)
+            and current.file in self._store.list(compacted_prefix(source, hour))
+        )
+
+    def _whole(self, keys: list[str]) -> list[tuple[str, bytes]]:
+        """The raw events that parse as JSON objects; the others are set aside."""
+        events = []
+        for key, body in whole_events(self._store, fetch_all(self._store, keys)):
+            try:
+                whole = isinstance(json.loads(body), dict)
+            except ValueError:
+                whole = False
+            if whole:
+                events.append((key, body))
+            else:
+                set_aside(self._store, key, "not a JSON object")
+        return events
 
     def _remove_orphans(self, source: str, hour: datetime, manifest: Manifest | None) -> None:
         for key in self._store.list(compacted_prefix(source, hour)):
@@ -112,13 +144,26 @@ class Compactor:
     def run(self, lookback_hours: int = LOOKBACK_HOURS) -> dict[str, int]:
         """Compact every closed hour in the lookback window that the hour index knows of."""
         index = HourIndex(self._store)
-        results = [
-            self.compact_hour(source, hour)
-            for hour in self.closed_hours(lookback_hours)
-            for source in index.sources(hour)
-        ]
+        results, failed = [], 0
+        for hour in self.closed_hours(lookback_hours):
+            for source in index.sources(hour):
+                try:
+                    results.append(self.compact_hour(source, hour))
+                except Exception:  # one partition's failure never stops the others
+                    failed += 1
+                    log.exception(
+                        "compaction of a partition failed",
+                        extra={"fields": {"source": source, "hour": f"{hour:%Y-%m-%dT%H}"}},
+                    )
         return {
-            "partitions": len(results),
+            "partitions": len(results) + failed,
             "compacted": sum(1 for r in results if r["compacted"]),
             "events": sum(r["events"] for r in results if r["compacted"]),
+            "failed": failed,
         }
+
+
+def _digest(ids: list[str]) -> str:
+    # The file format is part of the digest: an hour compacted in an older format is
+    # compacted again (within the look-back) rather than left in it.
+    return hashlib.sha256("\n".join([FORMAT, *sorted(ids)]).encode()).hexdigest()[:20]

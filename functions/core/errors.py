@@ -39,6 +39,14 @@ class MethodNotAllowed(AppError):
         self.allow = allow
 
 
+class Conflict(AppError):
+    """The request cannot be answered truthfully in the store's present state (a damaged
+    idempotency record: whether its delivery was stored cannot be known)."""
+
+    status = 409
+    code = "conflict"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"

@@ -56,11 +56,14 @@ class Handlers(MeshRoutes):
         count = len(self.settings.peer_urls)
         if not bearer_matches(request, self.settings.read_token):
             return json_response(200, {"peer_count": count})
+        from functions.core import quarantine
+
         backlog = self.services.outbox().backlog(self.settings.peer_urls)
         peers = [{"url": url, **backlog[url]} for url in self.settings.peer_urls]
-        return json_response(
-            200, {"peer_count": count, "peers": peers, "reconcile": self._last_reconcile()}
-        )
+        # Damaged objects set aside (docs/architecture.md, "Damaged objects"): 0 when all is well
+        quarantined = quarantine.count(self.services.store())
+        answer = {"peer_count": count, "peers": peers, "quarantined": quarantined}
+        return json_response(200, {**answer, "reconcile": self._last_reconcile()})
 
     def _last_reconcile(self) -> Any:
         """The last reconcile run's report (functions/core/reconcile.py), or None."""

@@ -7,10 +7,11 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
 
-from functions.core.errors import BadRequest, BlobNotFound
+from functions.core.errors import BadRequest, BlobNotFound, Conflict
 from functions.core.events import IDEMPOTENCY_PREFIX, Envelope
 from functions.core.partitions import HourIndex, late_key
 from functions.core.ports import BlobStore, Clock
+from functions.core.quarantine import DAMAGE, set_aside
 
 R = TypeVar("R")
 
@@ -116,12 +117,31 @@ class EventStore:
         if envelope.idempotency_key is not None:
             marker = marker_key(envelope.source, envelope.idempotency_key)
             if not self._store.put_if_absent(marker, encode(envelope)):
-                first, duplicate = Envelope.from_dict(json.loads(self._store.get(marker))), True
+                first, duplicate = self._first(marker), True
                 if self.has(first):
                     return Stored(first, duplicate=True, created=False), None
         done = ahead(first) if ahead is not None else None
         created = self.write(first)
         return Stored(first, duplicate=duplicate, created=created), done
+
+    def _first(self, marker: str) -> Envelope:
+        """The first envelope of a keyed delivery, from its idempotency record. A damaged record
+        cannot say whether that delivery was stored, so neither storing this one (maybe a
+        second copy) nor answering "duplicate" (maybe a lost event) is true: the record stays
+        in place (every retry gets the same answer), a copy is set aside for an operator, and
+        the answer is a 409 (docs/architecture.md, "Damaged objects")."""
+        try:
+            data = self._store.get(marker)
+        except BlobNotFound:  # removed since the create failed: an operator's repair
+            raise Conflict("this delivery's idempotency record went away; send it again") from None
+        try:
+            return Envelope.from_dict(json.loads(data))
+        except DAMAGE as exc:
+            set_aside(self._store, marker, f"{type(exc).__name__}: {exc}", keep=True)
+            raise Conflict(
+                "this delivery's idempotency record is damaged, so whether it was stored "
+                "cannot be told; it is kept for an operator"
+            ) from exc
 
     def receive(self, envelope: Envelope) -> Stored:
         """Store a peer's envelope under its original key and id, once."""

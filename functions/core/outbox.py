@@ -28,6 +28,7 @@ from typing import Any
 from functions.core.errors import BadRequest, BlobNotFound
 from functions.core.events import Envelope, format_time, parse_time
 from functions.core.ports import BlobStore
+from functions.core.quarantine import decode_or_set_aside
 
 PENDING = "outbox/"
 DEAD = "outbox-dead/"
@@ -184,9 +185,13 @@ class Outbox:
             if due is not None and due > now:
                 break
             try:
-                records.append(Record.decode(self._store.get(key)))
+                data = self._store.get(key)
             except BlobNotFound:  # settled meanwhile by another run
                 continue
+            record = decode_or_set_aside(self._store, key, data, Record.decode)
+            if record is None:  # damaged: set aside, and the records behind it go on
+                continue
+            records.append(record)
             if len(records) >= limit:
                 break
         return records
@@ -198,12 +203,14 @@ class Outbox:
         moved = 0
         for key in list(self._store.list(DEAD)):
             try:
-                letter = json.loads(self._store.get(key))
+                data = self._store.get(key)
             except BlobNotFound:
                 continue
-            record = Record(
-                Envelope.from_dict(letter["envelope"]), now, {letter["peer"]: Attempts()}
+            record = decode_or_set_aside(
+                self._store, key, data, lambda raw: _letter_record(raw, now)
             )
+            if record is None:  # damaged: set aside, the letters beside it go on
+                continue
             self._store.put(record.key, record.encode())
             self._store.delete(key)
             moved += 1
@@ -260,3 +267,12 @@ class Outbox:
 
     def drop_dead(self, key: str) -> None:
         self._store.delete(key)
+
+
+def _letter_record(data: bytes, now: datetime) -> Record:
+    """A dead letter as a fresh outbox record, due now."""
+    letter: dict[str, Any] = json.loads(data)
+    peer = letter["peer"]
+    if not isinstance(peer, str):
+        raise TypeError("a dead letter's peer must be a URL")
+    return Record(Envelope.from_dict(letter["envelope"]), now, {peer: Attempts()})

@@ -12,6 +12,7 @@ from typing import Any
 from functions.core.errors import BlobNotFound
 from functions.core.events import EVENTS_PREFIX, partition_prefix
 from functions.core.ports import BlobStore
+from functions.core.quarantine import DAMAGE, decode_or_set_aside, set_aside
 
 COMPACTED_PREFIX = "compacted/"
 INDEX_PREFIX = "index/"
@@ -66,16 +67,49 @@ class Manifest:
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         raw: dict[str, Any] = json.loads(data)
-        return cls(raw["file"], raw["digest"], frozenset(raw["ids"]))
+        file, digest, ids = raw["file"], raw["digest"], raw["ids"]
+        if not (isinstance(file, str) and isinstance(digest, str) and isinstance(ids, list)):
+            raise TypeError("a manifest's file and digest are text and its ids a list")
+        if not all(isinstance(i, str) for i in ids):
+            raise TypeError("a manifest's ids are text")
+        return cls(file, digest, frozenset(ids))
 
 
 def load_manifest(store: BlobStore, source: str, hour: datetime) -> Manifest | None:
-    for key in (manifest_key(source, hour), compacted_prefix(source, hour) + LEGACY_MANIFEST):
+    """The hour's manifest, or None: none written yet, or a damaged one, which is set aside
+    (docs/architecture.md, "Damaged objects") so that the hour is read from its raw events and
+    compacted again."""
+    prefix = compacted_prefix(source, hour)
+    for key in (manifest_key(source, hour), prefix + LEGACY_MANIFEST):
         try:
-            return Manifest.decode(store.get(key))
+            data = store.get(key)
         except BlobNotFound:
             continue
+        manifest = decode_or_set_aside(store, key, data, Manifest.decode)
+        if manifest is not None and not manifest.file.startswith(prefix):
+            set_aside(store, key, f"names a file outside its hour: {manifest.file[:200]}")
+            manifest = None
+        return manifest
     return None
+
+
+def forget_file(store: BlobStore, file: str, why: str, file_damaged: bool) -> None:
+    """The manifest that names the compacted `file`, when it still does: removed when the file
+    is damaged (the manifest is right, but useless), set aside when the file is gone (the
+    manifest is what is wrong). Either way the hour is read raw until compacted again. One
+    that names another file now was replaced by the compactor: it stays."""
+    folder = file.rsplit("/", 1)[0] + "/"
+    for key in (folder + MANIFEST, folder + LEGACY_MANIFEST):
+        try:
+            named = Manifest.decode(store.get(key)).file
+        except BlobNotFound:
+            continue
+        except DAMAGE:
+            named = None
+        if named == file and file_damaged:
+            store.delete(key)
+        elif named == file:
+            set_aside(store, key, why)
 
 
 def index_prefix(hour: datetime) -> str:

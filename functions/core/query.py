@@ -11,14 +11,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from functions.core.errors import BadRequest, BlobNotFound
+from functions.core.errors import BadRequest, BlobNotFound, StorageError
 from functions.core.events import partition_prefix, validate_source
 from functions.core.ports import BlobStore
+from functions.core.quarantine import set_aside
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 QUERY_PARAMS = frozenset({"source", "date", "hour", "limit"})
 FETCH_WORKERS = 32
+PLAN_ATTEMPTS = 5  # plans made again when compaction keeps replacing what one names
 
 # The envelope's columns as DuckDB reads them; received_at is the fixed-width UTC text we write,
 # so ordering it as text is ordering it in time.
@@ -80,25 +82,44 @@ def parse_query(query: Mapping[str, tuple[str, ...]]) -> QueryParams:
     return QueryParams(validate_source(source), day, hour, limit or DEFAULT_LIMIT)
 
 
-def fetch_all(store: BlobStore, keys: list[str], workers: int = FETCH_WORKERS) -> Iterator[bytes]:
-    """Every object's bytes, fetched concurrently; objects deleted meanwhile are skipped."""
+def fetch_all(
+    store: BlobStore, keys: list[str], workers: int = FETCH_WORKERS
+) -> Iterator[tuple[str, bytes | None]]:
+    """Every object's key and bytes (None: deleted meanwhile), fetched concurrently."""
 
-    def get(key: str) -> bytes | None:
+    def get(key: str) -> tuple[str, bytes | None]:
         try:
-            return store.get(key)
+            return key, store.get(key)
         except BlobNotFound:
-            return None
+            return key, None
 
     if not keys:
         return
     with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
-        yield from (blob for blob in pool.map(get, keys) if blob)
+        yield from pool.map(get, keys)
 
 
-def write_ndjson(path: str, blobs: Iterator[bytes]) -> None:
+def whole_events(
+    store: BlobStore, fetched: Iterator[tuple[str, bytes | None]]
+) -> list[tuple[str, bytes]]:
+    """The raw events that look whole (one JSON object on one line: a cheap test of the ends,
+    no parse); the others, e.g. truncated or empty, are set aside. Events gone are skipped."""
+    events: list[tuple[str, bytes]] = []
+    for key, blob in fetched:
+        if blob is None:
+            continue
+        body = blob.strip()
+        if body[:1] == b"{" and body[-1:] == b"}" and b"\n" not in body:
+            events.append((key, body))
+        else:
+            set_aside(store, key, "not one JSON object on one line (truncated or empty?)")
+    return events
+
+
+def write_ndjson(path: str, blobs: list[bytes]) -> None:
     with open(path, "wb") as out:
         for blob in blobs:
-            out.write(blob.rstrip(b"\n") + b"\n")
+            out.write(blob + b"\n")
 
 
 @dataclass
@@ -160,23 +181,87 @@ class EventQuery:
         self._workers = workers
 
     def run(self, params: QueryParams) -> list[dict[str, Any]]:
-        sources = plan(self._store, params)
-        if not sources.raw and not sources.parquet:
-            return []
+        """Rows from one consistent plan: when a compacted file the plan named is gone (the
+        compactor replaced it meanwhile) or damage was set aside, the plan is made again from
+        the manifests as they are now (docs/query.md, "Reads while compaction runs")."""
+        for _ in range(PLAN_ATTEMPTS):
+            sources = plan(self._store, params)
+            if not sources.raw and not sources.parquet:
+                return []
+            rows = self._read(sources, params)
+            if rows is not None:
+                return rows
+        raise StorageError(f"{params.prefix} changed under {PLAN_ATTEMPTS} plans in a row")
+
+    def _read(self, sources: Sources, params: QueryParams) -> list[dict[str, Any]] | None:
+        """The rows, or None when the plan went stale or damage was found and set aside."""
+        from duckdb import Error as DuckError
+
+        from functions.core.partitions import forget_file
+
         with tempfile.TemporaryDirectory(prefix="lambda-query-") as tmp:
             ndjson = os.path.join(tmp, "events.ndjson")
-            write_ndjson(ndjson, fetch_all(self._store, sources.raw, self._workers))
-            parquet = []
-            for n, blob in enumerate(fetch_all(self._store, sources.parquet, self._workers)):
-                parquet.append(os.path.join(tmp, f"part-{n}.parquet"))
-                with open(parquet[-1], "wb") as out:
+            events = whole_events(self._store, fetch_all(self._store, sources.raw, self._workers))
+            write_ndjson(ndjson, [body for _key, body in events])
+            parquet: dict[str, str] = {}  # local copy -> its key
+            stale = False
+            for n, (key, blob) in enumerate(fetch_all(self._store, sources.parquet)):
+                if blob is None:
+                    stale = True
+                    forget_file(self._store, key, "names a compacted file that is gone", False)
+                    continue
+                path = os.path.join(tmp, f"part-{n}.parquet")
+                parquet[path] = key
+                with open(path, "wb") as out:
                     out.write(blob)
-            return self._select(
-                ndjson if sources.raw else None, parquet, params.limit, params.source
-            )
+            if stale:
+                return None
+            try:
+                return self._select(ndjson if events else None, list(parquet), params)
+            except DuckError:
+                if not self._set_aside_damage(events, parquet, params):
+                    raise
+                return None
+
+    def _set_aside_damage(
+        self, events: list[tuple[str, bytes]], parquet: dict[str, str], params: QueryParams
+    ) -> bool:
+        """After DuckDB refused the whole: each Parquet file alone, then each raw event as
+        JSON; the damaged ones are set aside (a compacted file with its manifest removed, so
+        that the hour is read raw and compacted again). Whether any was found."""
+        import duckdb
+
+        from functions.core.partitions import forget_file
+
+        # Out of memory, interrupted, DuckDB's own fault: no verdict on the file.
+        no_verdict: tuple[type[Exception], ...] = (
+            duckdb.OutOfMemoryException,
+            duckdb.InterruptException,
+            duckdb.FatalException,
+            duckdb.InternalException,
+        )
+        found = False
+        for path, key in parquet.items():
+            try:
+                self._select(None, [path], params)
+            except no_verdict:
+                raise
+            except duckdb.Error as exc:
+                set_aside(self._store, key, f"unreadable Parquet: {exc}")
+                forget_file(self._store, key, "its compacted file is damaged", True)
+                found = True
+        for key, body in events:
+            try:
+                whole = isinstance(json.loads(body), dict)
+            except ValueError:
+                whole = False
+            if not whole:
+                set_aside(self._store, key, "not a JSON object")
+                found = True
+        return found
 
     def _select(
-        self, ndjson: str | None, parquet: list[str], limit: int, source: str
+        self, ndjson: str | None, parquet: list[str], params: QueryParams
     ) -> list[dict[str, Any]]:
         from functions.core import duck  # DuckDB (~140 ms) on the first query, never /health
 
@@ -199,13 +284,15 @@ class EventQuery:
                 "'%Y-%m-%dT%H:%M:%S.%fZ') END AS received_at, origin, idempotency_key, "
                 "headers::JSON AS headers, payload::JSON AS payload FROM read_parquet(?)"
             )
-            args += [source, path]
+            args += [params.source, path]
+        if not parts:  # every object of the partition was set aside as damaged
+            return []
         sql = (
             f"SELECT {names} FROM ({' UNION ALL '.join(parts)}) "
             "ORDER BY received_at DESC, id DESC LIMIT ?"
         )
         with duck.connect(self._memory_mb) as con:
-            rows = con.execute(sql, [*args, limit]).fetchall()
+            rows = con.execute(sql, [*args, params.limit]).fetchall()
         return [_row(row) for row in rows]
 
 

@@ -6,7 +6,8 @@ its parser and error task as class attributes, so a channel subclass swaps both 
 - a request with both Content-Length and Transfer-Encoding is a 400 and its connection is closed
   (RFC 9112 6.1: such a message may be an attempt at request smuggling);
 - an unsupported Transfer-Encoding is a 400 too (waitress says 501: bad input is a 4xx here);
-- every error it produces is `{"error": {"code", "message", "request_id"}}` as JSON.
+- every error it produces is `{"error": {"code", "message", "request_id"}}` as JSON, with the
+  same id in its `X-Request-Id` header, as the app's own errors carry (functions/core/app.py).
 """
 
 from __future__ import annotations
@@ -44,17 +45,19 @@ class JsonErrorTask(ErrorTask):  # type: ignore[misc]
         error = self.request.error
         status = 400 if error.code == 501 else error.code  # an unknown transfer coding
         detail = str(error.body).strip() or error.reason
+        request_id = os.urandom(16).hex()
         body = json.dumps(
             {
                 "error": {
                     "code": CODES.get(status, "bad_request"),
                     "message": detail[:300],
-                    "request_id": os.urandom(16).hex(),
+                    "request_id": request_id,
                 }
             }
         ).encode()
         self.status = f"{status} {error.reason if status == error.code else 'Bad Request'}"
         self.response_headers.append(("Content-Type", "application/json"))
+        self.response_headers.append(("X-Request-Id", request_id))
         self.set_close_on_finish()
         self.content_length = len(body)
         self.write(body)

@@ -95,7 +95,13 @@ def read_token(settings: Settings) -> Settings:
             pass
         finally:
             temp.unlink()
-    return settings._replace(read_token=path.read_text().strip())
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as exc:  # a folder, unreadable, not text
+        fail(f"{path} is not a readable token file ({exc}): remove it or set {READ_TOKEN}")
+    if not token:
+        fail(f"{path} is empty: remove it (a new token is made) or set {READ_TOKEN}")
+    return settings._replace(read_token=token)
 
 
 def lean_logging() -> None:
@@ -241,7 +247,13 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
         return
     signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
     shares = Shares(workers)
-    _supervise([_fork_worker(make, n, shares) for n in range(workers)])
+    # The supervisor holds the only write end of this pipe and never writes: when it dies, even
+    # by SIGKILL (which it cannot catch to stop its workers), the kernel closes it and every
+    # worker's read ends, and the worker stops (see `_watch_supervisor`).
+    lifeline, held = os.pipe()
+    pids = [_fork_worker(make, n, shares, (lifeline, held)) for n in range(workers)]
+    os.close(lifeline)
+    _supervise(pids)
 
 
 def _run(server: Any) -> None:
@@ -253,12 +265,34 @@ def _run(server: Any) -> None:
         server.close()
 
 
-def _fork_worker(make: Callable[[bool], Any], worker: int, shares: Shares) -> int:
+def _watch_supervisor(lifeline: int) -> None:
+    """In a worker: SIGTERM itself (a clean stop, as the supervisor's own would be) once the
+    supervisor's end of `lifeline` is closed, i.e. once the supervisor is gone however it died.
+    A pipe rather than Linux's PR_SET_PDEATHSIG: the same on macOS, and no race with a parent
+    that died before the call."""
+
+    def watch() -> None:
+        while True:
+            try:
+                if not os.read(lifeline, 1):
+                    break
+            except InterruptedError:
+                continue
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor-watch", daemon=True).start()
+
+
+def _fork_worker(
+    make: Callable[[bool], Any], worker: int, shares: Shares, pipe: tuple[int, int]
+) -> int:
     pid = os.fork()
     if pid == 0:  # the worker: no thread exists before this fork
         code = 0
         try:
             signal.signal(signal.SIGTERM, _interrupt)
+            os.close(pipe[1])  # the supervisor's end: only the supervisor may hold it open
+            _watch_supervisor(pipe[0])
             server = make(worker == 0)
             balance(server, shares, worker)
             _run(server)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import threading
@@ -89,12 +90,17 @@ class FileBlobStore:
         self.durability.file(fd)
 
     def _write_temp(self, folder: str, data: bytes) -> str:
+        """A named temporary file holding `data`; removed at once if the write fails (a full
+        disk must not fill up further with the halves of failed writes until the next start)."""
         temp = os.path.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex}")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             self._write_fd(fd, data)
-        finally:
+        except BaseException:
             os.close(fd)
+            _unlink(temp)
+            raise
+        os.close(fd)
         return temp
 
     def _create(self, path: Path, data: bytes) -> bool:
@@ -124,13 +130,18 @@ class FileBlobStore:
         except FileExistsError:
             return False
         finally:
-            os.unlink(temp)
+            _unlink(temp)
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
             folder = self._folder(path.parent)
-            os.replace(self._write_temp(folder, data), path)
+            temp = self._write_temp(folder, data)
+            try:
+                os.replace(temp, path)
+            except BaseException:
+                _unlink(temp)
+                raise
             self.durability.names(folder)
         except FileNotFoundError as exc:  # the folder went away under us
             self._forget(str(path.parent))
@@ -195,3 +206,8 @@ class FileBlobStore:
                 except FileNotFoundError:
                     continue
         return removed
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

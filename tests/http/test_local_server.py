@@ -84,6 +84,7 @@ def test_health_and_peers(client: httpx.Client, data_dir: Path) -> None:
     assert client.get("/peers").json() == {
         "peer_count": 1,
         "peers": [{"url": "http://127.0.0.1:1", "pending": pending, "dead": 0}],
+        "quarantined": 0,
         "reconcile": None,  # no reconcile run yet
     }
 
@@ -238,7 +239,7 @@ def test_the_local_compact_command_compacts_closed_hours(tmp_path: Path) -> None
     run = [sys.executable, "-m", "functions.local.compact"]
     env = {"DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     first = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    assert json.loads(first.stdout) == {"partitions": 1, "compacted": 1, "events": 5}
+    assert json.loads(first.stdout) == {"partitions": 1, "compacted": 1, "events": 5, "failed": 0}
     assert len(list((tmp_path / "compacted").rglob("*.parquet"))) == 1
     again = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(again.stdout)["compacted"] == 0

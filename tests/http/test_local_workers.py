@@ -164,3 +164,22 @@ def test_keep_alive_clients_are_spread_evenly_over_the_workers(
     finally:
         for client in clients:
             client.close()
+
+
+def test_a_supervisor_killed_outright_leaves_no_worker_serving(
+    serving: tuple[subprocess.Popen[str], str],
+) -> None:
+    # GIVEN two workers serving; WHEN their supervisor alone gets SIGKILL (it cannot catch it
+    # to stop them)
+    proc, url = serving
+    workers = children(proc.pid)
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait(timeout=15)
+    # THEN each worker sees it gone and stops by itself, within the server's own shutdown
+    # time, and the port no longer answers
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers), "orphaned workers still run"
+    assert not http_ok(f"{url}/health")

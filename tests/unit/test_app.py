@@ -43,6 +43,7 @@ def test_peers_lists_the_configured_urls_to_a_reader(make_client: MakeClient) ->
                 {"url": "https://a.example", "pending": 0, "dead": 0},
                 {"url": "https://b.example", "pending": 0, "dead": 0},
             ],
+            "quarantined": 0,
             "reconcile": None,
         },
     )
@@ -376,6 +377,6 @@ def test_a_compaction_run_logs_one_line_with_what_it_did(
     from functions.core.services import Services
 
     app = App(Services(Settings(read_token="r"), "local", lambda: store, clock, logs.logger))
-    assert app.jobs.compact() == {"partitions": 0, "compacted": 0, "events": 0}
+    assert app.jobs.compact() == {"partitions": 0, "compacted": 0, "events": 0, "failed": 0}
     (line,) = [entry for entry in logs.lines() if entry["message"] == "compaction"]
     assert (line["level"], line["partitions"], line["compacted"]) == ("INFO", 0, 0)

@@ -316,3 +316,55 @@ def test_server_processes_starting_together_agree_on_one_read_token(tmp_path: Pa
         tokens = set(pool.map(lambda _: read_token(settings).read_token, range(8)))
     assert len(tokens) == 1
     assert os.listdir(tmp_path / "data") == ["read-token"]
+
+
+FULL_DISK_CHILD = """
+import os, resource, signal, sys
+from pathlib import Path
+from functions.core.errors import StorageError
+from functions.local.store import FileBlobStore
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit is then EFBIG
+root = Path(sys.argv[1])
+store = FileBlobStore(root)
+store.put("events/small.json", b"{}")
+store._tmpfile = False  # named temp files: the kind a failed write could leave behind
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+failed = 0
+for write in (store.put, store.put_if_absent):
+    try:
+        write("events/big.json", b"x" * 65536)
+    except StorageError:
+        failed += 1
+print(failed, sorted(os.listdir(root / "events")))
+"""
+
+
+def test_a_write_the_disk_refuses_leaves_no_temporary_file(tmp_path: Path) -> None:
+    # GIVEN a process whose files may not grow past 4 KiB (the kernel's own EFBIG, as a full
+    # disk's ENOSPC, part-way through the write)
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK_CHILD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    # THEN both writes failed, and each removed its half-written temporary file at once
+    assert done.stdout.split(None, 1) == ["2", "['small.json']\n"]
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["unnamed-temp-file", "named-temp-file"])
+def test_a_failed_flush_leaves_no_temporary_file(tmp_path: Path, tmpfile: bool) -> None:
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    store = FileBlobStore(tmp_path, PerFile(no_space, lambda folder: None))
+    store._tmpfile = tmpfile and bool(store_module.O_TMPFILE)
+    for write in (store.put, store.put_if_absent):
+        with pytest.raises(StorageError, match="No space left"):
+            write("events/a.json", b"{}")
+    assert os.listdir(tmp_path / "events") == []

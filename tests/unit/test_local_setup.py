@@ -144,4 +144,28 @@ def test_the_requeue_and_compact_commands_print_what_they_did(
     assert json.loads(capsys.readouterr().out) == {"requeued": 1}
     monkeypatch.setattr(sys, "argv", ["compact", "--lookback-hours", "2"])
     compact.main()
-    assert json.loads(capsys.readouterr().out) == {"partitions": 0, "compacted": 0, "events": 0}
+    assert json.loads(capsys.readouterr().out) == {
+        "partitions": 0,
+        "compacted": 0,
+        "events": 0,
+        "failed": 0,
+    }
+
+
+@pytest.mark.parametrize("damage", ["folder", "empty", "binary"])
+def test_a_damaged_read_token_file_stops_the_start_with_one_line_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    # GIVEN DATA_DIR/read-token as a folder, an empty file or bytes that are no text (before:
+    # a traceback from the folder, and an empty token that disabled reading)
+    path = tmp_path / READ_TOKEN_FILE
+    if damage == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"" if damage == "empty" else b"\xff\xfe\x00")
+    with pytest.raises(SystemExit) as exited:
+        read_token(Settings(data_dir=str(tmp_path)))
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"lambda: {path} ")
+    assert err.count("\n") == 1

@@ -406,3 +406,23 @@ def test_a_peer_cannot_slip_other_events_into_a_pull(mesh: Mesh) -> None:
 def envelope_of(mesh: Mesh, name: str, event_id: str) -> dict[str, Any]:
     (key,) = [k for k in mesh.stores[name].objects if k.endswith(f"/{event_id}.json")]
     return json.loads(mesh.stores[name].objects[key])  # type: ignore[no-any-return]
+
+
+def test_an_event_set_aside_as_damaged_is_fetched_again_from_a_peer(mesh: Mesh) -> None:
+    # GIVEN an event whose stored copy at a is damaged (truncated), found by a query
+    (event_id,) = send(mesh, "a", 1)
+    (key,) = [k for k in mesh.stores["a"].objects if k.endswith(f"/{event_id}.json")]
+    good = mesh.stores["a"].objects[key]
+    mesh.stores["a"].objects[key] = good[: len(good) // 2]
+    day = mesh.clock().date().isoformat()
+    status, _, _ = mesh.clients["a"].request(
+        "GET", "/query", query={"source": "github", "date": day}
+    )
+    assert status == 200
+    assert key not in mesh.stores["a"].objects  # set aside
+    # WHEN a reconciles
+    report = mesh.reconcile("a")
+    # THEN it holds a good copy again, fetched from a peer, and the damage stays set aside
+    assert mesh.stores["a"].objects[key] == good
+    assert sum(peer["pulled"] for peer in report["peers"].values()) == 1
+    assert mesh.clients["a"].request("GET", "/peers")[1]["quarantined"] == 1
