@@ -1,12 +1,6 @@
-"""Compaction: closed hourly partitions rolled into one Parquet file each, for fast reads.
-
-Raw events stay where they are; the Parquet file (sorted by time, the envelope's fields as
-columns, headers and payload kept whole as JSON text) goes under `compacted/...` with a
-manifest naming it and the ids it holds. Queries read the Parquet for the ids in the manifest
-and raw JSON for any other event in the hour, so a late event is still found and nothing is
-counted twice. The file's name is a digest of the ids it holds and the manifest is written
-last: a crash leaves at most an unreferenced file, which the next run (same input, same name)
-overwrites or removes. Re-running changes nothing when no event arrived since.
+"""Compaction: each closed (source, hour) rolled into one Parquet file with a manifest of the
+ids it holds; raw events stay, so late events are still found. Idempotent and crash-safe (the
+file named by a digest of its ids, the manifest written last). See docs/query.md.
 """
 
 from __future__ import annotations

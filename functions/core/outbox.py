@@ -1,19 +1,7 @@
-"""The outbox: deliveries to peers that have not (yet) succeeded, kept in the origin's store.
-
-One record per event for all of its peers, written *before the event itself* (so an event
-stored at the origin always has its delivery recorded, and nothing is lost if the process dies
-mid-delivery; the first retry of a record stores the origin's copy too, should the webhook have
-died before it) and deleted in one request once every peer has acknowledged: an event fanned
-out to two healthy peers costs one PUT and one (free) DELETE.
-
-Keys are ordered by when the record is next due, `outbox/<due, UTC, fixed width>-<event id>
-~<peer>.<peer>.json`, and every store lists in key order: a retry run reads the due records
-and stops at the first one that is not, so a backlog of 10,000 with 10 due costs one listing
-page and 10 reads, not 10,000. The pending peers are in the key too, so `GET /peers` counts a
-peer's backlog from a listing without reading a single record.
-
-A peer that used up its attempts leaves the record and gets a dead letter of its own,
-`outbox-dead/peer=<peer>/<event id>.json`, which `requeue` puts back.
+"""The outbox: deliveries to peers not (yet) acknowledged, kept in the origin's store. One
+record per event for all its peers, written before the event, deleted once every peer has
+acknowledged; keys ordered by when each is next due, so a retry run reads only what is due;
+dead letters per peer. See docs/architecture.md (the write order) and docs/peers.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`GET /query`: DuckDB over one partition's stored events, newest first."""
+"""`GET /query`: DuckDB over one partition's stored events, newest first (docs/query.md)."""
 
 from __future__ import annotations
 

@@ -1,25 +1,7 @@
-"""How the local store makes an acknowledged write survive a power cut, with one flush shared by
-every writer that waits for it (group commit).
-
-Two ways, chosen by `LAMBDA_SYNC`:
-- `fsync` (the default): each file's data is flushed (`F_FULLFSYNC` where the system has it,
-  macOS: there a plain fsync leaves the data in the drive's cache), then its folder, since
-  POSIX leaves a new name's durability to the folder's own fsync; the folder fsync is shared
-  by the writers of that folder.
-- `syncfs` (Linux 5.8+, opt-in): a writer waits for one `syncfs(2)` of the data folder's
-  filesystem that *began after* its file was written, links it, and waits for another that
-  began after the link: the data is on disk before any name points at it, so a power cut never
-  leaves a named half-written file (which a retry's create-if-absent would then refuse).
-  syncfs writes out every file's data and every name on that filesystem and, since Linux 5.8,
-  reports a write-back error that happened since the previous call on the same descriptor
-  (man 2 syncfs), so one call answers for a whole batch: files and names, in any folder. But
-  it writes out everything pending on that filesystem, other programs' writes included: on a
-  disk of its own it is the faster way, beside a busy neighbour by far the slower (the bench
-  measures both), which is why it is not the default.
-
-A flush that fails fails every writer waiting when it failed, not just the one that ran it:
-the failed flush may have carried their data too, and the kernel reports a write-back error
-once (errseq), so a later flush would succeed without having written it.
+"""How the local store makes an acknowledged write survive a power cut, with one flush shared
+by every writer waiting for it (group commit): `fsync` per file and folder (the default) or
+`syncfs` per batch (`LAMBDA_SYNC`). A failed flush fails every writer it may have carried.
+See docs/architecture.md (the local server).
 """
 
 from __future__ import annotations

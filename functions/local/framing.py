@@ -1,13 +1,7 @@
 """waitress, answering what it handles before the app (framing, sizes) in the app's JSON error
-shape, refusing ambiguous framing, and sized so that idle or slow clients cannot starve it.
-
-waitress parses requests and answers framing errors itself, as text/plain. Its channel takes
-its parser and error task as class attributes, so a channel subclass swaps both in:
-- a request with both Content-Length and Transfer-Encoding is a 400 and its connection is closed
-  (RFC 9112 6.1: such a message may be an attempt at request smuggling);
-- an unsupported Transfer-Encoding is a 400 too (waitress says 501: bad input is a 4xx here);
-- every error it produces is `{"error": {"code", "message", "request_id"}}` as JSON, with the
-  same id in its `X-Request-Id` header, as the app's own errors carry (functions/core/app.py).
+shape with the same id in `X-Request-Id`, refusing ambiguous framing (Content-Length with
+Transfer-Encoding: RFC 9112 6.1), sized so that idle or slow clients cannot starve it. See
+docs/architecture.md (the local server).
 """
 
 from __future__ import annotations
