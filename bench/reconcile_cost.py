@@ -112,7 +112,7 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], events: int) -
                 "storage_by_class": dict(by_class),
                 "http": dict(peer.requests),
                 "queued": report["peers"][PEER]["queued"],
-                "hours_different": len(report["peers"][PEER]["different"]),
+                "hours_different": report["peers"][PEER]["different"],
             }
     finally:
         proxy.stop()

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 MESH_FILE = ROOT / ".mesh.json"
@@ -79,3 +80,35 @@ def resolve(source: str = "auto", run: Run = _run, mesh_file: Path = MESH_FILE) 
     if not members:
         raise NoMembers("no stack among aws, gcp and azure has a base_url: `pulumi up` one")
     return members
+
+
+def post_each(members: Sequence[Member], path: str, timeout: float, **request: Any) -> int:
+    """POST `path` at each member with its jobs token; print one JSON line per member (its
+    status and answer, or why it could not be reached); return how many failed."""
+    import httpx
+
+    failed = 0
+    with httpx.Client(timeout=timeout) as client:
+        for member in members:
+            line: dict[str, Any] = {"member": member.name}
+            try:
+                response = client.post(
+                    f"{member.url}{path}",
+                    headers={"authorization": f"Bearer {member.jobs_token}"},
+                    **request,
+                )
+                line.update(status=response.status_code, answer=_json(response))
+                failed += response.status_code != 200
+            except httpx.HTTPError as exc:
+                line.update(status=None, error=f"{type(exc).__name__}: {exc}")
+                failed += 1
+            print(json.dumps(line))
+    return failed
+
+
+def _json(response: Any) -> object:
+    """The answer's JSON, or its first 200 characters (a proxy's HTML page, say)."""
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:200]

@@ -8,20 +8,24 @@ each member's report. See docs/peers.md (anti-entropy).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
-import httpx
-
-from scripts.members import NoMembers, resolve
+from scripts.members import NoMembers, post_each, resolve
 
 TIMEOUT_S = 900.0  # a backfill of months may take minutes
 
 
+def _days(text: str) -> int:
+    days = int(text)
+    if not 1 <= days <= 3660:
+        raise argparse.ArgumentTypeError("DAYS must be from 1 to 3660")
+    return days
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--days", type=int, default=None)
+    parser.add_argument("--days", type=_days, default=None, help="1 to 3660")
     parser.add_argument("--source", choices=("auto", "mesh", "stacks"), default="auto")
     args = parser.parse_args(argv)
     try:
@@ -29,18 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NoMembers as exc:
         print(f"make reconcile: {exc}", file=sys.stderr)
         return 2
-    failed = 0
-    with httpx.Client(timeout=TIMEOUT_S) as client:
-        for member in members:
-            params = {"days": str(args.days)} if args.days else {}
-            response = client.post(
-                f"{member.url}/internal/reconcile",
-                params=params,
-                headers={"authorization": f"Bearer {member.jobs_token}"},
-            )
-            failed += response.status_code != 200
-            print(json.dumps({"member": member.name, "status": response.status_code,
-                              "report": response.json()}))  # fmt: skip
+    params = {"days": str(args.days)} if args.days else {}
+    failed = post_each(members, "/internal/reconcile", TIMEOUT_S, params=params)
     return 1 if failed else 0
 
 

@@ -7,13 +7,10 @@ See docs/peers.md (replay).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 
-import httpx
-
-from scripts.members import NoMembers, resolve
+from scripts.members import NoMembers, post_each, resolve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,19 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NoMembers as exc:
         print(f"make replay: {exc}", file=sys.stderr)
         return 2
+    if not members:
+        print(f"make replay: no member is named {args.member!r}", file=sys.stderr)
+        return 2
     ask = {"from": args.start, "to": args.end, "source": args.source, "peer": args.peer}
     body = {name: value for name, value in ask.items() if value is not None}
-    failed = 0
-    with httpx.Client(timeout=300) as client:
-        for member in members:
-            response = client.post(
-                f"{member.url}/internal/replay",
-                json=body,
-                headers={"authorization": f"Bearer {member.jobs_token}"},
-            )
-            failed += response.status_code != 200
-            print(json.dumps({"member": member.name, "status": response.status_code,
-                              "answer": response.json()}))  # fmt: skip
+    failed = post_each(members, "/internal/replay", 300, json=body)
     return 1 if failed else 0
 
 

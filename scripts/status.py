@@ -29,24 +29,29 @@ def _get(client: httpx.Client, member: Member, path: str, **params: str) -> Any:
 
 
 def member_status(client: httpx.Client, member: Member) -> dict[str, Any]:
+    """One member's row; an answer of an unexpected shape is reported, never a crash."""
     try:
-        health = _get(client, member, "/health")
-        peers = _get(client, member, "/peers")
+        health, peers = _get(client, member, "/health"), _get(client, member, "/peers")
+        if not isinstance(health, dict) or not isinstance(peers, dict):
+            raise ValueError("an answer that is not a JSON object")
     except (httpx.HTTPError, ValueError) as exc:
         return {"member": member.name, "url": member.url, "reachable": False, "error": str(exc)}
-    last = peers.get("reconcile") or {}
+    found = peers.get("reconcile")
+    last: dict[str, Any] = found if isinstance(found, dict) else {}
+    runs: dict[str, Any] = last["peers"] if isinstance(last.get("peers"), dict) else {}
     return {
         "member": member.name,
         "url": member.url,
         "reachable": True,
         "version": health.get("version"),
         "origin": health.get("origin"),
-        "peers": peers.get("peers", []),
+        "peers": [p for p in peers.get("peers") or [] if isinstance(p, dict)],
         "quarantined": peers.get("quarantined"),
         "last_reconcile": last.get("at"),
+        # per peer: the hours the last run could not bring into agreement (None: unreachable)
         "hours_different": {
-            url: len(p.get("different", [])) if p.get("reachable") else None
-            for url, p in last.get("peers", {}).items()
+            url: p.get("still_different") if isinstance(p, dict) and p.get("reachable") else None
+            for url, p in runs.items()
         },
     }
 
@@ -66,21 +71,30 @@ def event_status(client: httpx.Client, members: Sequence[Member], event_id: str)
     return {"event": event_id, "members": where}
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = [f"{'member':<8} {'reachable':<9} {'version':<8} {'pending':>7} {'dead':>5} "
-             f"{'damaged':>7}  {'last reconcile':<28} hours different"]  # fmt: skip
+    """A line per member, then a line per peer of it: backlog, dead letters and the hours its
+    last reconcile left different."""
+    lines = [f"{'member':<8} {'reachable':<9} {'version':<8} {'damaged':>7}  last reconcile"]
     for row in rows:
         if not row["reachable"]:
             lines.append(f"{row['member']:<8} {'no':<9} {row['error'][:80]}")
             continue
-        pending = sum(p.get("pending", 0) for p in row["peers"])
-        dead = sum(p.get("dead", 0) for p in row["peers"])
         damaged = "-" if row["quarantined"] is None else str(row["quarantined"])
-        different = ", ".join(f"{n}" for n in row["hours_different"].values()) or "-"
         lines.append(
-            f"{row['member']:<8} {'yes':<9} {row['version'] or '-':<8} {pending:>7} {dead:>5} "
-            f"{damaged:>7}  {row['last_reconcile'] or 'never':<28} {different}"
+            f"{row['member']:<8} {'yes':<9} {row['version'] or '-':<8} {damaged:>7}  "
+            f"{row['last_reconcile'] or 'never'}"
         )
+        for peer in row["peers"]:
+            different = row["hours_different"].get(peer.get("url"), "-")
+            lines.append(
+                f"  -> {peer.get('url')!s:<40} pending {_count(peer.get('pending')):>5}  "
+                f"dead {_count(peer.get('dead')):>4}  hours different "
+                f"{'-' if different is None else different}"
+            )
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -245,9 +245,14 @@ class Outbox:
                 pass
         return state
 
-    def dead_letters(self, url: str) -> Iterator[tuple[str, Envelope]]:
-        """One peer's dead letters, as (key, envelope); an unreadable one is skipped."""
+    def dead_letters(
+        self, url: str, wanted: Callable[[datetime], bool] = lambda _: True
+    ) -> Iterator[tuple[str, Envelope]]:
+        """One peer's dead letters, as (key, envelope), of the events whose time (in their
+        UUIDv7 id) `wanted` accepts: the others are not read. A damaged one is skipped."""
         for key in list(self._store.list(f"{DEAD}peer={peer_id(url)}/")):
+            if not wanted(_id_time(key.rsplit("/", 1)[-1].removesuffix(".json"))):
+                continue
             try:
                 yield key, Envelope.from_dict(json.loads(self._store.get(key))["envelope"])
             except (BlobNotFound, ValueError, KeyError, TypeError, BadRequest):
@@ -264,3 +269,12 @@ def _letter_record(data: bytes, now: datetime) -> Record:
     if not isinstance(peer, str):
         raise TypeError("a dead letter's peer must be a URL")
     return Record(Envelope.from_dict(letter["envelope"]), now, {peer: Attempts()})
+
+
+def _id_time(event_id: str) -> datetime:
+    """A UUIDv7's millisecond timestamp (an id of another form: the epoch)."""
+    try:
+        millis = int(event_id.replace("-", "")[:12], 16)
+    except ValueError:
+        millis = 0
+    return datetime.fromtimestamp(millis / 1000, UTC)

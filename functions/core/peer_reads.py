@@ -36,7 +36,9 @@ class HttpxReader:
     def get(self, url: str, headers: dict[str, str], timeout: float) -> Any:
         deadline = time.monotonic() + timeout
         try:
-            with self._client.stream("GET", url, headers=headers, timeout=timeout) as response:
+            # identity: the answer is read raw (bounded), so nothing may be compressed
+            asked = {**headers, "accept-encoding": "identity"}
+            with self._client.stream("GET", url, headers=asked, timeout=timeout) as response:
                 answer = read_answer(response, deadline, timeout, LIST_LIMIT)
                 status = response.status_code
         except self._httpx.HTTPError as exc:

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from functions.core.errors import BadRequest
-from functions.core.events import Envelope, format_time, partition_prefix
-from functions.core.inventory import Inventory, cell, hour_text, hours, split_cell
+from functions.core.events import UUID_PATTERN, Envelope, format_time, partition_prefix
+from functions.core.inventory import Inventory, cell, floor_hour, hour_text, hours, split_cell
 from functions.core.peer_reads import canonical
 from functions.core.services import Services
 from functions.core.signing import PeerSigner
@@ -30,6 +30,7 @@ PULL_BATCH = 50  # ids per GET: ~2 KB of query, well under every platform's URL 
 class Reconciler:
     def __init__(self, services: Services) -> None:
         self._services = services
+        self._restored: set[str] = set()  # events stored again from a dead letter, this run
 
     def _signer(self) -> PeerSigner:
         signer = self._services.signer()
@@ -48,30 +49,36 @@ class Reconciler:
         )
 
     def run(self, days: int | None = None) -> dict[str, Any]:
-        """One reconcile run over the last `days` (the setting unless given)."""
-        self._signer()
+        """One reconcile run over the last `days` (the setting unless given); without peers,
+        an idle report (a lone stack's hourly schedule is not an error)."""
         services = self._services
         now = services.clock()
         window = hours(now - timedelta(days=days or services.settings.reconcile_days), now)
-        inventory = Inventory(services.store())
-        mine = inventory.digests(window)
-        peers = {
-            peer: self._with_peer(peer, window, mine, inventory, now)
-            for peer in services.settings.peer_urls
-        }
         report: dict[str, Any] = {
             "at": format_time(now),
             "from": hour_text(window[0]),
             "to": hour_text(window[-1]),
-            "hours": len(mine),
-            "peers": peers,
+            "peers": {},
         }
+        if not services.settings.peer_urls:
+            return report
+        self._signer()
+        inventory = Inventory(services.store())
+        mine = inventory.digests(window)
+        report["cells"] = len(mine)  # (source, hour) pairs holding events here
+        peers = {
+            peer: self._with_peer(peer, window, mine, inventory, now) for peer in self._peers()
+        }
+        report["peers"] = peers
         fanout = services.fanout()
         if fanout is not None and any(p.get("queued") for p in peers.values()):
             report["delivery"] = fanout.retry()
         services.store().put(STATUS_KEY, json.dumps(report).encode())
         services.log.info("reconcile", extra={"fields": {"peers": peers}})
         return report
+
+    def _peers(self) -> tuple[str, ...]:
+        return self._services.settings.peer_urls
 
     def _with_peer(
         self,
@@ -83,37 +90,66 @@ class Reconciler:
     ) -> dict[str, Any]:
         span = {"from": hour_text(window[0]), "to": hour_text(window[-1])}
         try:
-            theirs = _digests(self._get(peer, "/internal/digest", span))
-            different = sorted(
-                k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k)
-            )
-            queued: set[str] = set()
-            pulled = 0
-            for key in different:
-                sent, got = self._repair(peer, key, inventory, now, key in mine)
-                queued, pulled = queued | sent, pulled + got
+            theirs = _digests(self._get(peer, "/internal/digest", span), window)
         except (DeliveryError, BadRequest) as exc:
             return {"reachable": False, "error": str(exc)[:300]}
+        different = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+        queued: set[str] = set()
+        pulled, failed = 0, {}
+        for key in different:  # one hour failing never stops the others
+            try:
+                sent, got = self._repair(peer, key, inventory, now, key in mine)
+            except (DeliveryError, BadRequest) as exc:
+                failed[key] = str(exc)[:200]
+                continue
+            queued, pulled = queued | sent, pulled + got
         agreed = {k for k in mine if k not in different}
-        cleared = self._clear_dead(peer, agreed, queued)
+        cleared, kept = self._settle_dead(peer, window, agreed, queued, inventory, now)
         return {
             "reachable": True,
-            "different": different[:100],
-            "queued": len(queued),
+            "different": len(different),
+            "sample": different[:20],
+            "queued": len(queued) + kept,
             "pulled": pulled,
             "dead_cleared": cleared,
+            "still_different": len(failed),
+            "failed": dict(list(failed.items())[:20]),
         }
 
-    def _clear_dead(self, peer: str, agreed: set[str], queued: set[str]) -> int:
-        """A dead letter to `peer` is moot once the peer holds its event (its hour agrees) or
-        this run queued the event again: it goes, so `dead` counts what is still owed."""
-        outbox, cleared = self._services.outbox(), 0
-        for key, envelope in outbox.dead_letters(peer):
-            hour = envelope.received_at.replace(minute=0, second=0, microsecond=0)
-            if envelope.id in queued or cell(envelope.source, hour) in agreed:
+    def _settle_dead(
+        self,
+        peer: str,
+        window: list[datetime],
+        agreed: set[str],
+        queued: set[str],
+        inventory: Inventory,
+        now: datetime,
+    ) -> tuple[int, int]:
+        """A dead letter to `peer` whose event this run queued again is moot; so is one whose
+        hour agrees while this member holds the event (the peer then holds it too). One whose
+        hour agrees but whose event is gone here holds the last copy: it is stored here again
+        and queued for the peer, never dropped first. Only letters of the window's hours are
+        read (the hour is in the id), so an in-sync run reads none outside it. Returns how
+        many letters went, and how many of their events were stored again and queued."""
+        outbox, cleared, kept = self._services.outbox(), 0, 0
+        first, last = window[0], window[-1]
+        held: dict[str, set[str]] = {}
+        for key, envelope in outbox.dead_letters(peer, lambda t: first <= floor_hour(t) <= last):
+            hour = floor_hour(envelope.received_at)
+            here = cell(envelope.source, hour)
+            if envelope.id not in queued and here in agreed:
+                if here not in held:
+                    held[here] = inventory.ids(envelope.source, hour)
+                # (restored by this run for another peer: the digests that agreed predate it)
+                if envelope.id not in held[here] or envelope.id in self._restored:
+                    self._services.events().receive(envelope)  # the last copy, kept
+                    self._restored.add(envelope.id)
+                    outbox.add((peer,), envelope, now, due=now)
+                    kept += 1
+            if envelope.id in queued or here in agreed:
                 outbox.drop_dead(key)
                 cleared += 1
-        return cleared
+        return cleared, kept
 
     def _repair(
         self, peer: str, key: str, inventory: Inventory, now: datetime, indexed: bool
@@ -125,7 +161,9 @@ class Reconciler:
         source, hour = split_cell(key)
         answer = self._get(peer, "/internal/ids", {"source": source, "hour": hour_text(hour)})
         ids = answer.get("ids") if isinstance(answer, dict) else None
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        if not isinstance(ids, list) or not all(
+            isinstance(i, str) and UUID_PATTERN.fullmatch(i) for i in ids
+        ):
             raise DeliveryError("peer answered an id list that is not one")
         theirs, mine = set(ids), inventory.ids(source, hour)
         if mine and not indexed:
@@ -151,7 +189,10 @@ class Reconciler:
             if not isinstance(found, list):
                 raise DeliveryError("peer answered events that are not a list")
             for data in found:
-                envelope = Envelope.from_dict(data)
+                try:
+                    envelope = Envelope.from_dict(data)
+                except BadRequest:  # a damaged copy there: another peer, or a later run
+                    continue
                 if envelope.id in wanted and envelope.key.startswith(
                     partition_prefix(source, hour)
                 ):
@@ -178,10 +219,22 @@ class Reconciler:
         return queued
 
 
-def _digests(answer: Any) -> dict[str, Any]:
-    hours_ = answer.get("hours") if isinstance(answer, dict) else None
-    if not isinstance(hours_, dict):
+MAX_SOURCES_PER_HOUR = 1000  # a peer's digest naming more is refused whole
+
+
+def _digests(answer: Any, window: list[datetime]) -> dict[str, Any]:
+    """A peer's digests, checked: only (source, hour) cells of the window asked for, at most
+    MAX_SOURCES_PER_HOUR per hour, each `{"count": int, "digest": 64 hex}`. A peer cannot
+    steer this member's requests or writes outside the window."""
+    cells = answer.get("hours") if isinstance(answer, dict) else None
+    if not isinstance(cells, dict) or len(cells) > MAX_SOURCES_PER_HOUR * len(window):
         raise DeliveryError("peer answered a digest that is not one")
-    for key in hours_:
-        split_cell(key)  # a peer names only real sources and hours
-    return hours_
+    first, last = window[0], window[-1]
+    for key, value in cells.items():
+        _, hour = split_cell(key)
+        count = value.get("count") if isinstance(value, dict) else None
+        digest = value.get("digest") if isinstance(value, dict) else None
+        valid = isinstance(count, int) and isinstance(digest, str) and len(digest) == 64
+        if not (first <= hour <= last and valid):
+            raise DeliveryError(f"peer answered a digest cell out of the window: {key[:80]!r}")
+    return cells

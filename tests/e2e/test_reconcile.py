@@ -104,12 +104,12 @@ def test_one_reconcile_run_per_member_makes_every_member_hold_every_event_once(
     # THEN all three hold exactly the same ids, each once
     for cloud in CLOUDS:
         assert ids(mesh, cloud) == Counter(dict.fromkeys(sent, 1)), cloud
-    queued = sum(p["queued"] for r in reports.values() for p in r["peers"].values())
-    assert queued >= len(removed) + len(sent)  # aws's three, and all of azure's
+    repaired = sum(p["queued"] + p["pulled"] for r in reports.values() for p in r["peers"].values())
+    assert repaired >= len(removed) + len(sent)  # aws's three and all of azure's, sent or fetched
     # AND a second run on each repairs nothing
     for cloud in CLOUDS:
         for peer in reconcile(mesh, cloud)["peers"].values():
-            assert (peer["reachable"], peer["different"], peer["queued"]) == (True, [], 0)
+            assert (peer["reachable"], peer["different"], peer["queued"]) == (True, 0, 0)
     # AND the status view shows every member reachable, in agreement
     rows = [member_status(httpx.Client(timeout=30), m) for m in members(mesh)]
     assert [row["reachable"] for row in rows] == [True] * 3
@@ -123,13 +123,18 @@ def test_one_reconcile_run_per_member_makes_every_member_hold_every_event_once(
     assert set(found["members"]["aws"]["delivery"].values()) == {"delivered"}
 
 
-def test_replaying_a_range_twice_stores_nothing_twice(mesh: Mesh) -> None:
+def test_replay_restores_what_a_receiver_lost_and_twice_stores_nothing_twice(mesh: Mesh) -> None:
+    # GIVEN three events delivered everywhere, one of which gcp then lost
     start = datetime.now(UTC) - timedelta(seconds=1)
     sent = send(mesh, "aws", 3)
     assert wait_for(lambda: all(set(sent) <= set(ids(mesh, c)) for c in CLOUDS))
     before = {cloud: ids(mesh, cloud) for cloud in CLOUDS}
-    body = {"from": start.isoformat(), "to": datetime.now(UTC).isoformat()}
+    gcp = mesh.store("gcp")
+    (lost,) = [k for k in gcp.list("events/") if k.endswith(f"/{sent[1]}.json")]
+    gcp.delete(lost)
+    body = {"from": start.isoformat(), "to": datetime.now(UTC).isoformat(), "source": "orders"}
     for _ in range(2):
+        # WHEN aws replays the range (twice)
         response = httpx.post(
             f"{mesh.members['aws'].url}/internal/replay",
             json=body,
@@ -137,6 +142,9 @@ def test_replaying_a_range_twice_stores_nothing_twice(mesh: Mesh) -> None:
             timeout=60,
         )
         assert (response.status_code, response.json()) == (200, {"queued": 3})
-        # the retry schedule (every 0.3 s here) delivers them: wait until aws's outbox is empty
+        # THEN the retry schedule (every 0.3 s here) delivers them: gcp has its event back
+        assert wait_for(lambda: ids(mesh, "gcp") == before["gcp"])
         assert wait_for(lambda: not any(True for _ in mesh.store("aws").list("outbox/")))
+    # AND no receiver holds anything twice, and no delivery was dead-lettered
     assert {cloud: ids(mesh, cloud) for cloud in CLOUDS} == before
+    assert not any(True for _ in mesh.store("aws").list("outbox-dead/"))

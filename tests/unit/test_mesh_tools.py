@@ -65,33 +65,48 @@ def test_no_mesh_and_no_stack_says_what_to_do(tmp_path: Path) -> None:
         resolve("mesh", pulumi_outputs({}), tmp_path / "none.json")
 
 
-def test_the_status_table_has_a_row_per_member_and_says_why_one_is_unreachable() -> None:
+def test_the_status_table_has_a_row_per_member_and_per_peer_and_says_why_one_is_down() -> None:
     rows = [
         {
             "member": "aws",
             "reachable": True,
             "version": "0.1.0",
-            "peers": [
-                {"url": "u1", "pending": 2, "dead": 1},
-                {"url": "u2", "pending": 0, "dead": 0},
-            ],
-            "quarantined": None,
+            "peers": [{"url": "u1", "pending": 2, "dead": 1}, {"url": "u2", "pending": "n/a"}],
+            "quarantined": 3,
             "last_reconcile": "2026-12-03T04:40:00Z",
-            "hours_different": {"u1": 0, "u2": 3},
+            "hours_different": {"u1": 0, "u2": None},
         },
         {"member": "gcp", "reachable": False, "error": "ConnectError: refused"},
     ]
     lines = table(rows).splitlines()
-    assert lines[0].split()[:4] == ["member", "reachable", "version", "pending"]
-    assert lines[1].split() == [
-        "aws",
-        "yes",
-        "0.1.0",
-        "2",
-        "1",
-        "-",
-        "2026-12-03T04:40:00Z",
-        "0,",
-        "3",
-    ]
-    assert lines[2].split()[:3] == ["gcp", "no", "ConnectError:"]
+    assert lines[1].split() == ["aws", "yes", "0.1.0", "3", "2026-12-03T04:40:00Z"]
+    assert lines[2].split() == ["->", "u1", "pending", "2", "dead", "1", "hours", "different", "0"]
+    assert lines[3].split()[-1] == "-"  # odd or missing numbers shown as such, never a crash
+    assert lines[4].split()[:3] == ["gcp", "no", "ConnectError:"]
+
+
+def test_a_member_answering_odd_json_is_a_row_saying_so_not_a_crash() -> None:
+    import httpx
+
+    from scripts.status import member_status
+
+    def odd(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200, json=["not", "an", "object"])
+        return httpx.Response(200, json={"peers": "nope", "reconcile": {"peers": [1]}})
+
+    client = httpx.Client(transport=httpx.MockTransport(odd))
+    row = member_status(client, Member("aws", "http://aws.example", "r", "j"))
+    assert (row["reachable"], "not a JSON object" in row["error"]) == (False, True)
+
+
+def test_posting_to_each_member_survives_one_that_is_down(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from scripts.members import post_each
+
+    members = [Member("aws", "http://127.0.0.1:1", "r", "j")]
+    assert post_each(members, "/internal/reconcile", 5.0) == 1
+    line = json.loads(capsys.readouterr().out)
+    assert (line["member"], line["status"]) == ("aws", None)
+    assert "ConnectError" in line["error"]

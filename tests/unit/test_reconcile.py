@@ -90,6 +90,9 @@ class Mesh:
             self.net.apps[url] = app
             self.clients[name] = CoreClient(app)
 
+    def ids_keys(self, name: str) -> list[str]:
+        return [k for k in self.stores[name].objects if k.startswith("events/")]
+
     def ids(self, name: str) -> list[str]:
         keys = [k for k in self.stores[name].objects if k.startswith("events/")]
         return sorted(k.rsplit("/", 1)[-1].removesuffix(".json") for k in keys)
@@ -151,7 +154,7 @@ def test_one_run_on_each_member_heals_deleted_dead_lettered_and_missing_events(m
     for name in MEMBERS:
         report = mesh.reconcile(name)
         for peer in report["peers"].values():
-            assert (peer["reachable"], peer["different"], peer["queued"]) == (True, [], 0), name
+            assert (peer["reachable"], peer["different"], peer["queued"]) == (True, 0, 0), name
 
 
 def test_an_in_sync_run_costs_one_request_per_peer_and_no_event_reads(mesh: Mesh) -> None:
@@ -167,7 +170,7 @@ def test_an_in_sync_run_costs_one_request_per_peer_and_no_event_reads(mesh: Mesh
     )
     # The store: listings only (the hour index, each hour's events) and the run's report
     assert (store.counts["get"], store.counts["put"], store.counts["delete"]) == (0, 1, 0)
-    assert report["hours"] == 1
+    assert report["cells"] == 1
 
 
 def test_a_peer_that_is_down_is_reported_and_the_others_still_reconciled(mesh: Mesh) -> None:
@@ -200,7 +203,7 @@ def test_a_backfill_reaches_events_older_than_the_default_window(mesh: Mesh) -> 
     second = mesh.reconcile("a", days=31)["peers"][MEMBERS["b"]]
     # THEN only the backfill reaches the older event, across the two hours that differ
     assert (first["queued"], second["queued"]) == (1, 1)
-    assert len(second["different"]) == 1
+    assert second["different"] == 1
     assert mesh.ids("b") == sorted(old)
 
 
@@ -315,7 +318,7 @@ def test_the_readers_peers_answer_shows_the_last_reconcile(mesh: Mesh) -> None:
     mesh.reconcile("a")
     last = mesh.clients["a"].request("GET", "/peers")[1]["reconcile"]
     assert set(last["peers"]) == {MEMBERS["b"], MEMBERS["c"]}
-    assert last["hours"] == 1
+    assert last["cells"] == 1
 
 
 TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"  # W3C Trace Context's example
@@ -380,7 +383,7 @@ def test_a_member_that_joins_late_gets_the_history_on_its_own_first_run(mesh: Me
     # AND the next run of every member finds the mesh in agreement
     for name in MEMBERS:
         for peer in mesh.reconcile(name)["peers"].values():
-            assert (peer["different"], peer["queued"], peer["pulled"]) == ([], 0, 0)
+            assert (peer["different"], peer["queued"], peer["pulled"]) == (0, 0, 0)
 
 
 def test_a_peer_cannot_slip_other_events_into_a_pull(mesh: Mesh) -> None:
@@ -426,3 +429,88 @@ def test_an_event_set_aside_as_damaged_is_fetched_again_from_a_peer(mesh: Mesh) 
     assert mesh.stores["a"].objects[key] == good
     assert sum(peer["pulled"] for peer in report["peers"].values()) == 1
     assert mesh.clients["a"].request("GET", "/peers")[1]["quarantined"] == 1
+
+
+def test_a_dead_letter_holding_the_last_copy_of_an_event_is_never_dropped(mesh: Mesh) -> None:
+    # GIVEN an event whose deliveries to b and c were both dead-lettered, and whose copy at its
+    # origin a was then lost (a bucket restored from an older backup), in an hour where the
+    # members otherwise agree
+    send(mesh, "a", 3)
+    mesh.net.down.update({MEMBERS["b"], MEMBERS["c"]})
+    (lost,) = send(mesh, "a", 1)
+    mesh.clock.advance(seconds=2)
+    mesh.clients["a"].app.jobs.retry()
+    mesh.net.down.clear()
+    (key,) = [k for k in mesh.ids_keys("a") if k.endswith(f"/{lost}.json")]
+    del mesh.stores["a"].objects[key]
+    assert sum(k.startswith("outbox-dead/") for k in mesh.stores["a"].objects) == 2
+    # WHEN a reconciles (the hour agrees everywhere: the event is nowhere but in the letters)
+    mesh.reconcile("a")
+    # THEN the event is back at a and delivered to b and c, and no letter was dropped unread
+    for name in MEMBERS:
+        assert lost in mesh.ids(name), name
+
+
+def test_one_hour_that_fails_does_not_stop_the_others(mesh: Mesh) -> None:
+    # GIVEN b lacking events of two sources, and an id list for one of them that is garbage
+    send(mesh, "a", 2)
+    send(mesh, "a", 2, "stripe")
+    mesh.stores["b"].objects.clear()
+    honest = mesh.net.get
+
+    def broken(url: str, headers: dict[str, str], timeout: float) -> Any:
+        answer = honest(url, headers, timeout)
+        if "/internal/ids" in url and "source=stripe" in url:
+            return {"ids": ["not-an-id"]}
+        return answer
+
+    mesh.net.get = broken  # type: ignore[method-assign]
+    report = mesh.reconcile("a")["peers"][MEMBERS["b"]]
+    # THEN the github hour was repaired and the stripe hour is reported, not the whole peer
+    assert (report["reachable"], report["queued"], report["still_different"]) == (True, 2, 1)
+    assert list(report["failed"]) == [k for k in report["sample"] if k.startswith("stripe/")]
+
+
+def test_a_digest_naming_hours_outside_the_window_is_refused(mesh: Mesh) -> None:
+    send(mesh, "a", 1)
+    honest = mesh.net.get
+
+    def crafted(url: str, headers: dict[str, str], timeout: float) -> Any:
+        answer = honest(url, headers, timeout)
+        if "/internal/digest" in url:
+            answer["hours"].update(
+                {f"s/2001-01-01T{h:02d}": {"count": 1, "digest": "0" * 64} for h in range(24)}
+            )
+        return answer
+
+    mesh.net.get = crafted  # type: ignore[method-assign]
+    mesh.net.requests.clear()
+    report = mesh.reconcile("a")["peers"][MEMBERS["b"]]
+    assert report["reachable"] is False
+    assert "out of the window" in report["error"]
+    assert mesh.net.requests[(MEMBERS["b"], "GET", "/internal/ids")] == 0
+
+
+def test_a_member_without_peers_has_an_idle_run_not_an_error() -> None:
+    from tests.support.fakes import MemoryBlobStore
+
+    app = App(Services(Settings(retry_token=TOKEN), "local", MemoryBlobStore))
+    status, body, _ = CoreClient(app).request("POST", "/internal/reconcile", headers=JOBS)
+    assert (status, body["peers"]) == (200, {})
+
+
+def test_an_in_sync_run_reads_no_dead_letter_outside_its_window(mesh: Mesh) -> None:
+    # GIVEN 20 old dead letters (a month ago: out of the 7-day window) and a mesh in sync
+    from functions.core.events import Envelope, uuid7
+    from functions.core.outbox import Attempts
+
+    outbox = mesh.clients["a"].app.services.outbox()
+    old = mesh.clock() - timedelta(days=30)
+    for n in range(20):
+        envelope = Envelope(uuid7(old), "s", old, "a", {"n": n})
+        outbox._dead_letter(MEMBERS["b"], envelope, Attempts(12, "refused"))
+    send(mesh, "a", 2)
+    mesh.reconcile("a")
+    mesh.stores["a"].reset()
+    mesh.reconcile("a")
+    assert mesh.stores["a"].counts["get"] == 0
