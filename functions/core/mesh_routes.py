@@ -16,6 +16,8 @@ from functions.core.jobs import Jobs
 from functions.core.services import Services
 from functions.core.settings import RETRY_TOKEN, Settings
 
+IDS_PAGE = 10_000  # ids per answer: ~400 KB
+
 
 class MeshRoutes:
     services: Services
@@ -60,14 +62,19 @@ class MeshRoutes:
         return json_response(200, {**span, "hours": summary})
 
     def ids(self, request: Request, params: dict[str, str]) -> Response:
-        """For a peer's reconcile run: the ids stored for one source and hour."""
+        """For a peer's reconcile run: the ids stored for one source and hour, a page of
+        IDS_PAGE at a time (`after` the last id of the previous page; `next` names it), so an
+        answer stays far below the platforms' response limits (6 MB on Lambda)."""
         from functions.core.inventory import Inventory, parse_hour
 
         self._verify_signed_get(request)
         source = validate_source(one(request, "source"))
         hour = parse_hour(one(request, "hour"))
-        ids = sorted(Inventory(self.services.store()).ids(source, hour))
-        return json_response(200, {"source": source, "count": len(ids), "ids": ids})
+        after = request.query.get("after", ("",))[0]
+        ids = sorted(i for i in Inventory(self.services.store()).ids(source, hour) if i > after)
+        page = ids[:IDS_PAGE]
+        more = page[-1] if len(ids) > IDS_PAGE else None
+        return json_response(200, {"source": source, "ids": page, "next": more})
 
     def events(self, request: Request, params: dict[str, str]) -> Response:
         """For a peer's reconcile run: the stored envelopes of up to 50 ids of one hour."""

@@ -24,6 +24,8 @@ from functions.core.transport import DeliveryError
 
 STATUS_KEY = "status/reconcile.json"
 READ_TIMEOUT_S = 30.0
+DIGEST_SPAN = 24  # hours per digest request: a day's index listings fit any function timeout
+MAX_ID_PAGES = 100  # a million events of one source in one hour
 PULL_BATCH = 50  # ids per GET: ~2 KB of query, well under every platform's URL limit
 
 
@@ -88,9 +90,12 @@ class Reconciler:
         inventory: Inventory,
         now: datetime,
     ) -> dict[str, Any]:
-        span = {"from": hour_text(window[0]), "to": hour_text(window[-1])}
         try:
-            theirs = _digests(self._get(peer, "/internal/digest", span), window)
+            theirs: dict[str, Any] = {}
+            for day in range(0, len(window), DIGEST_SPAN):  # a day per request: bounded work
+                span = window[day : day + DIGEST_SPAN]
+                asked = {"from": hour_text(span[0]), "to": hour_text(span[-1])}
+                theirs.update(_digests(self._get(peer, "/internal/digest", asked), span))
         except (DeliveryError, BadRequest) as exc:
             return {"reachable": False, "error": str(exc)[:300]}
         different = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
@@ -159,13 +164,7 @@ class Reconciler:
         run). Events found here for an hour our index left out get their marker back, so the
         next run's digests include them."""
         source, hour = split_cell(key)
-        answer = self._get(peer, "/internal/ids", {"source": source, "hour": hour_text(hour)})
-        ids = answer.get("ids") if isinstance(answer, dict) else None
-        if not isinstance(ids, list) or not all(
-            isinstance(i, str) and UUID_PATTERN.fullmatch(i) for i in ids
-        ):
-            raise DeliveryError("peer answered an id list that is not one")
-        theirs, mine = set(ids), inventory.ids(source, hour)
+        theirs, mine = self._their_ids(peer, source, hour), inventory.ids(source, hour)
         if mine and not indexed:
             inventory.mark(source, hour)
         outbox, queued = self._services.outbox(), set()
@@ -174,6 +173,24 @@ class Reconciler:
             outbox.add((peer,), envelope, now, due=now)
             queued.add(envelope.id)
         return queued, self._pull(peer, source, hour, sorted(theirs - mine))
+
+    def _their_ids(self, peer: str, source: str, hour: datetime) -> set[str]:
+        """The peer's ids of one hour, page by page (each page's ids after the last)."""
+        query: dict[str, str | list[str]] = {"source": source, "hour": hour_text(hour)}
+        found: set[str] = set()
+        for _ in range(MAX_ID_PAGES):
+            answer = self._get(peer, "/internal/ids", query)
+            ids = answer.get("ids") if isinstance(answer, dict) else None
+            if not isinstance(ids, list) or not all(
+                isinstance(i, str) and UUID_PATTERN.fullmatch(i) for i in ids
+            ):
+                raise DeliveryError("peer answered an id list that is not one")
+            found.update(ids)
+            after = answer.get("next")
+            if not isinstance(after, str) or not ids or after != max(ids):
+                return found
+            query["after"] = after
+        raise DeliveryError(f"peer's id list of one hour runs past {MAX_ID_PAGES} pages")
 
     def _pull(self, peer: str, source: str, hour: datetime, ids: list[str]) -> int:
         """Fetch these events from `peer`, PULL_BATCH at a time, and store each (verified as a

@@ -157,16 +157,16 @@ def test_one_run_on_each_member_heals_deleted_dead_lettered_and_missing_events(m
             assert (peer["reachable"], peer["different"], peer["queued"]) == (True, 0, 0), name
 
 
-def test_an_in_sync_run_costs_one_request_per_peer_and_no_event_reads(mesh: Mesh) -> None:
+def test_an_in_sync_run_costs_a_request_per_peer_and_day_and_no_event_reads(mesh: Mesh) -> None:
     send(mesh, "a", 40)
     mesh.reconcile("a")
     mesh.net.requests.clear()
     store = mesh.stores["a"]
     store.reset()
     report = mesh.reconcile("a", days=7)
-    # One signed GET per peer (the digest of all 169 hours), none for any event or hour
+    # A signed GET per peer and day of the 169 hours (8), none for any event or hour
     assert sorted(mesh.net.requests.items()) == sorted(
-        ((url, "GET", "/internal/digest"), 1) for n, url in MEMBERS.items() if n != "a"
+        ((url, "GET", "/internal/digest"), 8) for n, url in MEMBERS.items() if n != "a"
     )
     # The store: listings only (the hour index, each hour's events) and the run's report
     assert (store.counts["get"], store.counts["put"], store.counts["delete"]) == (0, 1, 0)
@@ -514,3 +514,17 @@ def test_an_in_sync_run_reads_no_dead_letter_outside_its_window(mesh: Mesh) -> N
     mesh.stores["a"].reset()
     mesh.reconcile("a")
     assert mesh.stores["a"].counts["get"] == 0
+
+
+def test_a_busy_hours_ids_come_a_page_at_a_time(
+    mesh: Mesh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions.core import mesh_routes
+
+    monkeypatch.setattr(mesh_routes, "IDS_PAGE", 3)  # 10 ids: pages of 3, 3, 3, 1
+    sent = send(mesh, "a", 10)
+    mesh.stores["b"].objects.clear()
+    report = mesh.reconcile("b")
+    assert mesh.ids("b") == sorted(sent)
+    assert mesh.net.requests[(MEMBERS["a"], "GET", "/internal/ids")] == 4
+    assert report["peers"][MEMBERS["a"]]["pulled"] == 10
