@@ -249,6 +249,8 @@ def test_head_is_answered_on_every_get_route_without_a_body(client: httpx.Client
         assert head.status_code == get.status_code == 200, path
         assert head.content == b"", path
         assert head.headers["content-type"] == "application/json", path
+        # RFC 9110 8.6: the length GET would send, on the wire (it was 0)
+        assert head.headers["content-length"] == str(len(get.content)), path
     # HEAD is not a way around a route's method: a POST-only route still answers 405.
     refused = client.head("/webhook/github")
     assert refused.status_code == 405
