@@ -9,13 +9,17 @@ export UV_PYTHON_DOWNLOADS := never
 # A stamp per interpreter version: switching PY_VERSION rebuilds the venv on that version.
 VENV_STAMP := .venv/.synced-$(PY_VERSION)
 SERVE_STAMP := .venv-serve/.synced-$(PY_VERSION)
+SERVE_PY := .venv-serve/bin/python
 AZURITE_STAMP := tools/azurite/node_modules/.installed
 stage = @printf '\n==> %s\n' $(1)
 # The interpreter for PY_VERSION: pyenv's own install first (its shims refuse a version that is
 # not selected), else python$(PY_VERSION) on PATH.
 PY_BIN = $(shell for p in $$(pyenv root 2>/dev/null)/versions/$(PY_VERSION).*/bin/python$(PY_VERSION) \
 	$$(command -v python$(PY_VERSION)); do [ -x "$$p" ] && "$$p" -c '' 2>/dev/null && { echo "$$p"; break; }; done)
-need_python = @test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: install it (e.g. pyenv install $(PY_VERSION)) or set PY_VERSION"; exit 2; }
+# Checked before anything is deleted: a typo in PY_VERSION must not cost a working venv.
+need_python = @case "$(PY_VERSION)" in 3.1[1-9]|3.[2-9][0-9]) ;; \
+	*) echo "PY_VERSION=$(PY_VERSION): LAMBDA needs Python 3.11 or newer (pyproject.toml requires-python)"; exit 2;; esac; \
+	test -n "$(PY_BIN)" || { echo "no Python $(PY_VERSION) found: install it (e.g. pyenv install $(PY_VERSION)) or set PY_VERSION"; exit 2; }
 
 .DEFAULT_GOAL := help
 .PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate \
@@ -31,8 +35,8 @@ $(UV):
 # requirements.lock pins every package with hashes; `make lock` regenerates it from pyproject.toml.
 $(VENV_STAMP): requirements.lock | $(UV)
 	$(call stage,"installing the test environment into .venv (Python $(PY_VERSION))")
-	@if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv; fi
 	$(need_python)
+	@if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv; fi
 	[ -x .venv/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv
 	$(UV) pip sync --quiet --python .venv/bin/python requirements.lock
 	rm -f .venv/.synced-*
@@ -41,8 +45,8 @@ $(VENV_STAMP): requirements.lock | $(UV)
 # Serving needs the app and waitress only (the `local` extra), at the lock's pins.
 $(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
 	$(call stage,"installing the server into .venv-serve (Python $(PY_VERSION))")
-	@if [ -x .venv-serve/bin/python ] && ! .venv-serve/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-serve; fi
 	$(need_python)
+	@if [ -x .venv-serve/bin/python ] && ! .venv-serve/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-serve; fi
 	[ -x .venv-serve/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv-serve
 	$(UV) pip compile --quiet pyproject.toml --extra local -c requirements.lock --no-header --generate-hashes \
 		--python-version $(PY_VERSION) -o .venv-serve/requirements.txt
@@ -83,13 +87,16 @@ test: install lint typecheck ## Install, then ruff, mypy and the whole test suit
 	$(call stage,"pytest")
 	.venv/bin/pytest $(PYTEST_ARGS)
 
-clean: ## Remove everything the targets create
+clean: ## Remove what the targets create, except .data (your stored events: rm -rf .data)
 	rm -rf .venv .venv-serve .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis .build mutants
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+	@if [ -d .data ]; then echo ".data is kept (the local server's events and read token): rm -rf .data removes it"; fi
 
-smoke: $(VENV_STAMP) ## Check a deployment: make smoke URL=https://... TOKEN=<read token>
+# smoke, compact, deploy and logs need the serving environment only, not the 1.1 GB test one.
+smoke: $(SERVE_STAMP) ## Check a deployment: make smoke URL=https://... TOKEN=<read token>
 	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://... TOKEN=<read token>'; exit 2; }
-	@LAMBDA_READ_TOKEN="$(TOKEN)" .venv/bin/python -m scripts.smoke "$(URL)"
+	@LAMBDA_READ_TOKEN="$(TOKEN)" $(SERVE_PY) -m scripts.smoke "$(URL)"
 
 converge: $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
 	@command -v pulumi >/dev/null || { echo 'make converge needs the Pulumi CLI: install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)'; exit 2; }
@@ -98,8 +105,8 @@ converge: $(VENV_STAMP) ## Bring all three stacks up until their peers converge 
 mesh: install ## Three local members (aws, gcp, azure entry points) on their emulators
 	.venv/bin/python -m scripts.mesh
 
-compact: $(VENV_STAMP) ## Compact the local store's closed hours into Parquet
-	.venv/bin/python -m functions.local.compact
+compact: $(SERVE_STAMP) ## Compact the local store's closed hours into Parquet (HOURS=72 looks further back)
+	$(SERVE_PY) -m functions.local.compact $(if $(HOURS),--lookback-hours $(HOURS))
 
 bench: install ## The benchmark suite (ARGS=--full for the long run)
 	@command -v wrk >/dev/null || { apt-get install -y -q wrk >/dev/null 2>&1 || \

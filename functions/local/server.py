@@ -69,6 +69,23 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def usable_data_dir(settings: Settings) -> Path:
+    """DATA_DIR, created if missing, or one line saying why it cannot hold the store (a file,
+    under a file, not writable) instead of the traceback of the first write."""
+    path = Path(settings.data_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        fail(
+            f"DATA_DIR={settings.data_dir} is unusable ({exc.strerror}): set DATA_DIR to a "
+            "writable directory"
+        )
+    return path
+
+
 READ_TOKEN_FILE = "read-token"
 
 
@@ -112,6 +129,7 @@ def main() -> None:
         settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc))
+    usable_data_dir(settings)
     token = READ_TOKEN if settings.read_token else Path(settings.data_dir) / READ_TOKEN_FILE
     serve(read_token(settings), token)
 
@@ -236,10 +254,14 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
     """`make(first)` builds a server in each of `workers` forked processes (`first` in one of
     them), balanced by their connection counts; in this process when there is one (or no fork,
     on Windows)."""
+    # Both signals stop the server, set here before the forks (no window to orphan a worker).
+    # SIGINT too: a process started with it ignored (nohup, `&` in a script, some CI agents)
+    # keeps it ignored, and Ctrl-C could not stop it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupt)
     if workers == 1 or not hasattr(os, "fork"):
         _run(make(True))
         return
-    signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
     shares = Shares(workers)
     _supervise([_fork_worker(make, n, shares) for n in range(workers)])
 
@@ -258,7 +280,6 @@ def _fork_worker(make: Callable[[bool], Any], worker: int, shares: Shares) -> in
     if pid == 0:  # the worker: no thread exists before this fork
         code = 0
         try:
-            signal.signal(signal.SIGTERM, _interrupt)
             server = make(worker == 0)
             balance(server, shares, worker)
             _run(server)

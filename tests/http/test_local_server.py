@@ -293,6 +293,25 @@ def test_a_bad_setting_stops_the_server_with_one_line_naming_it(
     assert says in done.stderr
 
 
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_an_unusable_data_dir_stops_the_server_with_one_line_naming_it(
+    tmp_path: Path, where: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    data_dir = str(afile if where == "a file" else afile / "data")
+    done = run_server({"DATA_DIR": data_dir})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith(f"lambda: DATA_DIR={data_dir} is unusable ("), done.stderr
+
+
+def test_a_missing_data_dir_is_created(tmp_path: Path, server: Server) -> None:
+    # a missing DATA_DIR is not an error: it is made, as ./.data is on a fresh clone
+    done = run_server({"DATA_DIR": str(tmp_path / "new" / "data"), "PORT": str(server.port)})
+    assert (tmp_path / "new" / "data").is_dir(), done.stderr
+
+
 def test_a_busy_port_is_reported_with_the_variable_to_change(server: Server) -> None:
     done = run_server({"PORT": str(server.port)})
     assert done.returncode == 2
