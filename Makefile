@@ -23,7 +23,7 @@ need_python = @case "$(PY_VERSION)" in 3.1[1-9]|3.[2-9][0-9]) ;; \
 
 .DEFAULT_GOAL := help
 .PHONY: help install serve test lint typecheck lock clean smoke converge mesh compact bench mutate \
-	docs check-commits hooks
+	docs check-commits hooks pulumi-cli deploy preview destroy logs cost
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -98,8 +98,25 @@ smoke: $(SERVE_STAMP) ## Check a deployment: make smoke URL=https://... TOKEN=<r
 	@test -n "$(URL)" || { echo 'usage: make smoke URL=https://... TOKEN=<read token>'; exit 2; }
 	@LAMBDA_READ_TOKEN="$(TOKEN)" $(SERVE_PY) -m scripts.smoke "$(URL)"
 
-converge: $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
-	@command -v pulumi >/dev/null || { echo 'make converge needs the Pulumi CLI: install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)'; exit 2; }
+# Checked first, before any environment is installed for a command that cannot run.
+pulumi-cli:
+	@command -v pulumi >/dev/null || { echo 'make $(firstword $(MAKECMDGOALS)) needs the Pulumi CLI: install it from https://www.pulumi.com/docs/install/ (curl -fsSL https://get.pulumi.com | sh)'; exit 2; }
+
+need_stack = @case "$(STACK)" in aws|gcp|azure) ;; *) echo 'usage: make $@ STACK=aws|gcp|azure'; exit 2;; esac
+
+deploy: pulumi-cli $(SERVE_STAMP) ## pulumi up one stack, then smoke it: make deploy STACK=aws [YES=1]
+	$(need_stack)
+	$(SERVE_PY) -m scripts.deploy up --stack $(STACK) $(if $(YES),--yes)
+
+preview: pulumi-cli $(SERVE_STAMP) ## What make deploy would change: make preview STACK=aws
+	$(need_stack)
+	$(SERVE_PY) -m scripts.deploy preview --stack $(STACK)
+
+destroy: pulumi-cli $(SERVE_STAMP) ## Delete a stack but its events, after asking: make destroy STACK=aws
+	$(need_stack)
+	$(SERVE_PY) -m scripts.deploy destroy --stack $(STACK) $(if $(YES),--yes)
+
+converge: pulumi-cli $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
 	.venv/bin/python -m scripts.converge
 
 mesh: install ## Three local members (aws, gcp, azure entry points) on their emulators
