@@ -119,6 +119,10 @@ destroy: pulumi-cli $(SERVE_STAMP) ## Delete a stack but its events, after askin
 converge: pulumi-cli $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
 	.venv/bin/python -m scripts.converge
 
+cost: $(SERVE_STAMP) ## A stack's monthly bill per cloud at a traffic: make cost RATE=50/s [MEMORY=512] [PEERS=2]
+	@test -n "$(RATE)" || { echo 'usage: make cost RATE=50/s (or /min, /h, /day, or a monthly count)'; exit 2; }
+	@$(SERVE_PY) -m scripts.cost "$(RATE)" $(if $(MEMORY),--memory $(MEMORY)) $(if $(PEERS),--peers $(PEERS))
+
 mesh: install ## Three local members (aws, gcp, azure entry points) on their emulators
 	.venv/bin/python -m scripts.mesh
 
