@@ -69,8 +69,8 @@ $(AZURITE_STAMP): tools/azurite/package.json tools/azurite/package-lock.json
 
 install: $(VENV_STAMP) $(AZURITE_STAMP) ## Install the test environment and Azurite
 
-serve: $(SERVE_STAMP) ## Serve the app on http://127.0.0.1:8080 (files under ./.data)
-	.venv-serve/bin/python -m functions.local
+serve: $(SERVE_STAMP) ## Serve the app on http://127.0.0.1:8080 (files under ./.data); RELOAD=0: no restart on edits
+	$(SERVE_PY) -m functions.local $(if $(filter 0,$(RELOAD)),,--reload)
 
 lint: $(VENV_STAMP) ## ruff check and format check, and the import contracts (pyproject.toml)
 	$(call stage,"ruff")

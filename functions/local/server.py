@@ -123,15 +123,32 @@ def lean_logging() -> None:
     logging._srcfile = None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
     lean_logging()
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc))
     usable_data_dir(settings)
+    if args.reload:  # the settings are checked above: a bad one stops here, not in a loop
+        from functions.local.reload import serve_with_reload
+
+        watched = [Path(p) for p in args.watch] or [Path(__file__).resolve().parents[1]]
+        raise SystemExit(serve_with_reload([sys.executable, "-m", "functions.local"], watched))
     token = READ_TOKEN if settings.read_token else Path(settings.data_dir) / READ_TOKEN_FILE
     serve(read_token(settings), token)
+
+
+def arguments(argv: list[str] | None) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m functions.local", description=__doc__)
+    parser.add_argument(
+        "--reload", action="store_true", help="restart when a .py file under functions/ changes"
+    )
+    parser.add_argument("--watch", action="append", default=[], help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def default_workers(cpus: int | None = None) -> int:
