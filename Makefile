@@ -42,6 +42,20 @@ $(VENV_STAMP): requirements.lock | $(UV)
 	rm -f .venv/.synced-*
 	touch $@
 
+# make logs needs each cloud's log client (the `logs` extra), not the serving or test set.
+LOGS_STAMP := .venv-logs/.synced-$(PY_VERSION)
+LOGS_PY := .venv-logs/bin/python
+$(LOGS_STAMP): requirements.lock pyproject.toml | $(UV)
+	$(call stage,"installing the log clients into .venv-logs (Python $(PY_VERSION))")
+	$(need_python)
+	@if [ -x .venv-logs/bin/python ] && ! .venv-logs/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-logs; fi
+	[ -x .venv-logs/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv-logs
+	$(UV) pip compile --quiet pyproject.toml --extra logs -c requirements.lock --no-header --generate-hashes \
+		--python-version $(PY_VERSION) -o .venv-logs/requirements.txt
+	$(UV) pip sync --quiet --python .venv-logs/bin/python .venv-logs/requirements.txt
+	rm -f .venv-logs/.synced-*
+	touch $@
+
 # Serving needs the app and waitress only (the `local` extra), at the lock's pins.
 $(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
 	$(call stage,"installing the server into .venv-serve (Python $(PY_VERSION))")
@@ -88,7 +102,7 @@ test: install lint typecheck ## Install, then ruff, mypy and the whole test suit
 	.venv/bin/pytest $(PYTEST_ARGS)
 
 clean: ## Remove what the targets create, except .data (your stored events: rm -rf .data)
-	rm -rf .venv .venv-serve .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
+	rm -rf .venv .venv-serve .venv-logs .tools tools/azurite/node_modules .pytest_cache .mypy_cache \
 		.ruff_cache .hypothesis .build mutants
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
 	@if [ -d .data ]; then echo ".data is kept (the local server's events and read token): rm -rf .data removes it"; fi
@@ -115,6 +129,10 @@ preview: pulumi-cli $(SERVE_STAMP) ## What make deploy would change: make previe
 destroy: pulumi-cli $(SERVE_STAMP) ## Delete a stack but its events, after asking: make destroy STACK=aws
 	$(need_stack)
 	$(SERVE_PY) -m scripts.deploy destroy --stack $(STACK) $(if $(YES),--yes)
+
+logs: pulumi-cli $(LOGS_STAMP) ## The function's JSON log lines: make logs STACK=aws [FOLLOW=1] [SINCE=10m]
+	$(need_stack)
+	@$(LOGS_PY) -m scripts.logs --stack $(STACK) $(if $(FOLLOW),--follow) $(if $(SINCE),--since $(SINCE))
 
 converge: pulumi-cli $(VENV_STAMP) ## Bring all three stacks up until their peers converge (Pulumi CLI)
 	.venv/bin/python -m scripts.converge

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,3 +148,28 @@ def test_the_region_keys_are_the_stacks_own() -> None:
 
     assert {c: f"{ns}:{key}" for c, (ns, key) in REGION_KEYS.items()} == deploy.REGION_KEYS
     assert deploy.GCP_PROJECT_ENV == GCP_PROJECT_ENV
+
+
+def test_make_logs_prints_the_aws_functions_json_lines(cli: dict[str, str], moto: Server) -> None:
+    import boto3
+
+    from tools.emulators import AWS_ENV
+
+    # GIVEN a deployed stack (the fake CLI's outputs) whose log group holds two lines
+    logs = boto3.client("logs", endpoint_url=moto.url, region_name="eu-west-1")
+    group = f"/aws/lambda/lambda-aws-{moto.port}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000)
+    lines = ["START RequestId: 1", json.dumps({"level": "INFO", "status": 201})]
+    events = [{"timestamp": now - 1000 + n, "message": m} for n, m in enumerate(lines)]
+    logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)
+    outputs = {"functions": {"http": f"lambda-aws-{moto.port}"}}
+    env = {**cli, **AWS_ENV, "FAKE_PULUMI_OUTPUTS": json.dumps(outputs)}
+    env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"] = moto.url  # boto3's per-service endpoint variable
+    assert make(env, "preview", "STACK=aws").returncode == 0  # creates the stack
+    subprocess.run(["pulumi", "up", "--yes", "--stack", "aws"], env=env, check=True, cwd=ROOT)
+    # WHEN make logs runs, THEN only the app's JSON line is shown
+    done = make(env, "logs", "STACK=aws", "SINCE=5m", f"LOGS_PY={sys.executable}", "LOGS_STAMP=")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '{"level":"INFO","status":201}\n'
