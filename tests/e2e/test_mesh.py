@@ -73,7 +73,13 @@ def slow_peer() -> Iterator[SlowPeer]:
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory, slow_peer: SlowPeer) -> Iterator[Mesh]:
+def mesh(
+    tmp_path_factory: pytest.TempPathFactory, slow_peer: SlowPeer, request: pytest.FixtureRequest
+) -> Iterator[Mesh]:
+    # Starting three members on their emulators takes a while: say so, not a silent minute.
+    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None:
+        terminal.write_line("e2e: starting the three-member mesh (emulators and three servers)")
     mesh = Mesh(
         tmp_path_factory.mktemp("mesh"),
         fanout_timeout=FANOUT_TIMEOUT,

@@ -19,7 +19,7 @@ from tests.conftest import READ_TOKEN
 from tests.support.local import start_local
 from tools.processes import ROOT, Server
 
-# this environment stands in for .venv-serve (tests/unit/test_make_targets.py pins the target)
+# this environment stands in for .venv-serve (tests/infra/test_make_targets.py pins the target)
 SERVE_HERE = ["SERVE_STAMP=", f"SERVE_PY={sys.executable}"]
 
 

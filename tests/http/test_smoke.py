@@ -28,7 +28,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def test_make_smoke_passes_against_a_healthy_deployment(server: Server) -> None:
     result = subprocess.run(
-        # this environment stands in for .venv-serve (test_make_targets pins that it is the one)
+        # this environment stands in for .venv-serve (tests/infra/test_make_targets.py)
         ["make", "-s", "smoke", f"URL={server.url}", f"TOKEN={READ_TOKEN}", *SERVE_HERE],
         cwd=ROOT,
         capture_output=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,28 @@ def test_a_wrong_py_version_is_refused_before_the_venv_is_deleted(
     assert done.returncode == 2, done.stdout + done.stderr
     assert says in done.stdout
     assert (sandbox / ".venv-serve/bin/python").exists()  # it was deleted first
+
+
+def test_make_cost_prints_each_clouds_monthly_total_and_other_memory_sizes() -> None:
+    done = subprocess.run(
+        ["make", "-s", "cost", "RATE=10/s", "SERVE_STAMP=", f"SERVE_PY={sys.executable}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "10 webhooks/s = 25,920,000 a month (30 days)" in done.stdout
+    for cloud in ("aws", "gcp", "azure"):
+        assert f"\n{cloud}: " in done.stdout
+    assert done.stdout.count("total a month") == 3
+    assert done.stdout.count("at other memory sizes:") == 3
+    assert "512 MB $" not in done.stdout.split("\nazure: ")[1]  # Flex instances are >= 2048
+
+
+def test_make_cost_without_a_rate_says_how_to_give_one() -> None:
+    done = subprocess.run(
+        ["make", "-s", "cost", "SERVE_STAMP="], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "usage: make cost RATE=50/s" in done.stdout
