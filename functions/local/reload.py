@@ -8,7 +8,7 @@ import contextlib
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,26 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def deferred_stops() -> Iterator[None]:
+    """Ctrl-C or SIGTERM waits until a restart is done: arriving between starting a server and
+    keeping hold of it, it left that server running on its own (found by the tests)."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # a pending one is raised here
+
+
+def _unblock() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # the server inherits the mask
+
+
 def start(argv: Sequence[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(list(argv))
+    return subprocess.Popen(list(argv), preexec_fn=_unblock)
 
 
 def stop(child: subprocess.Popen[bytes]) -> None:
@@ -44,9 +62,10 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
     run's own exit (a bad setting, a busy port) ends this with its exit code; after a reload, a
     server that exits (a syntax error in the change) waits for the next change. Ctrl-C or
     SIGTERM stops the server and returns 0."""
-    for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: see server.run_workers
+    for sig in STOPS:  # SIGINT too: see server.run_workers
         signal.signal(sig, _interrupt)
-    child, reloaded, reported = start(argv), False, False
+    with deferred_stops():
+        child, reloaded, reported = start(argv), False, False
     try:
         for changes in watch(
             *paths,
@@ -58,8 +77,9 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
             if changes:
                 names = ", ".join(sorted({Path(p).name for _, p in changes}))
                 print(f"lambda: {names} changed: restarting the server", file=sys.stderr)
-                stop(child)
-                child, reloaded, reported = start(argv), True, False
+                with deferred_stops():
+                    stop(child)
+                    child, reloaded, reported = start(argv), True, False
             elif child.poll() is not None:
                 if not reloaded:
                     return child.returncode

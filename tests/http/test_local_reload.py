@@ -98,6 +98,32 @@ def test_a_signal_stops_the_watcher_and_the_server(
     assert not any(alive(pid) for pid in server | workers)
 
 
+def processes_serving(data_dir: Path) -> list[int]:
+    """Every process (orphans too) serving this test's DATA_DIR, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if f"DATA_DIR={data_dir}\0".encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def test_a_signal_during_a_restart_leaves_no_server_behind(
+    reloading: tuple[subprocess.Popen[str], str, Path], tmp_path: Path
+) -> None:
+    # GIVEN a change that starts a restart, WHEN SIGTERM arrives in the middle of it (or just
+    # before, or after: the outcome must be the same), THEN the watcher exits and no server
+    # is left running on its own (one was, before restarts deferred the signal)
+    proc, _, watched = reloading
+    (watched / "edit.py").write_text("X = 2\n")
+    assert proc.stderr is not None
+    assert "edit.py changed" in proc.stderr.readline()  # the restart has begun
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=DEADLINE_S) == 0
+    until(lambda: not processes_serving(tmp_path / "data"), "every server has stopped")
+
+
 def test_a_bad_setting_stops_the_reloading_server_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PORT": "http", "DATA_DIR": str(tmp_path)}
     done = subprocess.run(
