@@ -124,7 +124,9 @@ def lean_logging() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = arguments(argv)
+    """`argv`: the command's arguments (`python -m functions.local` passes them); none when
+    called in-process, whatever the calling program's own command line holds."""
+    args = arguments(argv or [])
     lean_logging()
     try:
         settings = Settings.from_env()
@@ -338,4 +340,4 @@ def _supervise(children: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
