@@ -36,7 +36,7 @@ from bench.neighbour import Neighbour
 from functions.core.settings import Settings
 from functions.local.durable import syncfs_missing
 from functions.local.server import THREADS, default_workers, sync_mode
-from tools.processes import ROOT, Server, free_port
+from tools.processes import ROOT, Server, free_port, stop_all
 
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "benchmarks.md"
@@ -157,8 +157,7 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
                 work, {"fsync": setups["no peers"], "syncfs": setups[SYNCFS]}, seconds, runs
             )
     finally:
-        for running in [*setups.values(), *peers, ceiling]:
-            running.stop()
+        stop_all([*setups.values(), *peers, ceiling])
         hung.stop()
         if ram is not None:
             shutil.rmtree(ram, ignore_errors=True)

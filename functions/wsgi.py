@@ -68,8 +68,10 @@ def wsgi_app(handle: Callable[[Request], Response], limit: int) -> Callable[...,
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = handle(to_request(environ, read_body(environ, limit)))
         status = f"{response.status} {REASONS.get(response.status, 'Status')}"
-        headers = [*response.headers.items(), ("content-length", str(len(response.body)))]
-        start_response(status, headers)
+        # A HEAD response carries the length GET would send (the core sets it); others, their own.
+        length = response.headers.get("content-length", str(len(response.body)))
+        headers = [*((k, v) for k, v in response.headers.items() if k != "content-length")]
+        start_response(status, [*headers, ("content-length", length)])
         return [response.body]
 
     return application

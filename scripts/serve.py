@@ -65,9 +65,11 @@ def wsgi(call: Call) -> Callable[..., Iterable[bytes]]:
             read_body(environ, MAX_BODY),
             environ_headers(environ),
         )
+        # a HEAD answer carries the length GET would send (the core sets it); others, their own
+        length = headers.pop("content-length", str(len(body)))
         start_response(
             f"{status} {REASONS.get(status, 'Status')}",
-            [*headers.items(), ("content-length", str(len(body)))],
+            [*headers.items(), ("content-length", length)],
         )
         return [body]
 

@@ -35,6 +35,22 @@ def check_health(http: httpx.Client) -> str:
     return f"adapter={body.get('adapter')} version={body.get('version')}"
 
 
+TOKEN_HINT = "pulumi stack output --stack <stack> --show-secrets read_token"
+
+
+def check_token(http: httpx.Client) -> str:
+    """The reader checks below need the stack's read token: say so when it is missing or
+    refused, rather than report a body mismatch further on."""
+    expect("authorization" in http.headers, f"no read token given: TOKEN=$({TOKEN_HINT})")
+    response = http.get("/query", params={"source": "smoke", "date": "2026-01-01"})
+    expect(
+        response.status_code != 401,
+        f"the read token was refused (401): pass this deployment's, $({TOKEN_HINT})",
+    )
+    expect(response.status_code == 200, f"/query answered {response.status_code}")
+    return "the deployment accepts it"
+
+
 def check_peers(http: httpx.Client) -> str:
     anonymous = http.get("/peers", headers={"authorization": ""})
     expect(anonymous.status_code == 200, f"/peers answered {anonymous.status_code}")
@@ -88,6 +104,7 @@ def check_bad_input(http: httpx.Client) -> str:
 
 CHECKS: list[tuple[str, Callable[[httpx.Client], str]]] = [
     ("health", check_health),
+    ("read token", check_token),
     ("peers", check_peers),
     ("reads need the token", check_reads_need_the_token),
     ("webhook round trip", check_round_trip),

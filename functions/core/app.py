@@ -56,7 +56,11 @@ class App:
             response = error_response(AppError("internal error"), request_id)
         self._log_request(request, route_name, response, request_id, started)
         headers = {**response.headers, "x-request-id": request_id}
-        return Response(response.status, b"" if head else response.body, headers)
+        if head:  # the length GET would send (RFC 9110 9.3.2, 8.6), not the empty body's 0
+            return Response(
+                response.status, b"", {**headers, "content-length": str(len(response.body))}
+            )
+        return Response(response.status, response.body, headers)
 
     def _log_request(
         self, request: Request, route: str, response: Response, request_id: str, started: float

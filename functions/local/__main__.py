@@ -1,3 +1,5 @@
+import sys
+
 from functions.local.server import main
 
-main()
+main(sys.argv[1:])

@@ -69,6 +69,23 @@ def fail(message: str) -> NoReturn:
     raise SystemExit(2)
 
 
+def usable_data_dir(settings: Settings) -> Path:
+    """DATA_DIR, created if missing, or one line saying why it cannot hold the store (a file,
+    under a file, not writable) instead of the traceback of the first write."""
+    path = Path(settings.data_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        fail(
+            f"DATA_DIR={settings.data_dir} is unusable ({exc.strerror}): set DATA_DIR to a "
+            "writable directory"
+        )
+    return path
+
+
 READ_TOKEN_FILE = "read-token"
 
 
@@ -112,14 +129,34 @@ def lean_logging() -> None:
     logging._srcfile = None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """`argv`: the command's arguments (`python -m functions.local` passes them); none when
+    called in-process, whatever the calling program's own command line holds."""
+    args = arguments(argv or [])
     lean_logging()
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc))
+    usable_data_dir(settings)
+    if args.reload:  # the settings are checked above: a bad one stops here, not in a loop
+        from functions.local.reload import serve_with_reload
+
+        watched = [Path(p) for p in args.watch] or [Path(__file__).resolve().parents[1]]
+        raise SystemExit(serve_with_reload([sys.executable, "-m", "functions.local"], watched))
     token = READ_TOKEN if settings.read_token else Path(settings.data_dir) / READ_TOKEN_FILE
     serve(read_token(settings), token)
+
+
+def arguments(argv: list[str] | None) -> Any:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m functions.local", description=__doc__)
+    parser.add_argument(
+        "--reload", action="store_true", help="restart when a .py file under functions/ changes"
+    )
+    parser.add_argument("--watch", action="append", default=[], help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def default_workers(cpus: int | None = None) -> int:
@@ -242,10 +279,14 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
     """`make(first)` builds a server in each of `workers` forked processes (`first` in one of
     them), balanced by their connection counts; in this process when there is one (or no fork,
     on Windows)."""
+    # Both signals stop the server, set here before the forks (no window to orphan a worker).
+    # SIGINT too: a process started with it ignored (nohup, `&` in a script, some CI agents)
+    # keeps it ignored, and Ctrl-C could not stop it.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupt)
     if workers == 1 or not hasattr(os, "fork"):
         _run(make(True))
         return
-    signal.signal(signal.SIGTERM, _interrupt)  # before the forks: no window to orphan a worker
     shares = Shares(workers)
     # The supervisor holds the only write end of this pipe and never writes: when it dies, even
     # by SIGKILL (which it cannot catch to stop its workers), the kernel closes it and every
@@ -334,4 +375,4 @@ def _supervise(children: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

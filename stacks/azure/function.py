@@ -24,9 +24,11 @@ KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # Resource providers a fresh subscription may not have registered. Flex Consumption apps are
 # Microsoft.Web sites whose instances the platform runs through Microsoft.App.
+# Microsoft.OperationalInsights and Microsoft.Insights: the app's logs (`_insights`).
+LOGS_PROVIDERS = ["Microsoft.OperationalInsights", "Microsoft.Insights"]
 PROVIDERS = {
-    "flex": ["Microsoft.Web", "Microsoft.Storage", "Microsoft.App"],
-    "consumption": ["Microsoft.Web", "Microsoft.Storage"],
+    "flex": ["Microsoft.Web", "Microsoft.Storage", "Microsoft.App", *LOGS_PROVIDERS],
+    "consumption": ["Microsoft.Web", "Microsoft.Storage", *LOGS_PROVIDERS],
 }
 
 Settings = dict[str, pulumi.Input[str]]
@@ -34,9 +36,11 @@ Settings = dict[str, pulumi.Input[str]]
 
 @dataclass(frozen=True, kw_only=True)
 class AzureOutputs(StackOutputs):
-    """The common outputs, and the storage account Synapse reads the compacted events from."""
+    """The common outputs, the storage account Synapse reads the compacted events from, and
+    the Log Analytics workspace (its id) `make logs` queries."""
 
     storage_account: pulumi.Output[str]
+    log_workspace: pulumi.Output[str]
 
 
 class AzureFunction(pulumi.ComponentResource):
@@ -63,6 +67,7 @@ class AzureFunction(pulumi.ComponentResource):
         self.account = self._storage_account()
         self.container = self._container(f"{name}-events", self._kept())
         self.vault = self._vault(client.tenant_id)
+        self.workspace, self.insights = self._insights()
         env = self._environment()
         flex = self._config.azure_plan == "flex"
         self.app = self._flex_app(env) if flex else self._consumption_app(env)
@@ -140,7 +145,36 @@ class AzureFunction(pulumi.ComponentResource):
         env = self._args.environment(self.container.name)
         env["LAMBDA_AZURE_ACCOUNT_URL"] = self._blob_endpoint()
         env.update(self._vault_references(self._args.secrets()))
+        env["APPLICATIONINSIGHTS_CONNECTION_STRING"] = self.insights.connection_string
         return env
+
+    def _insights(
+        self,
+    ) -> tuple[azure.operationalinsights.Workspace, azure.applicationinsights.Component]:
+        """Where the app's log lines go: Application Insights over a Log Analytics workspace,
+        which `make logs` queries (scripts/logs.py). PerGB2018 keeps 30 days at least."""
+        config = self._config
+        workspace = azure.operationalinsights.Workspace(
+            f"{self._name}-logs",
+            resource_group_name=self.group.name,
+            location=config.region,
+            sku=azure.operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=max(30, config.log_retention_days),
+            tags=config.tags,
+            opts=self._child,
+        )
+        insights = azure.applicationinsights.Component(
+            f"{self._name}-insights",
+            resource_group_name=self.group.name,
+            location=config.region,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=workspace.id,
+            tags=config.tags,
+            opts=self._child,
+        )
+        return workspace, insights
 
     def _blob_endpoint(self) -> pulumi.Output[str]:
         endpoint: pulumi.Output[str] = self.account.primary_endpoints.apply(lambda e: e.blob)
@@ -294,6 +328,7 @@ class AzureFunction(pulumi.ComponentResource):
             base_url=self.app.default_host_name.apply(lambda host: f"https://{host}"),
             bucket=self.container.name,
             storage_account=self.account.name,
+            log_workspace=self.workspace.customer_id,
             functions={"app": self.app.name},
             logs_url=self.app.id.apply(
                 lambda app_id: f"https://portal.azure.com/#resource{app_id}/logStream"

@@ -251,6 +251,8 @@ def test_head_is_answered_on_every_get_route_without_a_body(client: httpx.Client
         assert head.status_code == get.status_code == 200, path
         assert head.content == b"", path
         assert head.headers["content-type"] == "application/json", path
+        # RFC 9110 8.6: the length GET would send, on the wire (it was 0)
+        assert head.headers["content-length"] == str(len(get.content)), path
     # HEAD is not a way around a route's method: a POST-only route still answers 405.
     refused = client.head("/webhook/github")
     assert refused.status_code == 405
@@ -291,6 +293,25 @@ def test_a_bad_setting_stops_the_server_with_one_line_naming_it(
     assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
     assert done.stderr.startswith("lambda: Config ")
     assert says in done.stderr
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_an_unusable_data_dir_stops_the_server_with_one_line_naming_it(
+    tmp_path: Path, where: str
+) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    data_dir = str(afile if where == "a file" else afile / "data")
+    done = run_server({"DATA_DIR": data_dir})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith(f"lambda: DATA_DIR={data_dir} is unusable ("), done.stderr
+
+
+def test_a_missing_data_dir_is_created(tmp_path: Path, server: Server) -> None:
+    # a missing DATA_DIR is not an error: it is made, as ./.data is on a fresh clone
+    done = run_server({"DATA_DIR": str(tmp_path / "new" / "data"), "PORT": str(server.port)})
+    assert (tmp_path / "new" / "data").is_dir(), done.stderr
 
 
 def test_a_busy_port_is_reported_with_the_variable_to_change(server: Server) -> None:

@@ -36,6 +36,10 @@ def alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] == "Z")
 
 
+def ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture
 def serving(
     tmp_path: Path, request: pytest.FixtureRequest
@@ -57,10 +61,15 @@ def serving(
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # started as `nohup` or `&` in a script starts it: with SIGINT ignored
+        preexec_fn=ignore_sigint if "sigint-ignored" in request.node.name else None,
     )
     url = f"http://127.0.0.1:{port}"
+    # ready when it answers and both workers exist (each sets up before it can be stopped)
     deadline = time.monotonic() + 30
-    while not http_ok(f"{url}/health") and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (
+        http_ok(f"{url}/health") and len(children(proc.pid)) == 2
+    ):
         time.sleep(0.05)
     workers = children(proc.pid)
     yield proc, url
@@ -100,7 +109,14 @@ def test_two_workers_share_the_socket_and_store_every_webhook(
     assert len(list((tmp_path / "data" / "events").rglob("*.json"))) == 64
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+@pytest.mark.parametrize(
+    "sig",
+    [
+        pytest.param(signal.SIGTERM, id="sigterm"),
+        pytest.param(signal.SIGINT, id="ctrl-c"),
+        pytest.param(signal.SIGINT, id="ctrl-c-sigint-ignored"),
+    ],
+)
 def test_a_signal_stops_the_supervisor_and_every_worker(
     serving: tuple[subprocess.Popen[str], str], sig: signal.Signals
 ) -> None:

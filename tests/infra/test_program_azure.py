@@ -42,6 +42,8 @@ def test_azure_registers_its_resource_providers_before_creating_anything(azure_r
         "Microsoft.Web",
         "Microsoft.Storage",
         "Microsoft.App",
+        "Microsoft.OperationalInsights",
+        "Microsoft.Insights",
     ]
     group = mocks.one("azure-native:resources:ResourceGroup")
     assert f"{DYNAMIC}::lambda-providers" in group.depends_on, group.urn
@@ -185,3 +187,21 @@ def test_azure_secrets_are_key_vault_references_the_apps_identity_alone_may_read
     assert reader.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
     assert reader.inputs["principalId"] == mocks.one(APP).outputs["identity"]["principalId"]
     assert set(secret_values(mocks, "azure")) == set(SECRET_NAMES)
+
+
+def test_azure_logs_go_to_application_insights_over_the_workspace_make_logs_queries(
+    azure_run: Run,
+) -> None:
+    mocks, result = azure_run
+    workspace = mocks.one("azure-native:operationalinsights:Workspace")
+    insights = mocks.one("azure-native:applicationinsights:Component")
+    assert workspace.inputs["sku"] == {"name": "PerGB2018"}, workspace.urn
+    assert workspace.inputs["retentionInDays"] == 30, workspace.urn  # the SKU's minimum
+    assert insights.inputs["workspaceResourceId"] == workspace.outputs["id"], insights.urn
+    assert insights.inputs["ingestionMode"] == "LogAnalytics", insights.urn
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    connection = insights.outputs["connectionString"]
+    assert settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == connection
+    assert result["log_workspace"] == workspace.outputs["customerId"]
+    for resource in (workspace, insights):
+        assert resource.inputs["tags"] == TAGS, resource.urn

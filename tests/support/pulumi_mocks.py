@@ -257,6 +257,24 @@ def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
                 "secretUriWithVersion": f"{uri}/0123456789abcdef",
             },
         }
+    if args.typ == "azure-native:operationalinsights:Workspace":
+        # customerId: the workspace GUID the Logs query API takes (make logs)
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.OperationalInsights/workspaces/{auto}",
+            "customerId": "0b4e1a6c-2d3f-4a5b-8c9d-0e1f2a3b4c5d",
+        }
+    if args.typ == "azure-native:applicationinsights:Component":
+        # the connection string's documented shape (learn.microsoft.com/azure/azure-monitor/app/
+        # connection-strings): the key and the region's ingestion endpoint
+        key = "6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b"
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.Insights/components/{auto}",
+            "instrumentationKey": key,
+            "connectionString": f"InstrumentationKey={key};IngestionEndpoint="
+            "https://westeurope-5.in.applicationinsights.azure.com/",
+        }
     if args.typ.startswith("azure-native:"):
         return {"id": f"{base}/x/{auto}"}
     return {}

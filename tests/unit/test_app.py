@@ -7,6 +7,7 @@ import json
 import pytest
 
 from functions.core.errors import StorageError
+from functions.core.http import Request
 from functions.core.settings import Settings
 from tests.conftest import Captured, CoreClient, MakeClient
 from tests.support.fakes import MORNING, FailingOnceStore, FakeClock, MemoryBlobStore
@@ -380,3 +381,12 @@ def test_a_compaction_run_logs_one_line_with_what_it_did(
     assert app.jobs.compact() == {"partitions": 0, "compacted": 0, "events": 0, "failed": 0}
     (line,) = [entry for entry in logs.lines() if entry["message"] == "compaction"]
     assert (line["level"], line["partitions"], line["compacted"]) == ("INFO", 0, 0)
+
+
+@pytest.mark.parametrize("path", ["/health", "/peers", "/webhook/github"])
+def test_head_carries_the_length_get_would_send_and_no_body(client: CoreClient, path: str) -> None:
+    # RFC 9110 9.3.2 and 8.6: a HEAD response's Content-Length is the one GET would send.
+    got = client.app.handle(Request("GET", path, headers={"authorization": "Bearer x"}))
+    head = client.app.handle(Request("HEAD", path, headers={"authorization": "Bearer x"}))
+    assert (head.status, head.body) == (got.status, b"")
+    assert head.headers["content-length"] == str(len(got.body)) != "0"

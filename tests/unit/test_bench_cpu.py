@@ -58,7 +58,10 @@ def test_machine_seconds_counts_iowait_as_idle_and_leaves_guest_time_inside_user
 def test_a_process_group_is_measured_with_every_process_it_forked() -> None:
     # GIVEN a server stand-in leading its own group whose forked worker burns CPU too: each
     # burns 0.6 s of its own CPU time, says so, then idles until told to stop (alive, so counted)
-    script = "import os, sys\nos.fork()\n" + BURN.format(s=0.6) + "print(flush=True)\n"
+    # They start burning only when told: on a busy machine, burning from the start had done
+    # part of the work before the first snapshot, and the sum came out short.
+    script = "import os, sys\nsys.stdin.readline()\nos.fork()\n" + BURN.format(s=0.6)
+    script += "print(flush=True)\n"
     script += "sys.stdin.read()\n"
     child = subprocess.Popen(
         [sys.executable, "-c", script],
@@ -72,6 +75,8 @@ def test_a_process_group_is_measured_with_every_process_it_forked() -> None:
         # WHEN the meter spans their work
         with cpu.measure(child.pid) as used:
             start = cpu.snapshot(child.pid)
+            child.stdin.write(b"go\n")
+            child.stdin.flush()
             assert child.stdout.readline() == b"\n"
             assert child.stdout.readline() == b"\n"
             end = cpu.snapshot(child.pid)

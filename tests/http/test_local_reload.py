@@ -1,0 +1,162 @@
+"""`make serve` (`python -m functions.local --reload`): the server restarts when a watched .py
+file changes, and only then; a bad setting still stops it at once; a signal stops it all.
+The tests watch a folder of their own, never the project's functions/."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.http.test_local_workers import alive, children
+from tools.processes import ROOT, free_port, http_ok
+
+# Bounded by what the system allows itself: the watcher's debounce and check (reload.py) and
+# a server's start, which the other local tests give 30 s.
+DEADLINE_S = 30.0
+
+
+def until(outcome: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not outcome():
+        assert time.monotonic() < deadline, f"never: {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def reloading(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+        "LAMBDA_WORKERS": "2",
+        "LAMBDA_LOG_LEVEL": "WARNING",
+    }
+    argv = [sys.executable, "-m", "functions.local", "--reload", "--watch", str(watched)]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    until(lambda: http_ok(f"{url}/health") and len(server_pids(proc)) == 1, "the server answers")
+    yield proc, url, watched
+    for pid in [*server_pids(proc), proc.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    proc.communicate(timeout=DEADLINE_S)
+
+
+def server_pids(proc: subprocess.Popen[str]) -> set[int]:
+    """The server (the supervisor) the watcher runs as its child."""
+    return children(proc.pid)
+
+
+def test_a_changed_python_file_restarts_the_server(
+    reloading: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    proc, url, watched = reloading
+    (first,) = server_pids(proc)
+    (watched / "routes.py").write_text("CHANGED = True\n")
+    until(lambda: not alive(first), "the old server stops")
+    until(lambda: len(server_pids(proc)) == 1 and http_ok(f"{url}/health"), "a new one answers")
+    assert server_pids(proc) != {first}
+    assert proc.poll() is None
+
+
+def test_a_file_that_is_not_python_does_not_restart_it(
+    reloading: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    proc, _, watched = reloading
+    (first,) = server_pids(proc)
+    # GIVEN a text file written first, then a .py file: only the second restarts the server
+    (watched / "notes.txt").write_text("not code\n")
+    (watched / "module.py").write_text("X = 1\n")
+    until(lambda: not alive(first), "the .py change restarts it")
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line == "lambda: module.py changed: restarting the server\n"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_signal_stops_the_watcher_and_the_server(
+    reloading: tuple[subprocess.Popen[str], str, Path], sig: signal.Signals
+) -> None:
+    proc, _, _ = reloading
+    server = server_pids(proc)
+    workers = {w for s in server for w in children(s)}
+    proc.send_signal(sig)
+    assert proc.wait(timeout=DEADLINE_S) == 0
+    assert not any(alive(pid) for pid in server | workers)
+
+
+def processes_serving(data_dir: Path) -> list[int]:
+    """Every process (orphans too) serving this test's DATA_DIR, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if f"DATA_DIR={data_dir}\0".encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def test_a_signal_during_a_restart_leaves_no_server_behind(
+    reloading: tuple[subprocess.Popen[str], str, Path], tmp_path: Path
+) -> None:
+    # GIVEN a change that starts a restart, WHEN SIGTERM arrives in the middle of it (or just
+    # before, or after: the outcome must be the same), THEN the watcher exits and no server
+    # is left running on its own (one was, before restarts deferred the signal)
+    proc, _, watched = reloading
+    (watched / "edit.py").write_text("X = 2\n")
+    assert proc.stderr is not None
+    assert "edit.py changed" in proc.stderr.readline()  # the restart has begun
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=DEADLINE_S) == 0
+    until(lambda: not processes_serving(tmp_path / "data"), "every server has stopped")
+
+
+def test_a_bad_setting_stops_the_reloading_server_with_one_line(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PORT": "http", "DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.local", "--reload", "--watch", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_S,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert "'PORT' has an invalid value" in done.stderr
+
+
+def test_a_busy_port_ends_the_first_run_and_the_watcher_with_it(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "PORT": str(taken.getsockname()[1]),
+            "DATA_DIR": str(tmp_path),
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "functions.local", "--reload", "--watch", str(tmp_path)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE_S,
+        )
+    assert done.returncode == 2
+    assert "is in use: set PORT to a free one" in done.stderr
