@@ -182,14 +182,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             "lambda:retryScheduleMinutes must be 1 to 59 (a cron minute step), "
             f"not {ints['retryScheduleMinutes']}"
         )
-    plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
-    if plan not in ("flex", "consumption"):
-        raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
-    if cloud == "azure" and plan == "consumption" and ints["minInstances"]:
-        raise ConfigMistake(
-            "lambda:minInstances needs Flex Consumption (Linux Consumption has no always-ready "
-            "instances): pulumi config set lambda:azurePlan flex"
-        )
+    plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
     return StackConfig(
         cloud=cloud,
         project=project,
@@ -215,6 +208,26 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         peer_secret=config.get_secret("peerSecret"),
         webhooks=_webhooks(config),
     )
+
+
+def _azure_plan(plan: str, cloud: str, ints: Mapping[str, int]) -> str:
+    if plan not in ("flex", "consumption"):
+        raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
+    if cloud != "azure" or plan != "consumption":
+        return plan
+    if ints["minInstances"]:
+        raise ConfigMistake(
+            "lambda:minInstances needs Flex Consumption (Linux Consumption has no always-ready "
+            "instances): pulumi config set lambda:azurePlan flex"
+        )
+    if ints["jobTimeoutSeconds"] > 600:
+        # Linux Consumption stops any run at functionTimeout, which it caps at 10 minutes.
+        raise ConfigMistake(
+            "lambda:jobTimeoutSeconds must be at most 600 on Linux Consumption (its cap on a "
+            f"run), not {ints['jobTimeoutSeconds']}: lower it, or pulumi config set "
+            "lambda:azurePlan flex"
+        )
+    return plan
 
 
 def _webhooks(config: pulumi.Config) -> pulumi.Output[str] | None:

@@ -31,6 +31,9 @@ GCP_PROJECT = "my-gcp-project"
 GCP_PROJECT_NUMBER = "482913077652"
 ORG = "organization"
 
+UAI_PRINCIPAL = "77777777-6666-5555-4444-333333333333"
+UAI_CLIENT = "88888888-7777-6666-5555-444444444444"
+
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 
 
@@ -231,12 +234,28 @@ def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
                 {"name": host, "hostType": "Standard", "sslState": "Disabled"},
                 {"name": scm, "hostType": "Repository", "sslState": "Disabled"},
             ],
+            # ARM answers the user-assigned identities as a map by resource id, each with its
+            # principal and client ids (Microsoft.Web sites: ManagedServiceIdentity).
             "identity": {
                 **inputs.get("identity", {}),
                 "principalId": "11111111-2222-3333-4444-555555555555",
                 "tenantId": "99999999-8888-7777-6666-555555555555",
+                "userAssignedIdentities": {
+                    uid: {"principalId": UAI_PRINCIPAL, "clientId": UAI_CLIENT}
+                    for uid in inputs.get("identity", {}).get("userAssignedIdentities", [])
+                },
             },
             "state": "Running",
+        }
+    if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+        # Microsoft.ManagedIdentity/userAssignedIdentities: its principal and client ids exist
+        # as soon as the create returns, before anything uses it.
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.ManagedIdentity/userAssignedIdentities/{auto}",
+            "principalId": UAI_PRINCIPAL,
+            "clientId": UAI_CLIENT,
+            "tenantId": "99999999-8888-7777-6666-555555555555",
         }
     if args.typ == "azure-native:keyvault:Vault":
         name = auto[:24]
