@@ -20,6 +20,7 @@ import pulumi_gcp as gcp
 from stacks.args import FunctionArgs
 from stacks.gcp.bigquery import BigQueryTable, bigquery
 from stacks.gcp.iam import EVENTS_ROLE, build_grants, secret_variable, service_account
+from stacks.gcp.settle import settle
 from stacks.jobs import Schedule, schedules
 from stacks.outputs import StackOutputs
 
@@ -71,7 +72,7 @@ class GcpFunction(pulumi.ComponentResource):
         self._env = args.environment(self.bucket.name)
         self._secret_env, secret_grants = self._secrets(name, args, self._after_apis())
         self.function, self.jobs = self._functions(
-            self._after_apis(depends_on=[*grants, *secret_grants])
+            self._after_apis(depends_on=[*grants, *secret_grants, self._settled(grants)])
         )
         # base_url is the Cloud Run URI (https://<service>-<hash>.<region>.run.app), where the
         # app's routes start at `/`. `Function.url` is https://<region>-<project>.cloudfunctions
@@ -86,6 +87,14 @@ class GcpFunction(pulumi.ComponentResource):
         query = bigquery(name, self.config, self.bucket, self._after_apis())
         self.outputs = self._outputs(base_url, query)
         self.register_outputs(self.outputs.as_dict())
+
+    def _settled(self, grants: Sequence[pulumi.Resource]) -> pulumi.Resource:
+        """Once grants and APIs have had time to take effect (stacks/gcp/settle.py)."""
+        accounts = (self.builder, self.account, self.scheduler)
+        self._settle = settle(
+            self._name, [a.member for a in accounts], [*self.apis, *grants, *accounts], self
+        )
+        return self._settle
 
     def _enable_apis(self) -> list[gcp.projects.Service]:
         return [
@@ -282,5 +291,5 @@ class GcpFunction(pulumi.ComponentResource):
                     service_account_email=self.scheduler.email, audience=url
                 ),
             ),
-            opts=self._after_apis(),
+            opts=self._after_apis(depends_on=[self._settle]),
         )

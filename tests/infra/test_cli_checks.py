@@ -131,6 +131,7 @@ def test_the_clis_virtualenv_installs_the_program_set_only_at_the_locked_pins() 
         "pulumi-gcp",
         "pulumi-azure-native",
         "pulumi-random",
+        "pulumiverse-time",
         "azure-identity",
         "uv",
     ):

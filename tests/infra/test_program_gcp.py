@@ -216,3 +216,22 @@ def test_gcp_secrets_live_in_secret_manager_readable_by_the_function_alone(gcp_r
             account.outputs["member"],
         ), grant.urn
     assert set(secret_values(mocks, "gcp")) == set(SECRET_NAMES)
+
+
+SLEEP = "time:index/sleep:Sleep"
+
+
+def test_gcp_first_builds_wait_for_grants_and_apis_to_take_effect(gcp_run: Run) -> None:
+    # IAM changes usually take effect within two minutes (cloud.google.com/iam/docs/
+    # access-change-propagation); a build that starts before fails, and nothing retries it.
+    mocks, _ = gcp_run
+    sleep = mocks.one(SLEEP)
+    assert sleep.inputs["createDuration"] == "120s", sleep.urn
+    waited = set(sleep.depends_on)
+    for typ in ("gcp:projects/service:Service", "gcp:projects/iAMMember:IAMMember", ACCOUNT):
+        for resource in mocks.of_type(typ):
+            assert f"{typ}::{resource.name}" in waited, resource.urn
+    members = {a.outputs["member"] for a in mocks.of_type(ACCOUNT)}
+    assert set(sleep.inputs["triggers"].values()) == members
+    for resource in [*mocks.of_type(FN), *mocks.of_type("gcp:cloudscheduler/job:Job")]:
+        assert f"{SLEEP}::lambda-iam-settle" in resource.depends_on, resource.urn

@@ -288,6 +288,14 @@ def _random(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {}
 
 
+def _time(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """pulumiverse-time (the Terraform time provider): a Sleep's id is the instant its create
+    finished (RFC 3339), its state its inputs."""
+    if args.typ == "time:index/sleep:Sleep":
+        return {"id": "2026-12-03T05:02:00Z"}
+    return {}
+
+
 PEER_KEY = "peer-signing-key-of-"
 
 
@@ -306,7 +314,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return rid, self._stack_reference(args.inputs["name"])
         secret: set[str] = set()
         args.inputs = unwrap_secrets(dict(args.inputs), "", secret)
-        computed = {**_aws(args), **_gcp(args), **_azure(args), **_random(args)}
+        computed = {**_aws(args), **_gcp(args), **_azure(args), **_random(args), **_time(args)}
         rid = str(computed.get("id", rid))
         outputs = {**args.inputs, **computed}
         urn = f"urn:pulumi:test::lambda::{args.typ}::{args.name}"
