@@ -217,11 +217,11 @@ def test_azure_app_first_starts_after_its_vault_reader_holds_the_role(plan: str)
 def test_azure_retry_timer_follows_the_retry_schedule_setting() -> None:
     # A timer's schedule may name an app setting, `%NAME%`, which the host resolves (Microsoft
     # Learn, "Timer trigger for Azure Functions"): the app names it, the stack sets it.
-    from functions.azure.function_app import app as function_app
+    from tools.platforms import azure_functions
 
     schedules = {
-        fn.get_function_name(): binding.schedule
-        for fn in function_app.get_functions()
+        name: binding.schedule
+        for name, fn in azure_functions().items()
         for binding in fn.get_bindings()
         if binding.type == "timerTrigger"
     }

@@ -221,6 +221,12 @@ def test_gcp_secrets_live_in_secret_manager_readable_by_the_function_alone(gcp_r
 SLEEP = "time:index/sleep:Sleep"
 
 
+def test_gcp_the_jobs_grant_keeps_the_urn_of_the_public_grant_it_replaces(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    assert mocks.named(INVOKER, "lambda-jobs-invoker").aliases == ("lambda-jobs-public",)
+    assert mocks.named(INVOKER, "lambda-public").aliases == ()
+
+
 def test_gcp_first_builds_wait_for_grants_and_apis_to_take_effect(gcp_run: Run) -> None:
     # IAM changes usually take effect within two minutes (cloud.google.com/iam/docs/
     # access-change-propagation); a build that starts before fails, and nothing retries it.

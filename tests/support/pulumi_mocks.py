@@ -47,6 +47,7 @@ class Registered:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     depends_on: tuple[str, ...] = ()  # "type::name" of the explicit dependencies
+    aliases: tuple[str, ...] = ()  # the names it was once registered under (`aliases`)
 
 
 def unwrap_secrets(value: Any, path: str, found: set[str]) -> Any:
@@ -307,6 +308,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.calls: list[str] = []
         self._urns: dict[str, str] = {}
         self._options: dict[tuple[str, str], tuple[bool, tuple[str, ...]]] = {}
+        self._aliases: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         rid = f"{args.name}-{_suffix(args.name, 6)}"
@@ -335,6 +337,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 bool(request.protect),
                 tuple(request.dependencies),
             )
+            # Alias specs as the engine receives them (pulumi/pulumi proto/pulumi/alias.proto).
+            self._aliases[(request.type, request.name)] = tuple(
+                alias.spec.name if alias.HasField("spec") else alias.urn
+                for alias in request.aliases
+            )
             return response
 
         monitor.RegisterResource = recording
@@ -345,6 +352,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             protect, urns = self._options.get((resource.typ, resource.name), (False, ()))
             resource.protect = protect
             resource.depends_on = tuple(self._urns.get(u, u) for u in urns)
+            resource.aliases = self._aliases.get((resource.typ, resource.name), ())
 
     def _stack_reference(self, name: str) -> dict[str, Any]:
         """A peer stack's outputs as the engine reads them: nothing for a stack never deployed,
