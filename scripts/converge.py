@@ -3,9 +3,12 @@ injected peer URLs match its peers' `base_url` outputs.
 
     .venv/bin/python -m scripts.converge [--org ORG] [--stacks aws gcp azure]
 
-A stack deployed before its peers injects only the peers that existed then; a second pass picks
-up the rest (`pulumi preview` shows it as a change to the function's environment). With three
-stacks, two passes always suffice; the script stops as soon as a pass changes nothing.
+Each stack finds its peers itself (stacks/siblings.py: the project's other stacks that exist),
+so nothing is wired by hand: `pulumi stack init` the stacks, then run this. A stack deployed
+before its peers injects only the peers deployed then; a second pass picks up the rest
+(`pulumi preview` shows it as a change to the function's environment). From nothing, two passes
+suffice (tests/infra/test_siblings.py runs the program through them); the script stops as soon
+as a pass changes nothing.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ def function_environment(
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
+        # The job lease's lifetime: a crashed run's lease lapses once the platform stopped it.
+        keys.JOB_TIMEOUT: str(config.job_timeout_s),
         # DuckDB's memory limit is half of it (functions/core/duck.py); Flex's is at least 2048.
         keys.MEMORY_MB: str(max(2048, config.memory_mb) if flex else config.memory_mb),
     }

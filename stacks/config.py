@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from stacks.siblings import SiblingsUnknown, listed_stacks, siblings
+
 CLOUDS = ("aws", "gcp", "azure")
 DEFAULT_ARCH = {"aws": "arm64", "gcp": "x86_64", "azure": "x86_64"}
 
@@ -125,6 +127,24 @@ def resolve_peer_stacks(raw: str, org: str, project: str, stack: str) -> tuple[s
     return tuple(resolved)
 
 
+def _peer_stacks(raw: str, project: str, stack: str, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """`lambda:peerStacks` when set (`none`: a lone stack on purpose); unset, the project's
+    other cloud stacks that exist in the current backend (stacks/siblings.py)."""
+    org = pulumi.get_organization()
+    if raw.strip().lower() == "none":
+        return ()
+    if raw.strip():
+        return resolve_peer_stacks(raw, org, project, stack)
+    try:
+        names = listed_stacks(project, environ)
+    except SiblingsUnknown as error:
+        raise ConfigMistake(
+            f"lambda:peerStacks is unset and `pulumi stack ls` failed ({error}): name the "
+            "peers (pulumi config set lambda:peerStacks aws,gcp,azure) or set it to none"
+        ) from None
+    return () if names is None else siblings(org, project, stack, names)
+
+
 def _int(config: pulumi.Config, key: str) -> int:
     value = config.get_int(key)
     return int(DEFAULTS[key]) if value is None else value
@@ -162,14 +182,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             "lambda:retryScheduleMinutes must be 1 to 59 (a cron minute step), "
             f"not {ints['retryScheduleMinutes']}"
         )
-    plan = config.get("azurePlan") or str(DEFAULTS["azurePlan"])
-    if plan not in ("flex", "consumption"):
-        raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
-    if cloud == "azure" and plan == "consumption" and ints["minInstances"]:
-        raise ConfigMistake(
-            "lambda:minInstances needs Flex Consumption (Linux Consumption has no always-ready "
-            "instances): pulumi config set lambda:azurePlan flex"
-        )
+    plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
     return StackConfig(
         cloud=cloud,
         project=project,
@@ -181,9 +194,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         timeout_s=ints["timeoutSeconds"],
         job_timeout_s=ints["jobTimeoutSeconds"],
         log_retention_days=ints["logRetentionDays"],
-        peer_stacks=resolve_peer_stacks(
-            config.get("peerStacks") or "", pulumi.get_organization(), project, stack
-        ),
+        peer_stacks=_peer_stacks(config.get("peerStacks") or "", project, stack, environ),
         gcp_project=_gcp_project(config, environ) if cloud == "gcp" else None,
         azure_plan=plan,
         max_body_bytes=ints["maxBodyBytes"],
@@ -197,6 +208,26 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         peer_secret=config.get_secret("peerSecret"),
         webhooks=_webhooks(config),
     )
+
+
+def _azure_plan(plan: str, cloud: str, ints: Mapping[str, int]) -> str:
+    if plan not in ("flex", "consumption"):
+        raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
+    if cloud != "azure" or plan != "consumption":
+        return plan
+    if ints["minInstances"]:
+        raise ConfigMistake(
+            "lambda:minInstances needs Flex Consumption (Linux Consumption has no always-ready "
+            "instances): pulumi config set lambda:azurePlan flex"
+        )
+    if ints["jobTimeoutSeconds"] > 600:
+        # Linux Consumption stops any run at functionTimeout, which it caps at 10 minutes.
+        raise ConfigMistake(
+            "lambda:jobTimeoutSeconds must be at most 600 on Linux Consumption (its cap on a "
+            f"run), not {ints['jobTimeoutSeconds']}: lower it, or pulumi config set "
+            "lambda:azurePlan flex"
+        )
+    return plan
 
 
 def _webhooks(config: pulumi.Config) -> pulumi.Output[str] | None:

@@ -13,7 +13,7 @@ import azure.functions as func
 from functions.azure.http import to_request, to_response
 from functions.core.app import App
 from functions.core.ports import BlobStore
-from functions.core.schedules import COMPACT, RECONCILE, RETRY
+from functions.core.schedules import COMPACT, RECONCILE, RETRY_SCHEDULE_SETTING
 from functions.core.services import Services
 from functions.core.settings import Settings
 
@@ -42,7 +42,9 @@ def http(req: func.HttpRequest) -> func.HttpResponse:
     return response
 
 
-@app.timer_trigger(schedule=RETRY.ncrontab(), arg_name="timer", run_on_startup=False)
+# The schedule is an app setting the host resolves (`%NAME%`), set by the stack from
+# lambda:retryScheduleMinutes (stacks/azure/timers.py); compaction's is fixed (hourly).
+@app.timer_trigger(schedule=f"%{RETRY_SCHEDULE_SETTING}%", arg_name="timer", run_on_startup=False)
 def retry_outbox(timer: func.TimerRequest) -> None:
     default_app().jobs.retry()
 

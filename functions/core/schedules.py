@@ -40,6 +40,9 @@ class Job:
         return f"rate({every} minute{'s' if every > 1 else ''})"
 
 
+# Azure's retry timer takes its schedule from this app setting (`%LAMBDA_RETRY_SCHEDULE%`), so
+# the stack's `lambda:retryScheduleMinutes` applies there as on the other clouds.
+RETRY_SCHEDULE_SETTING = "LAMBDA_RETRY_SCHEDULE"
 RETRY = Job("retry_outbox", "/internal/outbox/retry", period_minutes=1)
 COMPACT = Job("compact", "/internal/compact", period_minutes=60, minute=10)
 RECONCILE = Job("reconcile", "/internal/reconcile", period_minutes=60, minute=40)

@@ -31,6 +31,7 @@ OUTBOX_MAX_ATTEMPTS = "LAMBDA_OUTBOX_MAX_ATTEMPTS"
 OUTBOX_BACKOFF = "LAMBDA_OUTBOX_BACKOFF"
 OUTBOX_RETRY_INTERVAL = "LAMBDA_OUTBOX_RETRY_INTERVAL"
 MEMORY_MB = "LAMBDA_MEMORY_MB"
+JOB_TIMEOUT = "LAMBDA_JOB_TIMEOUT"  # seconds: how long a job lease holds (core/lease.py)
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime itself
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
@@ -250,6 +251,7 @@ class Settings(NamedTuple):
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
     memory_mb: int | None = None
+    job_timeout_s: int = 900  # the platform stops a job run by then: its lease lapses after
     workers: int | None = None  # local server processes; None: two per CPU (at most 8)
     sync: str = "fsync"  # local store: file and folder fsync, or one syncfs per batch
     storage_emulator_host: str | None = None  # GCP: an emulator, reached without credentials
@@ -293,6 +295,7 @@ class Settings(NamedTuple):
             ),
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
+            job_timeout_s=env.get(JOB_TIMEOUT, _positive_int, 900),
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),
             storage_emulator_host=env.optional(STORAGE_EMULATOR_HOST),

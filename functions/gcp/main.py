@@ -1,19 +1,23 @@
-"""Google Cloud Functions (2nd gen) entry point: the HTTP function `handle`; Cloud Scheduler
-calls the jobs' routes over HTTP. In the deployed zip this file is the root `main.py`, as
-Cloud Functions requires. google-cloud-storage is imported only when a route first needs
-storage. See docs/deploying.md.
+"""Google Cloud Functions (2nd gen) entry points: the HTTP function `handle`, and `jobs`, the
+jobs function that Cloud Scheduler calls with its own OIDC identity. In the deployed zip this
+file is the root `main.py`, as Cloud Functions requires. google-cloud-storage is imported only
+when a route first needs storage. See docs/deploying.md.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from collections.abc import Callable
 from typing import Any
 
 import functions_framework
 
-from functions.core.app import App
-from functions.core.http import Response
+from functions.core.app import App, error_response
+from functions.core.errors import AppError, MethodNotAllowed, RouteNotFound
+from functions.core.http import Response, json_response
 from functions.core.ports import BlobStore
+from functions.core.schedules import COMPACT, RECONCILE, RETRY
 from functions.core.services import Services
 from functions.core.settings import Settings
 from functions.wsgi import to_request
@@ -48,3 +52,33 @@ def serve(app: App, request: Any) -> tuple[bytes, int, dict[str, str]]:
 @functions_framework.http
 def handle(request: Any) -> tuple[bytes, int, dict[str, str]]:
     return serve(default_app(), request)
+
+
+def job_runs(app: App) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Every job of the table (functions/core/schedules.py) by its route."""
+    return {
+        RETRY.route: app.jobs.retry,
+        COMPACT.route: app.jobs.compact,
+        RECONCILE.route: app.jobs.reconcile,
+    }
+
+
+def run_job(app: App, method: str, path: str) -> Response:
+    """A scheduled job by its route. No bearer token: Cloud Run lets through only callers that
+    hold run.invoker on this service (the scheduler's account alone), checking the OIDC token
+    before the request reaches the function."""
+    try:
+        run = job_runs(app).get(path)
+        if run is None:
+            raise RouteNotFound(f"no job at {path}")
+        if method != "POST":
+            raise MethodNotAllowed(f"{method} is not allowed on {path}", ("POST",))
+        return json_response(200, run())
+    except AppError as error:
+        return error_response(error, os.urandom(16).hex())
+
+
+@functions_framework.http
+def jobs(request: Any) -> tuple[bytes, int, dict[str, str]]:
+    response = run_job(default_app(), request.method, request.path)
+    return response.body, response.status, dict(response.headers)

@@ -55,14 +55,18 @@ class AwsFunction(pulumi.ComponentResource):
         self.function = self._http_function()
         self.qualifier = self._warm(self._config.min_instances)
         jobs = {s.slug: self._schedule(s) for s in schedules(self._config)}
-        results = self._bucket("athena-results", self._child)
+        results = self._bucket("athena-results", self._child, disposable=True)
         query = athena(name, self._config, self.bucket, results, self._child)
         self.url = self._public_url()
         self.outputs = self._outputs(jobs, query)
         self.register_outputs(self.outputs.as_dict())
 
-    def _bucket(self, purpose: str, opts: pulumi.ResourceOptions) -> aws.s3.Bucket:
-        return private_bucket(f"{self._name}-{purpose}", self._config.tags, opts, parent=self)
+    def _bucket(
+        self, purpose: str, opts: pulumi.ResourceOptions, disposable: bool = False
+    ) -> aws.s3.Bucket:
+        return private_bucket(
+            f"{self._name}-{purpose}", self._config.tags, opts, parent=self, disposable=disposable
+        )
 
     def _code(self, artifacts: aws.s3.Bucket) -> aws.s3.BucketObjectv2:
         archive = self._args.archive
@@ -121,7 +125,6 @@ class AwsFunction(pulumi.ComponentResource):
         function_name: str,
         handler: str,
         timeout: int,
-        reserved: int | None = None,
         publish: bool = False,
     ) -> aws.lambda_.Function:
         config, archive = self._config, self._args.archive
@@ -137,7 +140,6 @@ class AwsFunction(pulumi.ComponentResource):
             source_code_hash=archive.sha256_base64,
             memory_size=config.memory_mb,
             timeout=timeout,
-            reserved_concurrent_executions=reserved,
             publish=publish or None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
@@ -180,16 +182,18 @@ class AwsFunction(pulumi.ComponentResource):
 
     def _schedule(self, schedule: Schedule) -> aws.lambda_.Function:
         """A scheduled job: an EventBridge rule invoking its own function on the same code and
-        role, with an explicit handler (nothing sniffs the event to know what to do). Reserved
-        concurrency 1: a run that outlasts the interval throttles the next one (EventBridge
-        retries it later) instead of running two over the same outbox or hour."""
+        role, with an explicit handler (nothing sniffs the event to know what to do). No
+        reserved concurrency: a new account's quota is 10 and Lambda keeps 10 unreserved, so
+        reserving any fails the create ("decreases account's UnreservedConcurrentExecution
+        below its minimum value of [10]", Lambda's PutFunctionConcurrency). A run that finds
+        the previous one still going exits at once on the job's lease in the bucket
+        (functions/core/lease.py)."""
         name, config = f"{self._name}-{schedule.slug}", self._config
         function = self._function(
             name,
             f"{config.prefix}-{schedule.slug}",
             f"functions.aws.handler.{schedule.job.name}",
             config.job_timeout_s,
-            reserved=1,
         )
         rule = aws.cloudwatch.EventRule(
             f"{name}-schedule",

@@ -8,11 +8,18 @@ import pulumi_aws as aws
 
 
 def private_bucket(
-    name: str, tags: dict[str, str], opts: pulumi.ResourceOptions, parent: pulumi.Resource
+    name: str,
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions,
+    parent: pulumi.Resource,
+    disposable: bool = False,
 ) -> aws.s3.Bucket:
-    """`opts` for the bucket itself (its protection), its settings parented to `parent`."""
+    """`opts` for the bucket itself (its protection), its settings parented to `parent`.
+    `disposable`: `pulumi destroy` empties it first (`force_destroy`), for objects that AWS
+    writes and Pulumi never created (Athena's query results), which would otherwise stop the
+    delete with `BucketNotEmpty`."""
     child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(name, force_destroy=False, tags=tags, opts=opts)
+    bucket = aws.s3.Bucket(name, force_destroy=disposable, tags=tags, opts=opts)
     aws.s3.BucketPublicAccessBlock(
         f"{name}-private",
         bucket=bucket.id,

@@ -12,15 +12,15 @@ import pulumi_azure_native as azure
 
 from stacks.args import FunctionArgs
 from stacks.azure.flex_deploy import FlexDeployment, ProviderRegistration, TriggerSync
+from stacks.azure.identity import VaultReader, role_definition, vault_reader
 from stacks.azure.packages import connection_string, flex_config, package_url, scm_host
+from stacks.azure.timers import timer_settings
 from stacks.outputs import StackOutputs
 from stacks.query_tables import synapse_example
 
 # Storage Blob Data Owner: the Functions host needs it on its own storage (deployment package,
 # leases); the app's data access rides on the same assignment, scoped to this account only.
 BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
-# Key Vault Secrets User: read secret values, nothing else, granted on this vault only.
-KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 
 # Resource providers a fresh subscription may not have registered. Flex Consumption apps are
 # Microsoft.Web sites whose instances the platform runs through Microsoft.App.
@@ -68,10 +68,19 @@ class AzureFunction(pulumi.ComponentResource):
         self.container = self._container(f"{name}-events", self._kept())
         self.vault = self._vault(client.tenant_id)
         self.workspace, self.insights = self._insights()
+        # Granted before the app exists, so the host never caches an unresolved reference.
+        self._reader: VaultReader = vault_reader(
+            name,
+            self.group,
+            self._config.region,
+            self._config.tags,
+            self.vault,
+            self._subscription,
+            self._child,
+        )
         env = self._environment()
         flex = self._config.azure_plan == "flex"
         self.app = self._flex_app(env) if flex else self._consumption_app(env)
-        self._grant(f"{name}-vault-reader", self.app, KEY_VAULT_SECRETS_USER, self.vault.id)
         self.outputs = self._outputs()
         self.register_outputs(self.outputs.as_dict())
 
@@ -144,6 +153,7 @@ class AzureFunction(pulumi.ComponentResource):
     def _environment(self) -> Settings:
         env = self._args.environment(self.container.name)
         env["LAMBDA_AZURE_ACCOUNT_URL"] = self._blob_endpoint()
+        env.update(timer_settings(self._config))
         env.update(self._vault_references(self._args.secrets()))
         env["APPLICATIONINSIGHTS_CONNECTION_STRING"] = self.insights.connection_string
         return env
@@ -217,7 +227,9 @@ class AzureFunction(pulumi.ComponentResource):
         linux_fx_version: str | None = None,
         function_app_config: azure.web.FunctionAppConfigArgs | None = None,
     ) -> azure.web.WebApp:
-        """A Linux function app with its own identity, HTTPS only, TLS 1.2."""
+        """A Linux function app with its own identity (storage) and the vault reader's (Key Vault
+        references), HTTPS only, TLS 1.2; created only once the reader holds its role."""
+        reader = self._reader.identity
         return azure.web.WebApp(
             f"{self._name}-app",
             resource_group_name=self.group.name,
@@ -226,8 +238,10 @@ class AzureFunction(pulumi.ComponentResource):
             server_farm_id=plan.id,
             https_only=True,
             identity=azure.web.ManagedServiceIdentityArgs(
-                type=azure.web.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+                type=azure.web.ManagedServiceIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
+                user_assigned_identities=[reader.id],
             ),
+            key_vault_reference_identity=reader.id,
             site_config=azure.web.SiteConfigArgs(
                 linux_fx_version=linux_fx_version,
                 min_tls_version="1.2",
@@ -239,7 +253,7 @@ class AzureFunction(pulumi.ComponentResource):
             ),
             function_app_config=function_app_config,
             tags=self._config.tags,
-            opts=self._child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._reader.grant]),
         )
 
     def _flex_app(self, env: Settings) -> azure.web.WebApp:
@@ -308,11 +322,7 @@ class AzureFunction(pulumi.ComponentResource):
         self, name: str, app: azure.web.WebApp, role: str, scope: pulumi.Input[str]
     ) -> azure.authorization.RoleAssignment:
         """A built-in role for the app's own identity, on one resource only."""
-        role_id = self._subscription.apply(
-            lambda sub: (
-                f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-            )
-        )
+        role_id = role_definition(self._subscription, role)
         principal = app.identity.apply(lambda i: i.principal_id if i else None)
         return azure.authorization.RoleAssignment(
             name,

@@ -1,7 +1,8 @@
 """GCP: the component. A private events bucket, the zip in a source bucket, two 2nd-gen Cloud
 Functions (the HTTP app, and the scheduled jobs with a longer timeout) running as their own
-service account and built by a dedicated build account, public invocation on their Cloud Run
-services, a Cloud Scheduler job per scheduled job, and the BigQuery table. See docs/deploying.md.
+service account and built by a dedicated build account, public invocation on the app's Cloud
+Run service, a Cloud Scheduler job per scheduled job calling the jobs' service with its own OIDC
+identity (the only one that may invoke it), and the BigQuery table. See docs/deploying.md.
 
 A fresh project works on the first `pulumi up`: the APIs a deploy needs are enabled by the
 program (and left enabled on destroy), and every resource that calls one depends on it.
@@ -19,6 +20,7 @@ import pulumi_gcp as gcp
 from stacks.args import FunctionArgs
 from stacks.gcp.bigquery import BigQueryTable, bigquery
 from stacks.gcp.iam import EVENTS_ROLE, build_grants, secret_variable, service_account
+from stacks.gcp.settle import settle
 from stacks.jobs import Schedule, schedules
 from stacks.outputs import StackOutputs
 
@@ -62,23 +64,37 @@ class GcpFunction(pulumi.ComponentResource):
         self.bucket = self._private_bucket(f"{name}-events", self._after_apis(protect=True))
         self._source = self._upload_source(child)
         self.account, self.builder = self._accounts(child)
+        self.scheduler = service_account(
+            f"{name}-scheduler", f"{self.config.prefix}-sched", "scheduler", self.config, child
+        )
         self._grant_events(child)
         grants = build_grants(name, self.config, self.builder, child)
         self._env = args.environment(self.bucket.name)
         self._secret_env, secret_grants = self._secrets(name, args, self._after_apis())
         self.function, self.jobs = self._functions(
-            self._after_apis(depends_on=[*grants, *secret_grants])
+            self._after_apis(depends_on=[*grants, *secret_grants, self._settled(grants)])
         )
         # base_url is the Cloud Run URI (https://<service>-<hash>.<region>.run.app), where the
         # app's routes start at `/`. `Function.url` is https://<region>-<project>.cloudfunctions
         # .net/<name>, whose path begins with the function's name.
-        base_url = self._public(f"{name}-public", self.function)
-        jobs_url = self._public(f"{name}-jobs-public", self.jobs)
+        base_url = self._invoker(f"{name}-public", self.function, "allUsers")
+        # Once `-jobs-public` (allUsers): the same URN, replaced by the scheduler's grant.
+        jobs_url = self._invoker(
+            f"{name}-jobs-invoker", self.jobs, self.scheduler.member, f"{name}-jobs-public"
+        )
         for schedule in schedules(self.config):
             self._scheduler_job(schedule, jobs_url)
         query = bigquery(name, self.config, self.bucket, self._after_apis())
         self.outputs = self._outputs(base_url, query)
         self.register_outputs(self.outputs.as_dict())
+
+    def _settled(self, grants: Sequence[pulumi.Resource]) -> pulumi.Resource:
+        """Once grants and APIs have had time to take effect (stacks/gcp/settle.py)."""
+        accounts = (self.builder, self.account, self.scheduler)
+        self._settle = settle(
+            self._name, [a.member for a in accounts], [*self.apis, *grants, *accounts], self
+        )
+        return self._settle
 
     def _enable_apis(self) -> list[gcp.projects.Service]:
         return [
@@ -134,15 +150,16 @@ class GcpFunction(pulumi.ComponentResource):
     def _functions(
         self, build_ready: pulumi.ResourceOptions
     ) -> tuple[gcp.cloudfunctionsv2.Function, gcp.cloudfunctionsv2.Function]:
-        """The HTTP app, and the jobs' own function: the app's request timeout (30 s by
-        default) would cut compaction and outbox retries off. One jobs instance at most, so
-        runs never overlap."""
+        """The HTTP app, and the jobs' own function (entry point `jobs`): the app's request
+        timeout (30 s by default) would cut compaction and outbox retries off. No instance cap:
+        each job's lease in the bucket keeps its runs from overlapping (functions/core/lease.py),
+        and an hour's compaction no longer holds the retry runs back."""
         name, config = self._name, self.config
         http = self._function(
             f"{name}-fn", config.prefix, config.timeout_s, build_ready, warm=config.min_instances
         )
         jobs = self._function(
-            f"{name}-jobs", f"{config.prefix}-jobs", config.job_timeout_s, build_ready, 1
+            f"{name}-jobs", f"{config.prefix}-jobs", config.job_timeout_s, build_ready, entry="jobs"
         )
         return http, jobs
 
@@ -200,8 +217,8 @@ class GcpFunction(pulumi.ComponentResource):
         function_name: str,
         timeout: int,
         opts: pulumi.ResourceOptions,
-        max_instances: int | None = None,
         warm: int = 0,
+        entry: str = "handle",
     ) -> gcp.cloudfunctionsv2.Function:
         config = self.config
         return gcp.cloudfunctionsv2.Function(
@@ -212,7 +229,7 @@ class GcpFunction(pulumi.ComponentResource):
             labels=config.tags,
             build_config=gcp.cloudfunctionsv2.FunctionBuildConfigArgs(
                 runtime=f"python{config.python.replace('.', '')}",
-                entry_point="handle",
+                entry_point=entry,
                 source=self._source,
                 # Accepts the account's resource name, projects/<p>/serviceAccounts/<email>.
                 service_account=self.builder.name,
@@ -220,7 +237,6 @@ class GcpFunction(pulumi.ComponentResource):
             service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
                 available_memory=f"{config.memory_mb}M",
                 timeout_seconds=timeout,
-                max_instance_count=max_instances,
                 min_instance_count=warm or None,
                 service_account_email=self.account.email,
                 ingress_settings="ALLOW_ALL",
@@ -230,17 +246,26 @@ class GcpFunction(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _public(self, name: str, function: gcp.cloudfunctionsv2.Function) -> pulumi.Output[str]:
-        """A 2nd-gen function is served by Cloud Run: the Cloud Functions invoker role alone
-        does not make it public; run.invoker for allUsers on its service does."""
+    def _invoker(
+        self,
+        name: str,
+        function: gcp.cloudfunctionsv2.Function,
+        member: pulumi.Input[str],
+        was: str | None = None,
+    ) -> pulumi.Output[str]:
+        """A 2nd-gen function is served by Cloud Run, which checks run.invoker on its service
+        (the Cloud Functions invoker role alone does nothing): for allUsers the app is public;
+        for one account, only that account's OIDC tokens get through."""
         gcp.cloudrunv2.ServiceIamMember(
             name,
             project=self.config.gcp_project,
             location=self.config.region,
             name=function.service_config.apply(lambda c: c.service if c else None),
             role="roles/run.invoker",
-            member="allUsers",
-            opts=pulumi.ResourceOptions(parent=self),
+            member=member,
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[pulumi.Alias(name=was)] if was else None
+            ),
         )
         uri: pulumi.Output[str] = function.service_config.apply(
             lambda c: (c.uri or "").rstrip("/") if c else ""
@@ -248,11 +273,10 @@ class GcpFunction(pulumi.ComponentResource):
         return uri
 
     def _scheduler_job(self, schedule: Schedule, url: pulumi.Output[str]) -> None:
-        """Cloud Scheduler calls a scheduled route with the bearer token (a secret header)."""
+        """Cloud Scheduler calls a scheduled route as the scheduler's account, with an OIDC
+        token whose audience is the jobs service's URL (what Cloud Run checks): no long-lived
+        secret sits in the job, where the Scheduler API would show it to any viewer."""
         config, route = self.config, schedule.job.route
-        headers: pulumi.Output[dict[str, str]] = pulumi.Output.secret(
-            self._args.key.retry_token.apply(lambda t: {"Authorization": f"Bearer {t}"})
-        )
         gcp.cloudscheduler.Job(
             f"{self._name}-{schedule.slug}",
             project=config.gcp_project,
@@ -263,7 +287,9 @@ class GcpFunction(pulumi.ComponentResource):
             http_target=gcp.cloudscheduler.JobHttpTargetArgs(
                 uri=url.apply(lambda base: f"{base}{route}"),
                 http_method="POST",
-                headers=headers,
+                oidc_token=gcp.cloudscheduler.JobHttpTargetOidcTokenArgs(
+                    service_account_email=self.scheduler.email, audience=url
+                ),
             ),
-            opts=self._after_apis(),
+            opts=self._after_apis(depends_on=[self._settle]),
         )

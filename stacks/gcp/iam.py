@@ -14,6 +14,9 @@ EVENTS_ROLE = "roles/storage.objectUser"
 # The build's own account (Cloud Build stopped granting the default one these in new projects
 # from July 2024): write build logs and the built image. It reads the source that Cloud
 # Functions copies into its `gcf-v2-sources-*` bucket, and no other bucket (IAM condition).
+# Google's list for a custom build account is these three roles, objectViewer project-wide
+# ("Custom Service Account for Cloud Build", cloud.google.com/functions/docs/securing/
+# build-custom-sa); ours narrows the last to the sources buckets.
 BUILD_ROLES = ("roles/logging.logWriter", "roles/artifactregistry.writer")
 SOURCES_CONDITION = 'resource.name.startsWith("projects/_/buckets/gcf-v2-sources-")'
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +18,18 @@ GCP_PROJECT_SET = {"gcp:project": "my-gcp-project"}
 MESH = {"lambda:peerStacks": "aws,gcp,azure"}
 
 Run = tuple[RecordingMocks, dict[str, Any]]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_pulumi_cli() -> Iterator[None]:
+    """Plain mocks run with no Pulumi CLI on PATH (as here and in CI, and on a developer's
+    machine too), so the program is a lone stack unless `lambda:peerStacks` says otherwise or a
+    test puts a fake CLI first on PATH (stacks/siblings.py, tests/infra/test_siblings.py)."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep)
+    kept = [d for d in dirs if not (Path(d) / "pulumi").is_file()]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", os.pathsep.join(kept))
+        yield
 
 
 def peers(**urls: str | None) -> dict[str, str | None]:

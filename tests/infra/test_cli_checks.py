@@ -12,6 +12,7 @@ import yaml
 
 from stacks.config import DEFAULTS
 from tests.support import pulumi_cli
+from tests.support.fake_pulumi_cli import install, path_with
 from tests.support.pulumi_mocks import ROOT, cli_config, run_program
 
 STACKS = ("aws", "gcp", "azure")
@@ -97,10 +98,22 @@ def test_a_stack_name_that_is_no_cloud_stops_with_the_command_to_run() -> None:
         run_program("aws", {"lambda:cloud": "dev"})
 
 
+def documented_stacks(section: str) -> list[str]:
+    """The stacks a block's `pulumi stack init` lines create, as the CLI lists them."""
+    text = BLOCKS[section].read_text()
+    block = text.split(f"<!-- cli-check: {section} -->", 1)[1].split("```", 2)[1]
+    return [f"organization/lambda/{s}" for s in re.findall(r"pulumi stack init (\w+)", block)]
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_documented_mesh_references_the_other_two_stacks(stack: str) -> None:
+def test_the_documented_mesh_references_the_other_two_stacks(
+    stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     others = sorted(f"organization/lambda/{s}" for s in STACKS if s != stack)
-    # GIVEN all three stacks initialised (the mesh block's first line) and none deployed yet
+    # GIVEN the stacks the mesh block initialises, none deployed yet, listed by the CLI
+    cli = install(tmp_path / "bin")
+    cli.write(documented_stacks("mesh"))
+    monkeypatch.setenv("PATH", path_with(cli.directory))
     created: dict[str, str | None] = dict.fromkeys(others)
     mocks, _ = run_program(stack, documented_config_sets("mesh")[stack], created)
     assert sorted(mocks.stack_references) == others
@@ -118,6 +131,7 @@ def test_the_clis_virtualenv_installs_the_program_set_only_at_the_locked_pins() 
         "pulumi-gcp",
         "pulumi-azure-native",
         "pulumi-random",
+        "pulumiverse-time",
         "azure-identity",
         "uv",
     ):

@@ -87,13 +87,31 @@ def test_aws_functions_wait_for_their_role_policy(aws_run: Run) -> None:
         assert "aws:iam/rolePolicy:RolePolicy::lambda-policy" in fn.depends_on, fn.urn
 
 
-def test_aws_scheduled_functions_cannot_overlap_themselves(aws_run: Run) -> None:
+def test_aws_functions_reserve_no_concurrency_so_a_new_account_can_create_them(
+    aws_run: Run,
+) -> None:
+    # A new account's concurrency quota is 10 and Lambda keeps 10 unreserved: any reservation
+    # fails the create ("decreases account's UnreservedConcurrentExecution below its minimum
+    # value of [10]", Lambda API reference, PutFunctionConcurrency). The jobs take a lease in
+    # the bucket instead (tests/contract/test_job_lease.py), told how long by their timeout.
     mocks, _ = aws_run
-    assert "reservedConcurrentExecutions" not in mocks.named(FN, "lambda-fn").inputs
+    for fn in mocks.of_type(FN):
+        assert "reservedConcurrentExecutions" not in fn.inputs, fn.urn
     for name in ("lambda-retry", "lambda-compact"):
         fn = mocks.named(FN, name)
-        assert fn.inputs["reservedConcurrentExecutions"] == 1, fn.urn
-        assert fn.inputs["timeout"] == 540
+        assert fn.inputs["timeout"] == 540, fn.urn
+        assert fn.inputs["environment"]["variables"]["LAMBDA_JOB_TIMEOUT"] == "540", fn.urn
+
+
+def test_aws_athena_results_bucket_is_emptied_on_destroy_and_events_bucket_is_not(
+    aws_run: Run,
+) -> None:
+    # Athena writes query results that Pulumi never created: without force_destroy, S3's
+    # DeleteBucket answers BucketNotEmpty and `pulumi destroy` stops there.
+    mocks, _ = aws_run
+    assert mocks.named(BUCKET, "lambda-athena-results").inputs["forceDestroy"] is True
+    events = mocks.named(BUCKET, "lambda-events")
+    assert events.inputs["forceDestroy"] is False, events.urn
 
 
 def test_aws_function_runtime_memory_timeout_and_logs(aws_run: Run) -> None:

@@ -54,7 +54,7 @@ def test_azure_runs_on_flex_with_identity_and_a_scoped_role(azure_run: Run) -> N
     plan = mocks.one("azure-native:web:AppServicePlan")
     assert plan.inputs["sku"] == {"name": "FC1", "tier": "FlexConsumption"}, plan.urn
     app = mocks.one(APP)
-    assert app.inputs["identity"]["type"] == "SystemAssigned"
+    assert app.inputs["identity"]["type"] == "SystemAssigned, UserAssigned"
     assert app.inputs["httpsOnly"] is True
     config = app.inputs["functionAppConfig"]
     assert config["runtime"] == {"name": "python", "version": "3.12"}
@@ -185,7 +185,8 @@ def test_azure_secrets_are_key_vault_references_the_apps_identity_alone_may_read
     reader = mocks.named("azure-native:authorization:RoleAssignment", "lambda-vault-reader")
     assert reader.inputs["scope"] == vault.outputs["id"]
     assert reader.inputs["roleDefinitionId"].endswith("4633458b-17de-408a-b874-0445c86b69e6")
-    assert reader.inputs["principalId"] == mocks.one(APP).outputs["identity"]["principalId"]
+    identity = mocks.one(UAI)
+    assert reader.inputs["principalId"] == identity.outputs["principalId"], reader.urn
     assert set(secret_values(mocks, "azure")) == set(SECRET_NAMES)
 
 
@@ -205,3 +206,82 @@ def test_azure_logs_go_to_application_insights_over_the_workspace_make_logs_quer
     assert result["log_workspace"] == workspace.outputs["customerId"]
     for resource in (workspace, insights):
         assert resource.inputs["tags"] == TAGS, resource.urn
+
+
+UAI = "azure-native:managedidentity:UserAssignedIdentity"
+GRANT = "azure-native:authorization:RoleAssignment"
+
+
+@pytest.mark.parametrize("plan", ["flex", "consumption"])
+def test_azure_app_first_starts_after_its_vault_reader_holds_the_role(plan: str) -> None:
+    # App Service resolves Key Vault references when the app starts and caches a failure for
+    # about a day, passing the literal `@Microsoft.KeyVault(...)` to the app (Microsoft Learn,
+    # "Use Key Vault references as app settings"). So the identity that resolves them is a
+    # user-assigned one, granted on the vault before the app is created.
+    mocks, _ = run_program("azure", {"lambda:azurePlan": plan})
+    app, identity = mocks.one(APP), mocks.one(UAI)
+    reader = mocks.named(GRANT, "lambda-vault-reader")
+    assert reader.inputs["principalId"] == identity.outputs["principalId"], reader.urn
+    assert f"{GRANT}::lambda-vault-reader" in app.depends_on, app.urn
+    assert app.inputs["keyVaultReferenceIdentity"] == identity.outputs["id"], app.urn
+    assert app.inputs["identity"] == {
+        "type": "SystemAssigned, UserAssigned",
+        "userAssignedIdentities": [identity.outputs["id"]],
+    }, app.urn
+    # The storage grants stay with the app's own identity (AzureWebJobsStorage__accountName).
+    for grant in mocks.of_type(GRANT):
+        if grant.name != "lambda-vault-reader":
+            assert grant.inputs["principalId"] == app.outputs["identity"]["principalId"]
+
+
+def test_azure_retry_timer_follows_the_retry_schedule_setting() -> None:
+    # A timer's schedule may name an app setting, `%NAME%`, which the host resolves (Microsoft
+    # Learn, "Timer trigger for Azure Functions"): the app names it, the stack sets it.
+    from tools.platforms import azure_functions
+
+    schedules = {
+        name: binding.schedule
+        for name, fn in azure_functions().items()
+        for binding in fn.get_bindings()
+        if binding.type == "timerTrigger"
+    }
+    assert schedules == {
+        "retry_outbox": "%LAMBDA_RETRY_SCHEDULE%",
+        "compact": "0 10 * * * *",
+        "reconcile": "0 40 * * * *",
+    }
+    mocks, _ = run_program("azure", {"lambda:retryScheduleMinutes": "5"})
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert settings["LAMBDA_RETRY_SCHEDULE"] == "0 */5 * * * *"
+
+
+@pytest.mark.parametrize(
+    ("plan", "seconds", "timeout"), [("flex", 1800, "00:30:00"), ("consumption", 540, "00:09:00")]
+)
+def test_azure_function_timeout_covers_the_job_timeout(
+    plan: str, seconds: int, timeout: str
+) -> None:
+    # host.json's functionTimeout, overridden by the app setting
+    # AzureFunctionsJobHost__functionTimeout (Microsoft Learn, "host.json reference").
+    mocks, _ = run_program(
+        "azure", {"lambda:azurePlan": plan, "lambda:jobTimeoutSeconds": str(seconds)}
+    )
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert settings["AzureFunctionsJobHost__functionTimeout"] == timeout
+    assert settings["LAMBDA_JOB_TIMEOUT"] == str(seconds)
+
+
+def test_a_job_timeout_beyond_linux_consumptions_cap_stops_with_one_line() -> None:
+    with pytest.raises(Exception, match=r"lambda:jobTimeoutSeconds must be at most 600") as raised:
+        run_program("azure", {"lambda:azurePlan": "consumption", "lambda:jobTimeoutSeconds": "900"})
+    assert "\n" not in str(raised.value)
+
+
+def test_the_packaged_host_json_allows_the_default_job_timeout() -> None:
+    import json
+
+    from tests.support.pulumi_mocks import ROOT
+
+    host = json.loads((ROOT / "functions/azure/host.json").read_text())
+    hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
+    assert hours * 3600 + minutes * 60 + seconds >= 540

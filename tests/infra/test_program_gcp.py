@@ -8,6 +8,7 @@ from tests.support.pulumi_mocks import GCP_PROJECT
 FN = "gcp:cloudfunctionsv2/function:Function"
 BUCKET = "gcp:storage/bucket:Bucket"
 ACCOUNT = "gcp:serviceaccount/account:Account"
+INVOKER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 LABELS = {"project": "lambda", "stack": "gcp", "cloud": "gcp"}
 
 
@@ -130,16 +131,22 @@ def test_gcp_source_object_is_content_hashed_in_the_source_bucket(gcp_run: Run) 
     assert len(obj.inputs["name"]) == 31
 
 
-def test_gcp_both_functions_are_public_through_run_invoker(gcp_run: Run) -> None:
+def test_gcp_the_app_is_public_and_the_jobs_only_the_schedulers(gcp_run: Run) -> None:
+    # Cloud Run checks run.invoker on the service for every request (Cloud Run docs,
+    # "Authenticating service-to-service"/"Allowing public access").
     mocks, _ = gcp_run
-    members = mocks.of_type("gcp:cloudrunv2/serviceIamMember:ServiceIamMember")
-    services = {fn.outputs["serviceConfig"]["service"] for fn in mocks.of_type(FN)}
-    assert {m.inputs["name"] for m in members} == services
-    for member in members:
-        assert (member.inputs["role"], member.inputs["member"]) == (
+    http, jobs = mocks.named(FN, "lambda-fn"), mocks.named(FN, "lambda-jobs")
+    scheduler = mocks.named(ACCOUNT, "lambda-scheduler")
+    members = {
+        m.inputs["name"]: (m.inputs["role"], m.inputs["member"]) for m in mocks.of_type(INVOKER)
+    }
+    assert members == {
+        http.outputs["serviceConfig"]["service"]: ("roles/run.invoker", "allUsers"),
+        jobs.outputs["serviceConfig"]["service"]: (
             "roles/run.invoker",
-            "allUsers",
-        ), member.urn
+            scheduler.outputs["member"],
+        ),
+    }
 
 
 def test_gcp_scheduled_routes_run_on_a_jobs_function_with_a_long_timeout(gcp_run: Run) -> None:
@@ -147,20 +154,29 @@ def test_gcp_scheduled_routes_run_on_a_jobs_function_with_a_long_timeout(gcp_run
     http, jobs = mocks.named(FN, "lambda-fn"), mocks.named(FN, "lambda-jobs")
     assert http.inputs["serviceConfig"]["timeoutSeconds"] == 30
     assert jobs.inputs["serviceConfig"]["timeoutSeconds"] == 540
-    assert jobs.inputs["serviceConfig"]["maxInstanceCount"] == 1  # runs never overlap
+    assert jobs.inputs["buildConfig"]["entryPoint"] == "jobs"
+    # No instance cap: the job leases keep runs apart, and compaction never blocks a retry.
+    assert "maxInstanceCount" not in jobs.inputs["serviceConfig"]
     jobs_uri = jobs.outputs["serviceConfig"]["uri"]
-    token = secret_values(mocks, "gcp")["LAMBDA_RETRY_TOKEN"]
+    scheduler = mocks.named(ACCOUNT, "lambda-scheduler")
     for name, path, schedule in (
         ("lambda-retry", "/internal/outbox/retry", "*/1 * * * *"),
         ("lambda-compact", "/internal/compact", "10 * * * *"),
     ):
         job = mocks.named("gcp:cloudscheduler/job:Job", name)
-        assert job.inputs["httpTarget"]["uri"] == f"{jobs_uri}{path}", job.urn
-        assert job.inputs["httpTarget"]["httpMethod"] == "POST"
+        target = job.inputs["httpTarget"]
+        assert target["uri"] == f"{jobs_uri}{path}", job.urn
+        assert target["httpMethod"] == "POST"
         assert job.inputs["schedule"] == schedule
         assert job.inputs["attemptDeadline"] == "570s"
-        assert job.inputs["httpTarget"]["headers"] == {"Authorization": f"Bearer {token}"}
-        assert "httpTarget" in job.secret_inputs or "httpTarget.headers" in job.secret_inputs
+        # No long-lived secret in the job: Scheduler mints an OIDC token as its account, for
+        # the service's URL, which is the audience Cloud Run accepts.
+        assert "headers" not in target, job.urn
+        assert target["oidcToken"] == {
+            "serviceAccountEmail": scheduler.outputs["email"],
+            "audience": jobs_uri,
+        }, job.urn
+        assert not job.secret_inputs, job.urn
 
 
 def test_gcp_outputs_name_the_bucket_functions_and_log_console(gcp_run: Run) -> None:
@@ -200,3 +216,28 @@ def test_gcp_secrets_live_in_secret_manager_readable_by_the_function_alone(gcp_r
             account.outputs["member"],
         ), grant.urn
     assert set(secret_values(mocks, "gcp")) == set(SECRET_NAMES)
+
+
+SLEEP = "time:index/sleep:Sleep"
+
+
+def test_gcp_the_jobs_grant_keeps_the_urn_of_the_public_grant_it_replaces(gcp_run: Run) -> None:
+    mocks, _ = gcp_run
+    assert mocks.named(INVOKER, "lambda-jobs-invoker").aliases == ("lambda-jobs-public",)
+    assert mocks.named(INVOKER, "lambda-public").aliases == ()
+
+
+def test_gcp_first_builds_wait_for_grants_and_apis_to_take_effect(gcp_run: Run) -> None:
+    # IAM changes usually take effect within two minutes (cloud.google.com/iam/docs/
+    # access-change-propagation); a build that starts before fails, and nothing retries it.
+    mocks, _ = gcp_run
+    sleep = mocks.one(SLEEP)
+    assert sleep.inputs["createDuration"] == "120s", sleep.urn
+    waited = set(sleep.depends_on)
+    for typ in ("gcp:projects/service:Service", "gcp:projects/iAMMember:IAMMember", ACCOUNT):
+        for resource in mocks.of_type(typ):
+            assert f"{typ}::{resource.name}" in waited, resource.urn
+    members = {a.outputs["member"] for a in mocks.of_type(ACCOUNT)}
+    assert set(sleep.inputs["triggers"].values()) == members
+    for resource in [*mocks.of_type(FN), *mocks.of_type("gcp:cloudscheduler/job:Job")]:
+        assert f"{SLEEP}::lambda-iam-settle" in resource.depends_on, resource.urn

@@ -31,6 +31,9 @@ GCP_PROJECT = "my-gcp-project"
 GCP_PROJECT_NUMBER = "482913077652"
 ORG = "organization"
 
+UAI_PRINCIPAL = "77777777-6666-5555-4444-333333333333"
+UAI_CLIENT = "88888888-7777-6666-5555-444444444444"
+
 SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 
 
@@ -44,6 +47,7 @@ class Registered:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     depends_on: tuple[str, ...] = ()  # "type::name" of the explicit dependencies
+    aliases: tuple[str, ...] = ()  # the names it was once registered under (`aliases`)
 
 
 def unwrap_secrets(value: Any, path: str, found: set[str]) -> Any:
@@ -231,12 +235,28 @@ def _azure(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
                 {"name": host, "hostType": "Standard", "sslState": "Disabled"},
                 {"name": scm, "hostType": "Repository", "sslState": "Disabled"},
             ],
+            # ARM answers the user-assigned identities as a map by resource id, each with its
+            # principal and client ids (Microsoft.Web sites: ManagedServiceIdentity).
             "identity": {
                 **inputs.get("identity", {}),
                 "principalId": "11111111-2222-3333-4444-555555555555",
                 "tenantId": "99999999-8888-7777-6666-555555555555",
+                "userAssignedIdentities": {
+                    uid: {"principalId": UAI_PRINCIPAL, "clientId": UAI_CLIENT}
+                    for uid in inputs.get("identity", {}).get("userAssignedIdentities", [])
+                },
             },
             "state": "Running",
+        }
+    if args.typ == "azure-native:managedidentity:UserAssignedIdentity":
+        # Microsoft.ManagedIdentity/userAssignedIdentities: its principal and client ids exist
+        # as soon as the create returns, before anything uses it.
+        return {
+            "name": auto,
+            "id": f"{base}/Microsoft.ManagedIdentity/userAssignedIdentities/{auto}",
+            "principalId": UAI_PRINCIPAL,
+            "clientId": UAI_CLIENT,
+            "tenantId": "99999999-8888-7777-6666-555555555555",
         }
     if args.typ == "azure-native:keyvault:Vault":
         name = auto[:24]
@@ -287,6 +307,14 @@ def _random(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
     return {}
 
 
+def _time(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    """pulumiverse-time (the Terraform time provider): a Sleep's id is the instant its create
+    finished (RFC 3339), its state its inputs."""
+    if args.typ == "time:index/sleep:Sleep":
+        return {"id": "2026-12-03T05:02:00Z"}
+    return {}
+
+
 PEER_KEY = "peer-signing-key-of-"
 
 
@@ -298,6 +326,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.calls: list[str] = []
         self._urns: dict[str, str] = {}
         self._options: dict[tuple[str, str], tuple[bool, tuple[str, ...]]] = {}
+        self._aliases: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         rid = f"{args.name}-{_suffix(args.name, 6)}"
@@ -305,7 +334,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return rid, self._stack_reference(args.inputs["name"])
         secret: set[str] = set()
         args.inputs = unwrap_secrets(dict(args.inputs), "", secret)
-        computed = {**_aws(args), **_gcp(args), **_azure(args), **_random(args)}
+        computed = {**_aws(args), **_gcp(args), **_azure(args), **_random(args), **_time(args)}
         rid = str(computed.get("id", rid))
         outputs = {**args.inputs, **computed}
         urn = f"urn:pulumi:test::lambda::{args.typ}::{args.name}"
@@ -326,6 +355,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 bool(request.protect),
                 tuple(request.dependencies),
             )
+            # Alias specs as the engine receives them (pulumi/pulumi proto/pulumi/alias.proto).
+            self._aliases[(request.type, request.name)] = tuple(
+                alias.spec.name if alias.HasField("spec") else alias.urn
+                for alias in request.aliases
+            )
             return response
 
         monitor.RegisterResource = recording
@@ -336,6 +370,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             protect, urns = self._options.get((resource.typ, resource.name), (False, ()))
             resource.protect = protect
             resource.depends_on = tuple(self._urns.get(u, u) for u in urns)
+            resource.aliases = self._aliases.get((resource.typ, resource.name), ())
 
     def _stack_reference(self, name: str) -> dict[str, Any]:
         """A peer stack's outputs as the engine reads them: nothing for a stack never deployed,
