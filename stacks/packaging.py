@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.aws.sdk import OPERATIONS
+from stacks import boto_models
 from stacks.boto_models import trim_data
 from stacks.config import process_environment
 
@@ -296,6 +297,7 @@ def content_key(target: Target, compiler: str = "") -> str:
     digest.update((ROOT / "requirements.lock").read_bytes())
     digest.update((ROOT / "pyproject.toml").read_bytes())
     digest.update(Path(__file__).read_bytes())  # how the archive is built is part of it too
+    digest.update(Path(boto_models.__file__).read_bytes())
     for name, path in sorted(source_files(target.cloud).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]

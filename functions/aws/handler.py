@@ -2,18 +2,17 @@
 Gateway events), and one function per scheduled job (`retry_outbox`, `compact`), each invoked
 by its EventBridge rule. The SDK is imported only when a route first needs storage, and the
 secret read only when a route first needs it, so `/health` pays for neither; with SnapStart,
-init does all of it instead (functions/aws/snapstart.py). See docs/deploying.md.
+the snapshot holds all of it instead (functions/aws/snapstart.py). See docs/deploying.md.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
 from typing import Any
 
 from functions.aws.events import Event, translation_for
-from functions.aws.secrets import SECRETS_ARN, with_secrets, without_secrets
+from functions.aws.secrets import with_secrets, without_secrets
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.jobs import Jobs
@@ -55,11 +54,7 @@ def _public_app() -> App:
 
 
 def app_for(request: Request) -> App:
-    if (
-        (request.method, request.path) in NO_SECRET
-        and os.environ.get(SECRETS_ARN)
-        and not default_app.cache_info().currsize
-    ):
+    if (request.method, request.path) in NO_SECRET and not default_app.cache_info().currsize:
         return _public_app()
     return default_app()
 
@@ -92,15 +87,14 @@ def compact(event: Event, context: Any) -> dict[str, int]:
     return _jobs().compact()
 
 
-def _init() -> None:
-    """At import (Lambda's init phase): with SnapStart, build everything now, into the
-    snapshot, and register the runtime's hooks."""
+def _register_snapstart_hooks() -> None:
+    """Where the runtime has SnapStart's hook registry: the snapshot is built with the app,
+    its secret and its S3 client, and each restore refreshed (functions/aws/snapstart.py)."""
     from functions.aws import snapstart
 
-    if snapstart.snapshotting(os.environ):
-        registry = snapstart.runtime_registry()
-        if registry is not None:
-            snapstart.prepare(default_app(), registry)
+    registry = snapstart.runtime_registry()
+    if registry is not None:
+        snapstart.register(registry, default_app)
 
 
-_init()
+_register_snapstart_hooks()

@@ -1,5 +1,5 @@
-"""SnapStart: the init phase does the expensive work so the snapshot holds it, and the
-restore refreshes what must be unique or fresh per instance.
+"""SnapStart: before the snapshot, the expensive work is done so the snapshot holds it; after
+each restore, what must be unique or fresh per instance is refreshed.
 
 The hooks go through the runtime's own registry, the `snapshot_restore_py` module the Python
 managed runtimes ship (AWS: "Lambda SnapStart runtime hooks for Python",
@@ -9,15 +9,10 @@ it costs: docs/deploying.md (SnapStart).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from functions.core.app import App
-
-# Lambda sets this to "snap-start" while it initializes a version to snapshot it (AWS:
-# "Defined runtime environment variables"); "on-demand" or "provisioned-concurrency" otherwise.
-INIT_TYPE = "AWS_LAMBDA_INITIALIZATION_TYPE"
-SNAP_START = "snap-start"
 
 
 class Registry(Protocol):
@@ -37,10 +32,6 @@ def runtime_registry() -> Registry | None:
         return None
     registry: Registry = snapshot_restore_py
     return registry
-
-
-def snapshotting(environ: Mapping[str, str]) -> bool:
-    return environ.get(INIT_TYPE) == SNAP_START
 
 
 def warm(app: App) -> None:
@@ -72,8 +63,19 @@ def refresh(app: App) -> None:
     drop_connections(app)
 
 
-def prepare(app: App, registry: Registry) -> None:
-    """At init, when Lambda is about to snapshot: do the work now, and register the hooks."""
+def before_snapshot(app_factory: Callable[[], App]) -> None:
+    """Only when Lambda is about to snapshot (so on-demand starts never pay for it): the work
+    of the first webhook done now, held by the snapshot, with no connection in it."""
+    app = app_factory()
     warm(app)
-    registry.register_before_snapshot(drop_connections, app)
-    registry.register_after_restore(refresh, app)
+    drop_connections(app)
+
+
+def after_restore(app_factory: Callable[[], App]) -> None:
+    refresh(app_factory())
+
+
+def register(registry: Registry, app_factory: Callable[[], App]) -> None:
+    """At import: the runtime calls the hooks if, and only if, SnapStart is on."""
+    registry.register_before_snapshot(before_snapshot, app_factory)
+    registry.register_after_restore(after_restore, app_factory)

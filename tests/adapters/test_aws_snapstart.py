@@ -47,14 +47,12 @@ class StandInRegistry:
 def snapshot_env(
     moto: Server, monkeypatch: pytest.MonkeyPatch, s3_bucket: str
 ) -> Iterator[StandInRegistry]:
-    """The runtime as it initializes a SnapStart version: the init type set, its registry
-    importable under the runtime's module name."""
+    """The runtime with its registry importable under the runtime's module name."""
     registry = StandInRegistry()
     fake = types.ModuleType("snapshot_restore_py")
     fake.register_before_snapshot = registry.register_before_snapshot  # type: ignore[attr-defined]
     fake.register_after_restore = registry.register_after_restore  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", fake)
-    monkeypatch.setenv(snapstart.INIT_TYPE, snapstart.SNAP_START)
     monkeypatch.setenv("LAMBDA_BUCKET", s3_bucket)
     module.default_app.cache_clear()
     yield registry
@@ -69,28 +67,20 @@ class CountingStore:
         self.closed += 1
 
 
-def test_init_builds_the_app_and_its_store_into_the_snapshot(
-    snapshot_env: StandInRegistry,
-) -> None:
-    # WHEN Lambda imports the handler to snapshot it
+def test_the_snapshot_holds_the_app_and_its_store(snapshot_env: StandInRegistry) -> None:
+    # GIVEN the handler imported by a runtime that has the registry (init builds nothing yet:
+    # without SnapStart the runtime never calls the hooks, and /health stays cheap)
     importlib.reload(module)
+    assert module.default_app.cache_info().currsize == 0
+    assert (len(snapshot_env.before), len(snapshot_env.after)) == (1, 1)
+    # WHEN Lambda takes the snapshot
+    snapshot_env.snapshot()
     # THEN the app, its S3 client and the webhook's services exist before any request
     app = module.default_app()
     assert {"store", "hour_index", "outbox"} <= app.services._built.keys()
-    assert (len(snapshot_env.before), len(snapshot_env.after)) == (1, 1)
-    # AND the hooks run as the runtime runs them, on the app that serves
-    snapshot_env.snapshot()
+    # AND a restore refreshes that same app, the one that serves
     snapshot_env.restore()
-    assert snapshot_env.after[0][1] == (app,)
-
-
-def test_on_demand_init_builds_nothing(
-    snapshot_env: StandInRegistry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(snapstart.INIT_TYPE, "on-demand")
-    importlib.reload(module)
-    assert module.default_app.cache_info().currsize == 0
-    assert snapshot_env.before == snapshot_env.after == []
+    assert module.default_app() is app
 
 
 def test_restored_instances_draw_different_random_numbers(
@@ -127,9 +117,12 @@ def test_without_the_runtime_registry_nothing_is_registered(
     assert snapstart.runtime_registry() is None
 
 
-def test_prepare_registers_through_the_registry_it_is_given(snapshot_env: StandInRegistry) -> None:
-    app: App = module.build_app(module.Settings.from_env())
+def test_register_hands_the_runtime_both_hooks() -> None:
     registry = StandInRegistry()
-    snapstart.prepare(app, registry)
-    assert [f for f, _ in registry.before] == [snapstart.drop_connections]
-    assert [f for f, _ in registry.after] == [snapstart.refresh]
+
+    def factory() -> App:
+        raise AssertionError("registering must build nothing")
+
+    snapstart.register(registry, factory)
+    assert [f for f, _ in registry.before] == [snapstart.before_snapshot]
+    assert [f for f, _ in registry.after] == [snapstart.after_restore]

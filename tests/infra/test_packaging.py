@@ -184,7 +184,8 @@ def test_the_unpacked_archive_answers_health_on_the_target_python(
     code = (
         f"import sys; sys.path[:0] = {[str(p) for p in path]!r}\n"
         + HEALTH[cloud]
-        + "import json; print(json.dumps([m for m in ('boto3', 'botocore', 'duckdb') if m in sys.modules]))"
+        + "import json; print(json.dumps([m for m in ('boto3', 'botocore', 'duckdb')"
+        + " if m in sys.modules]))"
     )
     result = subprocess.run(
         [python, "-I", "-S", "-c", code],
