@@ -38,3 +38,15 @@ def test_each_target_is_judged_from_the_deployed_setup() -> None:
 def test_a_skipped_run_says_why_and_claims_nothing() -> None:
     assert report_contenders.targets({"skipped": "no Python 3.12"}) == []
     assert "no Python 3.12" in report_contenders.table({"skipped": "no Python 3.12"})[-1]
+
+
+def test_every_contender_has_its_app_its_call_and_a_bare_app_to_be_judged_against() -> None:
+    from bench import contenders
+    from bench.alternatives import CONTENDERS
+
+    labels = {c.label for c in CONTENDERS}
+    assert set(contenders.BARE.values()) <= labels
+    for contender in CONTENDERS:
+        assert (contenders.APPS / contender.app).is_file(), contender.label
+        assert contender.call in contenders.CALLS, contender.label
+        assert contender.cloud in contenders.BARE, contender.label
