@@ -70,7 +70,7 @@ $(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
 	touch $@
 
 lock: | $(UV) ## Re-pin requirements.lock and requirements.txt from pyproject.toml
-	$(UV) pip compile pyproject.toml --all-extras --group dev --group infra --universal \
+	$(UV) pip compile pyproject.toml --all-extras --group dev --group infra --group bench --universal \
 		--python-version $(PY_VERSION) --generate-hashes --quiet -o requirements.lock
 	# requirements.txt is what the Pulumi CLI installs into its own virtualenv: the infra group
 	# only, at the same pins as requirements.lock.

@@ -22,6 +22,7 @@ from bench import (
     appcpu,
     artifacts,
     coldstart,
+    contenders,
     deployed,
     fanout,
     ingest_cost,
@@ -186,6 +187,8 @@ def main() -> None:
     results["artifacts"] = artifacts.run()
     print("cold start as deployed ...", flush=True)
     results["deployed"] = deployed.run(runs=10 if full else 5)
+    print("beside the alternatives ...", flush=True)
+    results["contenders"] = contenders.run(runs=10 if full else 5, warm=200 if full else 100)
     print("app CPU per webhook ...", flush=True)
     results["app_cpu"] = appcpu.run(20_000 if full else 5_000)
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench import report_contenders
+
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -431,6 +433,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
             f"- As deployed, Azure first /health with its `azure.functions`: {azure} ms "
             f"CPU over bare (target 180 ms: {'met' if azure <= 180 else 'not met'})."
         )
+    lines += report_contenders.targets(results.get("contenders"))
     for cloud in ("aws", "azure"):
         size = results["artifacts"][cloud]["zipped_mib"]
         floor = deployed.get(cloud, {}).get("loaded")
@@ -471,7 +474,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
     ]
     lines += _targets(results)
-    lines += [*_deployed(results), "", *_cold(results), *_artifacts(results)]
+    lines += [*_deployed(results), *report_contenders.table(results.get("contenders"))]
+    lines += ["", *_cold(results), *_artifacts(results)]
     lines += _load(results) + _ingest_cost(results) + _outbox(results) + _reconcile(results)
     lines += _query(results)
     return "\n".join(lines) + "\n"

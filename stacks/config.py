@@ -23,7 +23,7 @@ CLOUDS = ("aws", "gcp", "azure")
 DEFAULT_ARCH = {"aws": "arm64", "gcp": "x86_64", "azure": "x86_64"}
 
 # The defaults of the keys Pulumi.yaml declares, by key (tests/infra/test_cli_checks.py).
-DEFAULTS: dict[str, str | int] = {
+DEFAULTS: dict[str, str | int | bool] = {
     "pythonVersion": "3.12",
     "memoryMb": 512,
     "timeoutSeconds": 30,
@@ -36,6 +36,7 @@ DEFAULTS: dict[str, str | int] = {
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
     "minInstances": 0,
+    "snapStart": False,
     "athenaScanLimitMb": 10240,
     "queryReader": "",
 }
@@ -88,6 +89,7 @@ class StackConfig:
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
     min_instances: int = 0
+    snap_start: bool = False
     athena_scan_limit_mb: int = 10240
     query_reader: str | None = None
     azure_auth: AzureAuth = field(default_factory=AzureAuth)
@@ -150,6 +152,29 @@ def _int(config: pulumi.Config, key: str) -> int:
     return int(DEFAULTS[key]) if value is None else value
 
 
+def _snap_start(config: pulumi.Config, cloud: str, min_instances: int) -> bool:
+    """`lambda:snapStart`: AWS Lambda's, for Python 3.12 and later, on versions without
+    provisioned concurrency (AWS documents the two as exclusive). Neither other provider has a
+    comparable option for these functions (docs/deploying.md, SnapStart)."""
+    wanted = config.get_bool("snapStart") or False
+    if not wanted:
+        return False
+    python = config.get("pythonVersion") or str(DEFAULTS["pythonVersion"])
+    if cloud != "aws":
+        raise ConfigMistake(
+            f"lambda:snapStart is AWS Lambda's; {cloud} has no comparable option for these "
+            "functions: pulumi config rm lambda:snapStart"
+        )
+    if tuple(int(part) for part in python.split(".")[:2]) < (3, 12):
+        raise ConfigMistake(f"lambda:snapStart needs Python 3.12 or later, not {python}")
+    if min_instances:
+        raise ConfigMistake(
+            "lambda:snapStart and lambda:minInstances exclude each other on AWS (SnapStart does "
+            "not run on provisioned concurrency): set one of them"
+        )
+    return True
+
+
 def _positive(key: str, value: int) -> int:
     if value < 0 or (value == 0 and key not in ZERO_ALLOWED):
         raise ConfigMistake(f"lambda:{key} must be a positive integer, not {value}")
@@ -174,7 +199,9 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             f"stack name): pulumi config set lambda:cloud aws"
         )
     ints = {
-        key: _positive(key, _int(config, key)) for key, v in DEFAULTS.items() if isinstance(v, int)
+        key: _positive(key, _int(config, key))
+        for key, v in DEFAULTS.items()
+        if isinstance(v, int) and not isinstance(v, bool)
     }
     if not 1 <= ints["retryScheduleMinutes"] <= 59:
         # Cloud Scheduler's and Azure's cron take a minute step below 60 only (*/N).
@@ -183,6 +210,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             f"not {ints['retryScheduleMinutes']}"
         )
     plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
+    snap_start = _snap_start(config, cloud, ints["minInstances"])
     return StackConfig(
         cloud=cloud,
         project=project,
@@ -202,6 +230,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
         min_instances=ints["minInstances"],
+        snap_start=snap_start,
         athena_scan_limit_mb=ints["athenaScanLimitMb"],
         query_reader=config.get("queryReader") or None,
         azure_auth=_azure_auth() if cloud == "azure" else AzureAuth(),

@@ -27,6 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from functions.aws.sdk import OPERATIONS
+from stacks import boto_models
+from stacks.boto_models import trim_data
 from stacks.config import process_environment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,12 +37,13 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 SKIP_DIRS = {"__pycache__", "bin"}
 SKIP_NAMES = {".lock"}  # uv's lock file for --target installs
 SKIP_SUFFIXES = (".pyc", ".pyo")
-BUILD_FORMAT = "3"  # bump to invalidate every cached archive
+BUILD_FORMAT = "4"  # bump to invalidate every cached archive
 # Where each platform mounts the archive: compiled into the .pyc files as their source paths, so
 # tracebacks name the deployed files, and independent of the build machine's temp directory.
 RUNTIME_ROOT = {"aws": "/var/task", "azure": "/home/site/wwwroot"}
-# Service models botocore keeps (it loads a client's model from botocore/data/<service>/).
-BOTO_SERVICES = frozenset({"s3", "secretsmanager"})
+# Service models botocore keeps (it loads a client's model from botocore/data/<service>/),
+# each trimmed to the operations the function calls (stacks/boto_models.py).
+BOTO_SERVICES = frozenset(OPERATIONS)
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,8 @@ def layout(target: Target, staging: Path, python: str | None = None) -> dict[str
         return files
     deps = staging / "deps"
     vendor(requirements, target, deps)
+    if target.cloud == "aws":
+        trim_data(deps / "botocore" / "data", OPERATIONS)
     prefix = ".python_packages/lib/site-packages/" if target.cloud == "azure" else ""
     for path in sorted(deps.rglob("*")):
         relative = path.relative_to(deps)
@@ -291,6 +297,7 @@ def content_key(target: Target, compiler: str = "") -> str:
     digest.update((ROOT / "requirements.lock").read_bytes())
     digest.update((ROOT / "pyproject.toml").read_bytes())
     digest.update(Path(__file__).read_bytes())  # how the archive is built is part of it too
+    digest.update(Path(boto_models.__file__).read_bytes())
     for name, path in sorted(source_files(target.cloud).items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:24]

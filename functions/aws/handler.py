@@ -1,7 +1,8 @@
 """AWS Lambda entry point: `functions.aws.handler.handler` for HTTP (Function URL and API
 Gateway events), and one function per scheduled job (`retry_outbox`, `compact`), each invoked
-by its EventBridge rule. boto3 is imported only when a route first needs storage, so `/health`
-pays for none of it. See docs/deploying.md.
+by its EventBridge rule. The SDK is imported only when a route first needs storage, and the
+secret read only when a route first needs it, so `/health` pays for neither; with SnapStart,
+the snapshot holds all of it instead (functions/aws/snapstart.py). See docs/deploying.md.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.aws.events import Event, translation_for
+from functions.aws.secrets import with_secrets, without_secrets
 from functions.core.app import App
+from functions.core.http import Request
 from functions.core.jobs import Jobs
 from functions.core.ports import BlobStore
 from functions.core.services import Services
 from functions.core.settings import Settings
+
+# The routes that read no secret, answered before the secret is read (HEAD is GET's twin).
+NO_SECRET = frozenset({("GET", "/health"), ("HEAD", "/health")})
 
 
 def open_store(bucket: str) -> BlobStore:
@@ -38,14 +44,29 @@ def build_app(settings: Settings) -> App:
 
 @functools.cache
 def default_app() -> App:
-    from functions.aws.secrets import with_secrets
-
     return build_app(Settings.from_env(extend=with_secrets))
 
 
 @functools.cache
+def _public_app() -> App:
+    """The app for NO_SECRET's routes until the full one is built: same code, no secret."""
+    return build_app(Settings.from_env(extend=without_secrets))
+
+
+def app_for(request: Request) -> App:
+    if (request.method, request.path) in NO_SECRET and not default_app.cache_info().currsize:
+        return _public_app()
+    return default_app()
+
+
+@functools.cache
 def _default_handler() -> Callable[[Event, Any], Event]:
-    return make_handler(default_app())
+    def handle(event: Event, context: Any) -> Event:
+        translation = translation_for(event)
+        request = translation.to_request(event)
+        return translation.to_response(app_for(request).handle(request))
+
+    return handle
 
 
 def handler(event: Event, context: Any) -> Event:
@@ -69,3 +90,16 @@ def compact(event: Event, context: Any) -> dict[str, int]:
 def reconcile(event: Event, context: Any) -> dict[str, Any]:
     """The hourly anti-entropy schedule's entry point (functions/core/schedules.py)."""
     return _jobs().reconcile()
+
+
+def _register_snapstart_hooks() -> None:
+    """Where the runtime has SnapStart's hook registry: the snapshot is built with the app,
+    its secret and its S3 client, and each restore refreshed (functions/aws/snapstart.py)."""
+    from functions.aws import snapstart
+
+    registry = snapstart.runtime_registry()
+    if registry is not None:
+        snapstart.register(registry, default_app)
+
+
+_register_snapstart_hooks()

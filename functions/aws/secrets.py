@@ -1,4 +1,5 @@
-"""The function's secrets, from AWS Secrets Manager, read once per warm instance.
+"""The function's secrets, from AWS Secrets Manager, read once per warm instance, when a route
+first needs them (`/health` never does).
 
 The stack keeps the peer key, the peers' keys, the tokens and the webhook rules in one secret
 (a JSON object of environment names to values) and gives the function only its ARN
@@ -12,6 +13,7 @@ import json
 from collections.abc import Mapping
 
 from functions.core.errors import ConfigError
+from functions.core.settings import PEER_URLS
 
 SECRETS_ARN = "LAMBDA_SECRETS_ARN"
 
@@ -21,13 +23,19 @@ def with_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     arn = environ.get(SECRETS_ARN, "").strip()
     if not arn:
         return dict(environ)
-    import boto3
+    from functions.aws import sdk
 
     try:
-        raw = boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+        raw = sdk.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
         values = json.loads(raw)
     except Exception as exc:  # any failure here means the function cannot start correctly
         raise ConfigError(f"Config '{SECRETS_ARN}': cannot read the secret: {exc}") from exc
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ConfigError(f"Config '{SECRETS_ARN}': the secret must be a JSON object of strings")
     return {**environ, **values}
+
+
+def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for the routes that need no secret (`/health`): the secret left unread,
+    and the settings that are checked against a secret's value (peer URLs) set aside."""
+    return {k: v for k, v in environ.items() if k not in (SECRETS_ARN, PEER_URLS)}

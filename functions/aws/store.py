@@ -1,4 +1,5 @@
-"""S3 behind the `BlobStore` port (boto3, imported only when the store is built)."""
+"""S3 behind the `BlobStore` port (botocore, functions/aws/sdk.py, imported only when the store
+is built)."""
 
 from __future__ import annotations
 
@@ -22,14 +23,10 @@ CONFLICT_RETRIES = 3
 class S3BlobStore:
     def __init__(self, bucket: str, client: Any = None, page_size: int = 1000) -> None:
         if client is None:
-            import boto3
-            from botocore.config import Config
+            from functions.aws import sdk
 
             # One client per warm instance; the pool is sized for /query's concurrent GETs.
-            # AWS_ENDPOINT_URL_S3 (the emulator in tests) is honoured by boto3 itself.
-            client = boto3.client(
-                "s3", config=Config(max_pool_connections=64, retries={"mode": "standard"})
-            )
+            client = sdk.client("s3", max_pool_connections=64, retries={"mode": "standard"})
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._client = client
@@ -38,6 +35,12 @@ class S3BlobStore:
         self.bucket = bucket
         self.name = f"s3://{bucket}"
         self._page_size = page_size
+
+    def close_connections(self) -> None:
+        """Drop the client's pooled connections (SnapStart, functions/aws/snapstart.py)."""
+        from functions.aws import sdk
+
+        sdk.close(self._client)
 
     def _error(self, exc: Exception, action: str, key: str) -> StorageError:
         code = _code(exc)

@@ -53,7 +53,7 @@ class AwsFunction(pulumi.ComponentResource):
             name, self._config.tags, (self.bucket.arn, self._logs.arn, self.secret.arn), self._child
         )
         self.function = self._http_function()
-        self.qualifier = self._warm(self._config.min_instances)
+        self.qualifier = self._live(self._config.min_instances, self._config.snap_start)
         jobs = {s.slug: self._schedule(s) for s in schedules(self._config)}
         results = self._bucket("athena-results", self._child, disposable=True)
         query = athena(name, self._config, self.bucket, results, self._child)
@@ -116,7 +116,8 @@ class AwsFunction(pulumi.ComponentResource):
             config.prefix,
             "functions.aws.handler.handler",
             config.timeout_s,
-            publish=config.min_instances > 0,
+            publish=config.min_instances > 0 or config.snap_start,
+            snap_start=config.snap_start,
         )
 
     def _function(
@@ -126,6 +127,7 @@ class AwsFunction(pulumi.ComponentResource):
         handler: str,
         timeout: int,
         publish: bool = False,
+        snap_start: bool = False,
     ) -> aws.lambda_.Function:
         config, archive = self._config, self._args.archive
         return aws.lambda_.Function(
@@ -141,6 +143,11 @@ class AwsFunction(pulumi.ComponentResource):
             memory_size=config.memory_mb,
             timeout=timeout,
             publish=publish or None,
+            # SnapStart snapshots each published version at publication (AWS: "Improving
+            # startup performance with Lambda SnapStart"); $LATEST never runs from one.
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if snap_start
+            else None,
             environment=aws.lambda_.FunctionEnvironmentArgs(
                 variables={
                     **self._args.environment(self.bucket.bucket),
@@ -158,10 +165,10 @@ class AwsFunction(pulumi.ComponentResource):
             ),
         )
 
-    def _warm(self, instances: int) -> pulumi.Output[str] | None:
-        """`lambda:minInstances` > 0: provisioned concurrency, which Lambda gives only to a
-        published version behind an alias; the Function URL then serves that alias."""
-        if not instances:
+    def _live(self, instances: int, snap_start: bool) -> pulumi.Output[str] | None:
+        """`lambda:minInstances` > 0 (provisioned concurrency) and `lambda:snapStart` both run
+        only on a published version: it goes behind a `live` alias the Function URL serves."""
+        if not instances and not snap_start:
             return None
         alias = aws.lambda_.Alias(
             f"{self._name}-live",
@@ -170,6 +177,9 @@ class AwsFunction(pulumi.ComponentResource):
             function_version=self.function.version,
             opts=self._child,
         )
+        qualifier: pulumi.Output[str] = alias.name
+        if not instances:
+            return qualifier
         aws.lambda_.ProvisionedConcurrencyConfig(
             f"{self._name}-warm",
             function_name=self.function.name,
@@ -177,7 +187,6 @@ class AwsFunction(pulumi.ComponentResource):
             provisioned_concurrent_executions=instances,
             opts=self._child,
         )
-        qualifier: pulumi.Output[str] = alias.name
         return qualifier
 
     def _schedule(self, schedule: Schedule) -> aws.lambda_.Function:

@@ -80,7 +80,11 @@ def test_aws_layout_has_the_handler_and_arm64_dependencies_at_the_root(
 ) -> None:
     files = names(archives["aws"][0])
     assert "functions/aws/handler.py" in files
-    assert "boto3/__init__.py" in files
+    assert "botocore/__init__.py" in files
+    # botocore alone, its data cut to the operations the function calls (stacks/boto_models.py)
+    assert not any(n.startswith(("boto3", "s3transfer")) for n in files)
+    assert "botocore/data/s3/2006-03-01/service-2.json" in files
+    assert not any(n.endswith(("examples-1.json", "service-2.json.gz")) for n in files)
     native = [n for n in files if n.startswith("_duckdb") and n.endswith(".so")]
     assert native, "duckdb's native module is missing"
     with zipfile.ZipFile(archives["aws"][0].path) as z:
@@ -180,7 +184,8 @@ def test_the_unpacked_archive_answers_health_on_the_target_python(
     code = (
         f"import sys; sys.path[:0] = {[str(p) for p in path]!r}\n"
         + HEALTH[cloud]
-        + "import json; print(json.dumps([m for m in ('boto3', 'duckdb') if m in sys.modules]))"
+        + "import json; print(json.dumps([m for m in ('boto3', 'botocore', 'duckdb')"
+        + " if m in sys.modules]))"
     )
     result = subprocess.run(
         [python, "-I", "-S", "-c", code],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from functions.core.schedules import JOBS
 from tests.infra.conftest import AZURE_URL, GCP_URL, SECRET_NAMES, Run, env_of, secret_values
 from tests.support.pulumi_mocks import ORG, PEER_KEY, run_program
@@ -253,3 +255,48 @@ def test_aws_read_token_is_derived_secret_and_apart_from_the_retry_token(aws_run
     env = secret_values(mocks, "aws")
     assert len(env["LAMBDA_READ_TOKEN"]) == 64
     assert env["LAMBDA_READ_TOKEN"] not in (env["LAMBDA_RETRY_TOKEN"], env["LAMBDA_PEER_SECRET"])
+
+
+def test_aws_snapstart_runs_published_versions_behind_the_live_alias_the_url_serves() -> None:
+    mocks, _ = run_program("aws", {"lambda:snapStart": "true"})
+    fn = mocks.named(FN, "lambda-fn")
+    assert fn.inputs["publish"] is True, fn.urn
+    assert fn.inputs["snapStart"] == {"applyOn": "PublishedVersions"}, fn.urn
+    alias = mocks.one("aws:lambda/alias:Alias")
+    assert (alias.inputs["name"], alias.inputs["functionVersion"]) == (
+        "live",
+        fn.outputs["version"],
+    )
+    # No provisioned concurrency: AWS runs none on a SnapStart version.
+    assert (
+        mocks.of_type("aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig") == []
+    )
+    assert mocks.one("aws:lambda/functionUrl:FunctionUrl").inputs["qualifier"] == "live"
+    for permission in mocks.of_type("aws:lambda/permission:Permission"):
+        if permission.inputs["principal"] == "*":
+            assert permission.inputs["qualifier"] == "live", permission.urn
+    # The scheduled jobs are not snapshotted: they run rarely, and never behind the URL.
+    for job in mocks.of_type(FN):
+        if job.name != "lambda-fn":
+            assert "snapStart" not in job.inputs, job.urn
+
+
+def test_aws_without_snapstart_sets_none(aws_run: Run) -> None:
+    mocks, _ = aws_run
+    assert "snapStart" not in mocks.named(FN, "lambda-fn").inputs
+
+
+@pytest.mark.parametrize(
+    ("stack", "sets", "says"),
+    [
+        ("aws", {"lambda:minInstances": "1"}, "exclude each other"),
+        ("aws", {"lambda:pythonVersion": "3.11"}, "needs Python 3.12 or later"),
+        ("gcp", {}, "gcp has no comparable option"),
+        ("azure", {}, "azure has no comparable option"),
+    ],
+)
+def test_snapstart_where_it_cannot_run_stops_with_what_to_change(
+    stack: str, sets: dict[str, str], says: str
+) -> None:
+    with pytest.raises(Exception, match=says):
+        run_program(stack, {"lambda:snapStart": "true", **sets})
