@@ -35,6 +35,7 @@ DEFAULTS: dict[str, str | int | bool] = {
     "fanoutTimeoutMs": 2000,
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
+    "reconcileScheduleHours": 1,
     "minInstances": 0,
     "snapStart": False,
     "athenaScanLimitMb": 10240,
@@ -88,6 +89,7 @@ class StackConfig:
     fanout_timeout_s: float = 2.0
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
+    reconcile_schedule_hours: int = 1
     min_instances: int = 0
     snap_start: bool = False
     athena_scan_limit_mb: int = 10240
@@ -209,6 +211,11 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             "lambda:retryScheduleMinutes must be 1 to 59 (a cron minute step), "
             f"not {ints['retryScheduleMinutes']}"
         )
+    if not 1 <= ints["reconcileScheduleHours"] <= 24:
+        raise ConfigMistake(
+            "lambda:reconcileScheduleHours must be 1 to 24 (a cron hour step), "
+            f"not {ints['reconcileScheduleHours']}"
+        )
     plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
     snap_start = _snap_start(config, cloud, ints["minInstances"])
     return StackConfig(
@@ -229,6 +236,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         fanout_timeout_s=ints["fanoutTimeoutMs"] / 1000,
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
+        reconcile_schedule_hours=ints["reconcileScheduleHours"],
         min_instances=ints["minInstances"],
         snap_start=snap_start,
         athena_scan_limit_mb=ints["athenaScanLimitMb"],

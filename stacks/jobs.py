@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.core.schedules import JOBS, RETRY, Job
+from functions.core.schedules import JOBS, RECONCILE, RETRY, Job
 from stacks.config import StackConfig
 
 
@@ -31,9 +31,16 @@ class Schedule:
         return self.job.unix_cron(self.period)
 
 
+def period(job: Job, config: StackConfig) -> int:
+    """The job's period on this stack, in minutes: `lambda:retryScheduleMinutes` sets the
+    outbox retry's, `lambda:reconcileScheduleHours` the reconcile's; the others are fixed."""
+    if job is RETRY:
+        return config.retry_schedule_minutes
+    if job is RECONCILE:
+        return 60 * config.reconcile_schedule_hours
+    return job.period_minutes
+
+
 def schedules(config: StackConfig) -> list[Schedule]:
-    """Every job of the table; `lambda:retryScheduleMinutes` sets the outbox retry's period."""
-    return [
-        Schedule(job, config.retry_schedule_minutes if job is RETRY else job.period_minutes)
-        for job in JOBS
-    ]
+    """Every job of the table, on this stack's periods."""
+    return [Schedule(job, period(job, config)) for job in JOBS]

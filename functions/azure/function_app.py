@@ -13,7 +13,11 @@ import azure.functions as func
 from functions.azure.http import to_request, to_response
 from functions.core.app import App
 from functions.core.ports import BlobStore
-from functions.core.schedules import COMPACT, RECONCILE, RETRY_SCHEDULE_SETTING
+from functions.core.schedules import (
+    COMPACT,
+    RECONCILE_SCHEDULE_SETTING,
+    RETRY_SCHEDULE_SETTING,
+)
 from functions.core.services import Services
 from functions.core.settings import Settings
 
@@ -54,6 +58,8 @@ def compact(timer: func.TimerRequest) -> None:
     default_app().jobs.compact()
 
 
-@app.timer_trigger(schedule=RECONCILE.ncrontab(), arg_name="timer", run_on_startup=False)
+@app.timer_trigger(
+    schedule=f"%{RECONCILE_SCHEDULE_SETTING}%", arg_name="timer", run_on_startup=False
+)
 def reconcile(timer: func.TimerRequest) -> None:
     default_app().jobs.reconcile()

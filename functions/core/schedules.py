@@ -16,7 +16,7 @@ class Job:
 
     name: str
     route: str
-    period_minutes: int  # below 60: every N minutes; 60: once an hour, at `minute`
+    period_minutes: int  # below 60: every N minutes; 60 x N: every N hours, at `minute`
     minute: int = 0
 
     def _hourly(self, period: int) -> bool:
@@ -25,7 +25,10 @@ class Job:
     def unix_cron(self, period: int | None = None) -> str:
         """Five fields, as Cloud Scheduler takes them."""
         every = period or self.period_minutes
-        return f"{self.minute} * * * *" if self._hourly(every) else f"*/{every} * * * *"
+        if not self._hourly(every):
+            return f"*/{every} * * * *"
+        hours = every // 60
+        return f"{self.minute} {'*' if hours == 1 else f'*/{hours}'} * * *"
 
     def ncrontab(self, period: int | None = None) -> str:
         """Six fields, seconds first, as Azure Functions' timer trigger takes them."""
@@ -36,13 +39,17 @@ class Job:
         with '?' for day-of-week) for hourly ones."""
         every = period or self.period_minutes
         if self._hourly(every):
-            return f"cron({self.minute} * * * ? *)"
+            hours = every // 60  # EventBridge writes a step as start/step: 0/3
+            return f"cron({self.minute} {'*' if hours == 1 else f'0/{hours}'} * * ? *)"
         return f"rate({every} minute{'s' if every > 1 else ''})"
 
 
 # Azure's retry timer takes its schedule from this app setting (`%LAMBDA_RETRY_SCHEDULE%`), so
 # the stack's `lambda:retryScheduleMinutes` applies there as on the other clouds.
 RETRY_SCHEDULE_SETTING = "LAMBDA_RETRY_SCHEDULE"
+RECONCILE_SCHEDULE_SETTING = (
+    "LAMBDA_RECONCILE_SCHEDULE"  # likewise, `lambda:reconcileScheduleHours`
+)
 RETRY = Job("retry_outbox", "/internal/outbox/retry", period_minutes=1)
 COMPACT = Job("compact", "/internal/compact", period_minutes=60, minute=10)
 RECONCILE = Job("reconcile", "/internal/reconcile", period_minutes=60, minute=40)

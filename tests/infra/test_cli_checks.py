@@ -146,3 +146,32 @@ def test_a_retry_period_no_cron_minute_step_can_express_stops_the_program(minute
     # Cloud Scheduler and Azure's NCRONTAB take */N in the minute field, N below 60.
     with pytest.raises(Exception, match=r"lambda:retryScheduleMinutes"):
         run_program("aws", {"lambda:retryScheduleMinutes": minutes})
+
+
+@pytest.mark.parametrize("hours", ["0", "25"])
+def test_a_reconcile_period_no_cron_hour_step_can_express_stops_the_program(hours: str) -> None:
+    with pytest.raises(Exception, match=r"lambda:reconcileScheduleHours"):
+        run_program("aws", {"lambda:reconcileScheduleHours": hours})
+
+
+@pytest.mark.parametrize(
+    ("stack", "expected"),
+    [("aws", "cron(40 0/3 * * ? *)"), ("gcp", "40 */3 * * *"), ("azure", "0 40 */3 * * *")],
+)
+def test_the_reconcile_schedule_follows_its_setting_on_every_cloud(
+    stack: str, expected: str
+) -> None:
+    from tests.infra.conftest import GCP_PROJECT_SET, env_of
+
+    sets = {"lambda:reconcileScheduleHours": "3", **(GCP_PROJECT_SET if stack == "gcp" else {})}
+    mocks, _ = run_program(stack, sets)
+    if stack == "aws":
+        rule = mocks.named("aws:cloudwatch/eventRule:EventRule", "lambda-reconcile-schedule")
+        assert rule.inputs["scheduleExpression"] == expected, rule.urn
+    elif stack == "gcp":
+        (job,) = [j for j in mocks.of_type("gcp:cloudscheduler/job:Job") if "reconcile" in j.name]
+        assert job.inputs["schedule"] == expected, job.urn
+    else:
+        app = "azure-native:web:WebApp"
+        settings = env_of(mocks, app, "lambda-app", ("siteConfig", "appSettings"))
+        assert settings["LAMBDA_RECONCILE_SCHEDULE"] == expected

@@ -248,7 +248,7 @@ def test_azure_retry_timer_follows_the_retry_schedule_setting() -> None:
     assert schedules == {
         "retry_outbox": "%LAMBDA_RETRY_SCHEDULE%",
         "compact": "0 10 * * * *",
-        "reconcile": "0 40 * * * *",
+        "reconcile": "%LAMBDA_RECONCILE_SCHEDULE%",
     }
     mocks, _ = run_program("azure", {"lambda:retryScheduleMinutes": "5"})
     settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))

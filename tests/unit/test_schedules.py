@@ -32,3 +32,14 @@ def test_every_job_has_an_internal_route_and_a_python_name(job: Job) -> None:
     assert job.route.startswith("/internal/")
     assert job.name.isidentifier()
     assert ("POST", job.route) in {(r.method, r.template) for r in ROUTES}
+
+
+def test_a_job_every_few_hours_steps_the_hour_field_in_each_clouds_syntax() -> None:
+    from functions.core.schedules import RECONCILE
+
+    # EventBridge writes a step as start/step (docs.aws.amazon.com/eventbridge/latest/
+    # userguide/eb-scheduled-rule-pattern.html, "/" wildcard); cron and NCRONTAB as */step.
+    assert RECONCILE.eventbridge(180) == "cron(40 0/3 * * ? *)"
+    assert RECONCILE.unix_cron(180) == "40 */3 * * *"
+    assert RECONCILE.ncrontab(180) == "0 40 */3 * * *"
+    assert RECONCILE.eventbridge() == "cron(40 * * * ? *)"  # hourly: as before
