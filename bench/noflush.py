@@ -22,9 +22,9 @@ from functions.local.server import (
     lean_logging,
     listen,
     read_token,
-    run_workers,
 )
 from functions.local.store import FileBlobStore
+from functions.local.workers import run_workers
 
 
 class NoFlush:

@@ -28,7 +28,8 @@ def main() -> None:
     from waitress import create_server
 
     from functions.core.settings import Settings
-    from functions.local.server import default_workers, listen, run_workers
+    from functions.local.server import default_workers, listen
+    from functions.local.workers import run_workers
 
     sock = listen(Settings(port=int(sys.argv[1])))
     run_workers(

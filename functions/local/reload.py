@@ -62,7 +62,7 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
     run's own exit (a bad setting, a busy port) ends this with its exit code; after a reload, a
     server that exits (a syntax error in the change) waits for the next change. Ctrl-C or
     SIGTERM stops the server and returns 0."""
-    for sig in STOPS:  # SIGINT too: see server.run_workers
+    for sig in STOPS:  # SIGINT too: see workers.run_workers
         signal.signal(sig, _interrupt)
     with deferred_stops():
         child, reloaded, reported = start(argv), False, False

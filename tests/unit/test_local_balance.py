@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from functions.local.server import RECHECK_S, Shares, balance, default_workers
+from functions.local.server import default_workers
+from functions.local.workers import RECHECK_S, Shares, balance
 
 
 def test_two_workers_per_cpu_by_default_and_never_more_than_eight() -> None:
