@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.core.compaction import LOOKBACK_HOURS
-from functions.core.schedules import COMPACT, JOBS, RETRY
+from functions.core.schedules import COMPACT, JOBS, RECONCILE, RETRY
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICES = ROOT / "scripts" / "prices.toml"
@@ -74,12 +74,25 @@ def job_runs(month_seconds: int) -> float:
     return sum(month_seconds / 60 / job.period_minutes for job in JOBS)
 
 
+# A reconcile run in agreement lists the hour index once per day of its 7-day window (8) and,
+# per hour with events (169 on a busy stack, one source), that hour's events: for its own
+# digests, and again for each peer's digest requests it serves (docs/peers.md, anti-entropy;
+# bench/reconcile_cost.py counts it).
+RECONCILE_LISTINGS = 8 + 169
+
+
 def job_lists(traffic: Traffic) -> float:
     """Listings the schedules make (docs/deploying.md, idle cost): a compaction run lists the
-    hour index once per look-back hour; a retry run lists the outbox only when there are peers."""
+    hour index once per look-back hour; a retry run lists the outbox and a reconcile run the
+    window's hours only when there are peers."""
     minutes = traffic.month_seconds / 60
     retry = minutes / RETRY.period_minutes if traffic.peers else 0.0
-    return minutes / COMPACT.period_minutes * LOOKBACK_HOURS + retry
+    reconcile = (
+        minutes / RECONCILE.period_minutes * RECONCILE_LISTINGS * (1 + traffic.peers)
+        if traffic.peers
+        else 0.0
+    )
+    return minutes / COMPACT.period_minutes * LOOKBACK_HOURS + retry + reconcile
 
 
 def billed_ms(work_ms: float, price: dict[str, Any]) -> float:

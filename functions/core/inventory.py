@@ -14,7 +14,7 @@ from typing import Any
 
 from functions.core.errors import BadRequest, BlobNotFound
 from functions.core.events import UUID_PATTERN, Envelope, partition_prefix, validate_source
-from functions.core.partitions import HourIndex, index_key
+from functions.core.partitions import INDEX_PREFIX, HourIndex, index_key
 from functions.core.ports import BlobStore
 from functions.core.quarantine import decode_or_set_aside
 
@@ -92,14 +92,29 @@ class Inventory:
         backup): without it the hour's events are stored but left out of its digests."""
         self._store.put_if_absent(index_key(source, hour), b"")
 
+    def indexed(self, window: list[datetime]) -> list[tuple[str, datetime]]:
+        """Every (source, hour) of the window that the hour index names: one listing per day
+        of the window (`index/hour=YYYY-MM-DD`), not one per hour."""
+        wanted, found = set(window), []
+        for day in sorted({hour.strftime("%Y-%m-%d") for hour in window}):
+            prefix = f"{INDEX_PREFIX}hour={day}"
+            for key in self._store.list(prefix):
+                hour_part, _, source = key[len(INDEX_PREFIX) :].partition("/source=")
+                try:
+                    hour = parse_hour(hour_part.removeprefix("hour="))
+                except BadRequest:  # not an index key of ours: ignored
+                    continue
+                if hour in wanted and source:
+                    found.append((source, hour))
+        return found
+
     def digests(self, window: list[datetime]) -> dict[str, dict[str, Any]]:
         """`source/hour` -> {"count", "digest"}, for every (source, hour) holding events."""
         summary: dict[str, dict[str, Any]] = {}
-        for hour in window:
-            for source in self.sources(hour):
-                ids = self.ids(source, hour)
-                if ids:
-                    summary[cell(source, hour)] = {"count": len(ids), "digest": digest_of(ids)}
+        for source, hour in self.indexed(window):
+            ids = self.ids(source, hour)
+            if ids:
+                summary[cell(source, hour)] = {"count": len(ids), "digest": digest_of(ids)}
         return summary
 
     def envelopes(self, source: str, hour: datetime, ids: Iterable[str]) -> Iterator[Any]:

@@ -3,6 +3,7 @@ the Makefile's own `$(shell)` look-ups) and what it checks before it deletes any
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,8 +15,17 @@ from tools.processes import ROOT
 
 
 def dry_run(*args: str, cwd: Path = ROOT) -> str:
+    # Run as a top-level make: under `make test` the inherited MAKELEVEL would have it print
+    # "make[1]: Entering directory" around the commands.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
     done = subprocess.run(
-        ["make", "-n", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=True
+        ["make", "--no-print-directory", "-n", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        env=env,
     )
     return done.stdout
 

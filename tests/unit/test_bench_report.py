@@ -104,6 +104,6 @@ def test_the_anti_entropy_table_shows_each_run_per_store() -> None:
     rows = json.loads((Path(__file__).parent / "data" / "reconcile_cost.json").read_text())
     lines = _reconcile({"reconcile_cost": rows})
     in_sync, repair = (line for line in lines if line.startswith("| s3 (moto)"))
-    assert "| in sync | 195 (GET 194, PUT 1) | 8 (GET /internal/digest 8) | 0 | 0 |" in in_sync
+    assert "| in sync | 38 (GET 35, PUT 3) | 8 (GET /internal/digest 8) | 0 | 0 |" in in_sync
     assert "GET /internal/ids 5" in repair
     assert repair.endswith("| 5 | 5 |")

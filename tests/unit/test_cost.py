@@ -52,34 +52,38 @@ def test_a_rate_without_a_number_is_refused_with_the_forms_it_takes() -> None:
 
 def test_lambda_at_ten_a_second_by_hand() -> None:
     # 512 MB is 0.2894 of a vCPU: 0.0679 ms of CPU takes 0.2346 ms, plus one 20 ms write: 21 ms
-    # billed (1 ms steps). 25,920,000 webhooks + 43,920 job runs of 500 ms:
-    # 10 x 0.021 x 2,592,000 + 43,920 x 0.5 = 566,280 s x 0.5 GB = 283,140 GB-s, under the
-    # 400,000 free: compute $0. Requests: (25,963,920 - 1,000,000) x $0.20 / 1M = $4.99.
+    # billed (1 ms steps). 25,920,000 webhooks + 44,640 job runs of 500 ms (retry every
+    # minute, compaction and reconcile hourly): 10 x 0.021 x 2,592,000 + 44,640 x 0.5 =
+    # 566,640 s x 0.5 GB = 283,320 GB-s, under the 400,000 free: compute $0. Requests:
+    # (25,964,640 - 1,000,000) x $0.20 / 1M = $4.99.
     bill = lines(BASE, "aws")
     assert bill["compute"] == 0
-    assert bill["requests"] == pytest.approx(24_963_920 * 0.20 / 1e6)
+    assert bill["requests"] == pytest.approx(24_964_640 * 0.20 / 1e6)
     # writes: each webhook one PUT; 720 compaction runs list 48 hours each; no peers, so the
-    # retry runs list nothing (docs/deploying.md, idle cost); $0.005 per 1,000
+    # retry and reconcile runs list nothing (docs/deploying.md, idle cost); $0.005 per 1,000
     assert bill["storage requests"] == pytest.approx((25_920_000 + 34_560) * 0.005 / 1000)
     with_peers = lines(replace(BASE, peers=2), "aws")["storage requests"]
-    assert with_peers == pytest.approx((25_920_000 + 34_560 + 43_200) * 0.005 / 1000)
+    # with two peers: the retry runs list the outbox; each reconcile run lists 8 + 169 for its
+    # own digests and again for each peer's request it serves
+    reconcile = 720 * (8 + 169) * 3
+    assert with_peers == pytest.approx((25_920_000 + 34_560 + 43_200 + reconcile) * 0.005 / 1000)
     assert bill["stored after a month"] == pytest.approx(25_920_000 * 1024 / 1e9 * 0.023)
-    assert bill["logs"] == pytest.approx((25_963_920 * 600 / 1e9 - 5) * 0.50)
+    assert bill["logs"] == pytest.approx((25_964_640 * 600 / 1e9 - 5) * 0.50)
 
 
 def test_lambda_compute_past_the_free_tier_by_hand() -> None:
     bill = lines(replace(BASE, per_second=100), "aws")
-    seconds = 100 * 0.021 * MONTH + 43_920 * 0.5
+    seconds = 100 * 0.021 * MONTH + 44_640 * 0.5
     assert bill["compute"] == pytest.approx((seconds * 0.5 - 400_000) * 0.0000133334)
 
 
 def test_cloud_run_bills_each_request_in_100_ms_steps_cpu_and_memory_apart() -> None:
     bill = lines(replace(BASE, per_second=100), "gcp")
-    seconds = 100 * 0.1 * MONTH + 43_920 * 0.5  # 20.2 ms -> 100 ms; a job run 500 ms
+    seconds = 100 * 0.1 * MONTH + 44_640 * 0.5  # 20.2 ms -> 100 ms; a job run 500 ms
     cpu = (seconds * 0.333 - 180_000) * 0.000024
     memory = (seconds * 0.5 - 360_000) * 0.0000025
     assert bill["compute"] == pytest.approx(cpu + memory)
-    assert bill["schedules"] == 0  # two Cloud Scheduler jobs, three free
+    assert bill["schedules"] == 0  # three Cloud Scheduler jobs, three free
 
 
 def test_azure_flex_bills_a_second_at_least_and_overlapping_requests_share_it() -> None:
