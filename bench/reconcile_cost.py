@@ -18,49 +18,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from bench.noflush import NoFlush
 from bench.storage import emulator_stores, request_class
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
-from functions.core.http import Request
 from functions.core.ingest import EventStore
 from functions.core.partitions import HourIndex
 from functions.core.services import Services
 from functions.core.settings import Settings
-from functions.core.transport import DeliveryError, acknowledged
 from functions.local.store import FileBlobStore
 from tools.counting_proxy import CountingProxy
+from tools.loopback import Loopback
 
 SECRET = "whsec_YmVuY2gtcmVjb25jaWxlLXNlY3JldA=="
 PEER = "https://peer.example"
 SOURCES = ("github", "stripe")
-
-
-class InProcessPeer:
-    """The peer's routes answered by its own App in this process; counts each request."""
-
-    def __init__(self, app: App) -> None:
-        self.app, self.requests = app, Counter[str]()
-
-    def _call(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Any:
-        parts = urlsplit(url)
-        self.requests[f"{method} {parts.path}"] += 1
-        query = {k: tuple(v) for k, v in parse_qs(parts.query).items()}
-        return self.app.handle(Request(method, parts.path, headers, query, body))
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        answer = self._call("POST", url, headers, body)
-        acknowledged(
-            answer.status, answer.headers.get("content-type"), answer.body, headers["webhook-id"]
-        )
-
-    def get(self, url: str, headers: dict[str, str], timeout: float) -> Any:
-        answer = self._call("GET", url, headers, b"")
-        if answer.status != 200:
-            raise DeliveryError(f"peer answered {answer.status}")
-        return json.loads(answer.body)
 
 
 def _fill(stores: list[Any], events: int, now: datetime) -> list[Envelope]:
@@ -87,12 +60,9 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], events: int) -
         direct, counted = make(upstream), make(proxy.url)
         now = datetime.now(UTC)
         envelopes = _fill([direct, peer_store], events, now)
-        peer = InProcessPeer(
-            App(
-                Services(
-                    Settings(peer_secret=SECRET, log_level="WARNING"), "peer", lambda: peer_store
-                )
-            )
+        peer = Loopback()
+        peer.apps[PEER] = App(
+            Services(Settings(peer_secret=SECRET, log_level="WARNING"), "peer", lambda: peer_store)
         )
         settings = Settings(peer_urls=(PEER,), peer_secret=SECRET, log_level="WARNING")
         origin = App(
@@ -110,7 +80,7 @@ def measure(name: str, upstream: str, make: Callable[[str], Any], events: int) -
             runs[label] = {
                 "storage": dict(proxy.counts),
                 "storage_by_class": dict(by_class),
-                "http": dict(peer.requests),
+                "http": peer.by_route(),
                 "queued": report["peers"][PEER]["queued"],
                 "hours_different": report["peers"][PEER]["different"],
             }

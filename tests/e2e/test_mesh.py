@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from stripe._webhook import WebhookSignature
 
 from functions.core.signing import PeerSigner
 from scripts.mesh import CLOUDS, Mesh
+from tests.support.waiting import wait_for
 
 GITHUB_SECRET, STRIPE_SECRET = "gh-mesh-secret", "whsec_stripe_mesh"
 STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -106,15 +106,6 @@ def keys(mesh: Mesh, cloud: str, source: str) -> list[str]:
 
 def keys_of(mesh: Mesh, cloud: str, origin: str) -> list[str]:
     return keys(mesh, cloud, f"from-{origin}")
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 @pytest.mark.parametrize("origin", CLOUDS)

@@ -6,9 +6,8 @@ work on the same mesh. See docs/peers.md (anti-entropy)."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from scripts.members import Member
 from scripts.mesh import CLOUDS, Mesh
 from scripts.status import event_status, member_status
+from tests.support.waiting import wait_for
 
 SENT_PER_MEMBER = 8
 
@@ -42,15 +42,6 @@ def ids(mesh: Mesh, cloud: str) -> Counter[str]:
     """Each stored event id, with how many keys hold it (a duplicate would count twice)."""
     keys = mesh.store(cloud).list("events/")
     return Counter(key.rsplit("/", 1)[-1].removesuffix(".json") for key in keys)
-
-
-def wait_for(check: Callable[[], bool], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
 
 
 def send(mesh: Mesh, cloud: str, n: int) -> list[str]:

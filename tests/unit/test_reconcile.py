@@ -5,57 +5,22 @@ each on its own store. The end-to-end version on the emulators is tests/e2e/test
 from __future__ import annotations
 
 import json
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from functions.core.app import App
-from functions.core.http import Request
 from functions.core.services import Services
 from functions.core.settings import Settings
-from functions.core.transport import DeliveryError, acknowledged
 from tests.support.client import Captured, CoreClient
 from tests.support.fakes import CountingStore, FakeClock
+from tools.loopback import Loopback
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci1yZWNvbmNpbGU="
 TOKEN = "jobs-token"
 MEMBERS = {"a": "https://a.example", "b": "https://b.example", "c": "https://c.example"}
 JOBS = {"authorization": f"Bearer {TOKEN}"}
-
-
-class Loopback:
-    """The members' HTTP between each other, in process: POSTs to /internal/event and signed
-    GETs, each answered by the member's own `App.handle`; `down` members refuse."""
-
-    def __init__(self) -> None:
-        self.apps: dict[str, App] = {}
-        self.down: set[str] = set()
-        self.requests: Counter[tuple[str, str, str]] = Counter()
-
-    def _call(self, method: str, url: str, headers: dict[str, str], body: bytes) -> Any:
-        parts = urlsplit(url)
-        base = f"{parts.scheme}://{parts.netloc}"
-        self.requests[(base, method, parts.path)] += 1
-        if base in self.down:
-            raise DeliveryError("connection refused")
-        query = {k: tuple(v) for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        lowered = {k.lower(): v for k, v in headers.items()}
-        return self.apps[base].handle(Request(method, parts.path, lowered, query, body))
-
-    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
-        answer = self._call("POST", url, headers, body)
-        acknowledged(
-            answer.status, answer.headers.get("content-type"), answer.body, headers["webhook-id"]
-        )
-
-    def get(self, url: str, headers: dict[str, str], timeout: float) -> Any:
-        answer = self._call("GET", url, headers, b"")
-        if answer.status != 200:
-            raise DeliveryError(f"peer answered {answer.status}: {answer.body[:200]!r}")
-        return json.loads(answer.body)
 
 
 class Mesh:
