@@ -81,7 +81,12 @@ class Jobs:
         run = Reconciler(self._services).run
         if not self._services.settings.peer_urls:
             return run(days)  # an idle report: nothing to lease
-        return self._leased("reconcile", {"peers": {}}, lambda: run(days))
+        report = self._leased("reconcile", {"peers": {}}, lambda: run(days))
+        if any(peer.get("queued") for peer in report["peers"].values()):
+            # What the run queued goes out now, through the retry job and so under its lease:
+            # never beside a scheduled retry run settling the same records.
+            report["delivery"] = self.retry()
+        return report
 
     def replay(
         self, start: datetime, end: datetime, source: str | None = None, peer: str | None = None

@@ -69,18 +69,13 @@ class Reconciler:
         mine = inventory.digests(window)
         report["cells"] = len(mine)  # (source, hour) pairs holding events here
         peers = {
-            peer: self._with_peer(peer, window, mine, inventory, now) for peer in self._peers()
+            peer: self._with_peer(peer, window, mine, inventory, now)
+            for peer in services.settings.peer_urls
         }
         report["peers"] = peers
-        fanout = services.fanout()
-        if fanout is not None and any(p.get("queued") for p in peers.values()):
-            report["delivery"] = fanout.retry()
         services.store().put(STATUS_KEY, json.dumps(report).encode())
         services.log.info("reconcile", extra={"fields": {"peers": peers}})
         return report
-
-    def _peers(self) -> tuple[str, ...]:
-        return self._services.settings.peer_urls
 
     def _with_peer(
         self,
