@@ -16,7 +16,6 @@ from functions.core.partitions import load_manifest
 from functions.core.query import QueryParams, plan
 from functions.core.services import Services
 from functions.core.settings import Settings
-from functions.local.store import FileBlobStore
 from tests.conftest import READ_TOKEN, CoreClient
 from tests.support.fakes import FakeClock, MemoryBlobStore
 
@@ -38,16 +37,10 @@ class CrashingStore(MemoryBlobStore):
         super().put(key, data)
 
 
-@pytest.fixture(params=["memory", "local", "s3", "gcs", "azure"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    """The in-memory fake, the local store, and each cloud store on its emulator."""
-    if request.param == "memory":
-        return MemoryBlobStore()
-    if request.param == "local":
-        return FileBlobStore(tmp_path / "s")
-    from tests.contract.test_blobstore_contract import STORES
-
-    return STORES[request.param](request)
+@pytest.fixture
+def store(every_store: Any) -> Any:
+    """Every store (tests/contract/conftest.py)."""
+    return every_store
 
 
 def make(store: Any) -> tuple[CoreClient, FakeClock]:

@@ -11,7 +11,6 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +21,8 @@ from functions.core.logs import LOGGER_NAME, JsonFormatter
 from functions.core.partitions import load_manifest, manifest_key
 from functions.core.services import Services
 from functions.core.settings import Settings
-from functions.local.store import FileBlobStore
 from tests.conftest import READ_TOKEN, CoreClient
-from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
+from tests.support.fakes import FakeClock, FakePeers
 
 START = datetime(2026, 11, 23, 7, 0, 0, tzinfo=UTC)
 DAY = "2026-11-23"
@@ -32,15 +30,10 @@ PEER = "https://peer.example"
 SECRET = "damage-secret"
 
 
-@pytest.fixture(params=["memory", "local", "s3", "gcs", "azure"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "memory":
-        return MemoryBlobStore()
-    if request.param == "local":
-        return FileBlobStore(tmp_path / "s")
-    from tests.contract.test_blobstore_contract import STORES
-
-    return STORES[request.param](request)
+@pytest.fixture
+def store(every_store: Any) -> Any:
+    """Every store (tests/contract/conftest.py)."""
+    return every_store
 
 
 @pytest.fixture

@@ -21,22 +21,17 @@ from functions.core.ingest import EventStore
 from functions.core.partitions import HourIndex
 from functions.core.query import EventQuery, QueryParams
 from functions.local.store import FileBlobStore
-from tests.support.fakes import FakeClock, MemoryBlobStore
+from tests.support.fakes import FakeClock
 
 HOUR = datetime(2026, 11, 23, 7, 0, 0, tzinfo=UTC)
 LATER = HOUR + timedelta(hours=4)  # the hour is closed: compacted, and events into it are late
 PARAMS = QueryParams("orders", HOUR.date(), None, 10_000)
 
 
-@pytest.fixture(params=["memory", "local", "s3", "gcs", "azure"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
-    if request.param == "memory":
-        return MemoryBlobStore()
-    if request.param == "local":
-        return FileBlobStore(tmp_path / "s")
-    from tests.contract.test_blobstore_contract import STORES
-
-    return STORES[request.param](request)
+@pytest.fixture
+def store(every_store: Any) -> Any:
+    """Every store (tests/contract/conftest.py)."""
+    return every_store
 
 
 class BetweenPlanAndRead:
