@@ -98,6 +98,9 @@ typecheck: $(VENV_STAMP) ## mypy, strict, over functions/, stacks/, scripts/, to
 	$(call stage,"mypy")
 	.venv/bin/mypy
 
+# One pytest worker per core (pytest-xdist); each test file stays on one worker, so a module's
+# fixtures (a mesh, built archives) start once. PYTEST_ARGS= runs the suite in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
 test: install lint typecheck ## Install, then ruff, mypy and the whole test suite
 	$(call stage,"pytest")
 	.venv/bin/pytest $(PYTEST_ARGS)

@@ -10,8 +10,13 @@ from functions.core.settings import Settings
 from tests.support.client import READ, READ_TOKEN, Captured, CoreClient, MakeClient
 from tests.support.fakes import FakeClock, MemoryBlobStore
 from tests.support.gcs import gcs_client
+from tests.support.progress import register as register_progress
 
 __all__ = ["READ", "READ_TOKEN", "Captured", "CoreClient", "MakeClient"]  # until tests move
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    register_progress(config)  # `make test` runs under xdist: long tests say they still run
 
 
 @pytest.fixture
