@@ -37,7 +37,7 @@ from bench.neighbour import Neighbour
 from functions.core.settings import Settings
 from functions.local.durable import syncfs_missing
 from functions.local.server import THREADS, default_workers, sync_mode
-from tools.processes import ROOT, Server, free_port, stop_all
+from tools.processes import ROOT, Server, free_port, interrupt_on_signals, stop_all
 
 RESULTS = ROOT / "bench" / "results"
 PAGE = ROOT / "docs" / "benchmarks.md"
@@ -166,6 +166,17 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
 
 
 def main() -> None:
+    # Ctrl-C (or kill) stops the run at once: every phase's `finally` stops its servers and
+    # its `with` removes its temporary files; nothing is written to bench/results or the docs.
+    interrupt_on_signals(lambda line: print(f"bench: {line}", flush=True))
+    try:
+        run()
+    except KeyboardInterrupt:
+        print("bench: interrupted; its servers are stopped and its temporary files removed")
+        raise SystemExit(130) from None
+
+
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="the default")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import secrets
-import signal
 import sys
 import tempfile
 import threading
@@ -27,7 +26,7 @@ import httpx
 from scripts import members as listing
 from tools import emulators
 from tools.platforms import gcp_framework_argv
-from tools.processes import ROOT, Server, free_port
+from tools.processes import ROOT, Server, free_port, interrupt_on_signals
 
 CLOUDS = ("aws", "gcp", "azure")
 
@@ -202,20 +201,8 @@ class Mesh:
         )
 
 
-def _stop_on(*signals: signal.Signals) -> None:
-    """Ctrl-C and `kill` stop the mesh, even when it was started with SIGINT ignored (a
-    background job of a non-interactive shell inherits that, and Python then installs no
-    KeyboardInterrupt handler of its own)."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    for sig in signals:
-        signal.signal(sig, interrupt)
-
-
 def main() -> None:
-    _stop_on(signal.SIGINT, signal.SIGTERM)
+    interrupt_on_signals()  # Ctrl-C and kill stop the mesh, even started with SIGINT ignored
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fanout-timeout", type=float, default=2.0)
     parser.add_argument("--schedule", type=float, default=5.0)

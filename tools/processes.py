@@ -111,6 +111,26 @@ def stop_all(servers: Sequence[Server], timeout: float = 10.0) -> None:
         server.stop()  # SIGKILLs whatever is still running, and its group
 
 
+def interrupt_on_signals(say: Callable[[str], None] = print) -> None:
+    """Ctrl-C and `kill` raise KeyboardInterrupt, so every `finally` and `with` stops its
+    servers and removes its files; even when the process was started with SIGINT ignored (a
+    background job of a non-interactive shell, nohup: Python then installs no handler of its
+    own). Only the first signal interrupts: one that comes while the cleanup runs is said and
+    otherwise ignored, so a second Ctrl-C no longer leaves the files behind."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+
+    def cleaning_up(_signum: int, _frame: object) -> None:
+        say("still stopping servers and removing temporary files ...")
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        for sig in stops:
+            signal.signal(sig, cleaning_up)
+        raise KeyboardInterrupt
+
+    for sig in stops:
+        signal.signal(sig, interrupt)
+
+
 def _signal_group(group: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(group, sig)
