@@ -10,19 +10,16 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from watchfiles import PythonFilter, watch
+
+from functions.local.workers import interrupt_once
 
 # A stopped server's supervisor stops its workers within waitress's own shutdown; past this, it
 # is killed, so a hung worker cannot hold a restart forever.
 STOP_TIMEOUT_S = 10.0
 # How often the watcher looks at the child between changes (watchfiles' rust_timeout, ms).
 CHECK_MS = 200
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -63,7 +60,7 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
     server that exits (a syntax error in the change) waits for the next change. Ctrl-C or
     SIGTERM stops the server and returns 0."""
     for sig in STOPS:  # SIGINT too: see workers.run_workers
-        signal.signal(sig, _interrupt)
+        signal.signal(sig, interrupt_once)
     with deferred_stops():
         child, reloaded, reported = start(argv), False, False
     try:

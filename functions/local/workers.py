@@ -59,7 +59,7 @@ def run_workers(workers: int, make: Callable[[bool], Any]) -> None:
     # SIGINT too: a process started with it ignored (nohup, `&` in a script, some CI agents)
     # keeps it ignored, and Ctrl-C could not stop it.
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _interrupt)
+        signal.signal(sig, interrupt_once)
     if workers == 1 or not hasattr(os, "fork"):
         _run(make(True))
         return
@@ -107,7 +107,7 @@ def _fork_worker(
     if pid == 0:  # the worker: no thread exists before this fork
         code = 0
         try:
-            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGTERM, interrupt_once)
             os.close(pipe[1])  # the supervisor's end: only the supervisor may hold it open
             _watch_supervisor(pipe[0])
             server = make(worker == 0)
@@ -124,8 +124,20 @@ def _fork_worker(
     return pid
 
 
-def _interrupt(signum: int, frame: Any) -> None:
+def interrupt_once(signum: int, frame: Any) -> None:
+    """The first Ctrl-C or SIGTERM stops the process; later ones (a second Ctrl-C, `timeout`'s
+    follow-up) are ignored, so they cannot cut the stopping short with a traceback and leave a
+    worker unreaped."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # A handler that does nothing, not SIG_IGN: a signal that arrived with this one is
+        # already pending, and CPython raises "Signal 15 ignored due to race condition" for a
+        # pending signal whose handler became SIG_IGN.
+        signal.signal(sig, _already_stopping)
     raise KeyboardInterrupt
+
+
+def _already_stopping(signum: int, frame: Any) -> None:
+    """A stop signal while stopping: the first one is being acted on."""
 
 
 def _supervise(children: list[int]) -> None:

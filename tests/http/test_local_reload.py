@@ -95,16 +95,24 @@ def test_a_file_that_is_not_python_does_not_restart_it(
     assert next_restart_line(proc) == "lambda: module.py changed: restarting the server\n"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "sigs",
+    [[signal.SIGINT], [signal.SIGTERM], [signal.SIGTERM, signal.SIGINT]],
+    ids=["ctrl-c", "sigterm", "sigterm-then-ctrl-c"],
+)
 def test_a_signal_stops_the_watcher_and_the_server(
-    reloading: tuple[subprocess.Popen[str], str, Path], sig: signal.Signals
+    reloading: tuple[subprocess.Popen[str], str, Path], sigs: list[signal.Signals]
 ) -> None:
     proc, _, _ = reloading
     server = server_pids(proc)
     workers = {w for s in server for w in children(s)}
-    proc.send_signal(sig)
+    for sig in sigs:  # a second one arrives while the first is being acted on
+        proc.send_signal(sig)
     assert proc.wait(timeout=DEADLINE_S) == 0
     assert not any(alive(pid) for pid in server | workers)
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    assert "Traceback" not in errors, errors
 
 
 def processes_serving(data_dir: Path) -> list[int]:

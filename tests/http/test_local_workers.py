@@ -115,20 +115,27 @@ def test_two_workers_share_the_socket_and_store_every_webhook(
         pytest.param(signal.SIGTERM, id="sigterm"),
         pytest.param(signal.SIGINT, id="ctrl-c"),
         pytest.param(signal.SIGINT, id="ctrl-c-sigint-ignored"),
+        pytest.param(None, id="sigterm-then-ctrl-c"),
     ],
 )
 def test_a_signal_stops_the_supervisor_and_every_worker(
-    serving: tuple[subprocess.Popen[str], str], sig: signal.Signals
+    serving: tuple[subprocess.Popen[str], str], sig: signal.Signals | None
 ) -> None:
     proc, _ = serving
     workers = children(proc.pid)
     # Ctrl-C in a terminal reaches the whole process group; SIGTERM only the supervisor
     if sig == signal.SIGINT:
         os.killpg(proc.pid, sig)
-    else:
+    elif sig == signal.SIGTERM:
         proc.send_signal(sig)
+    else:  # a second signal while it stops (`timeout` sends one, an impatient user another)
+        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=15) == 0
     assert not any(alive(pid) for pid in workers)
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    assert "Traceback" not in errors, errors
 
 
 def test_a_worker_that_dies_stops_the_others_and_the_server_fails(
