@@ -165,6 +165,11 @@ def ingest_and_fanout(work: Path, seconds: float, runs: int) -> dict[str, Any]:
     return {"load": results, "neighbour": neighbour}
 
 
+def stage(name: str, started: float) -> None:
+    """Each part's start, with the time taken so far: where a slow run spends it."""
+    print(f"{name} ... ({time.perf_counter() - started:.0f} s in)", flush=True)
+
+
 def main() -> None:
     # Ctrl-C (or kill) stops the run at once: every phase's `finally` stops its servers and
     # its `with` removes its temporary files; nothing is written to bench/results or the docs.
@@ -192,27 +197,27 @@ def run() -> None:
         "serve": f"{default_workers()} processes x {THREADS} threads",
         "sync": sync_mode(Settings()),
     }
-    print("cold start ...", flush=True)
+    stage("cold start", started)
     results["cold_start"] = coldstart.run(runs=10 if full else 5)
-    print("artifacts ...", flush=True)
+    stage("artifacts", started)
     results["artifacts"] = artifacts.run()
-    print("cold start as deployed ...", flush=True)
+    stage("cold start as deployed", started)
     results["deployed"] = deployed.run(runs=10 if full else 5)
-    print("beside the alternatives ...", flush=True)
+    stage("beside the alternatives", started)
     results["contenders"] = contenders.run(runs=10 if full else 5, warm=200 if full else 100)
-    print("app CPU per webhook ...", flush=True)
+    stage("app CPU per webhook", started)
     results["app_cpu"] = appcpu.run(20_000 if full else 5_000)
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as tmp:
         work = Path(tmp)
-        print("ingest and fan-out ...", flush=True)
+        stage("ingest and fan-out", started)
         results.update(ingest_and_fanout(work, seconds, runs))
-        print("outbox cost ...", flush=True)
+        stage("outbox cost", started)
         results["outbox_cost"] = outbox_cost.run(10_000 if full else 2_000)
-        print("anti-entropy cost ...", flush=True)
+        stage("anti-entropy cost", started)
         results["reconcile_cost"] = reconcile_cost.run(24_000 if full else 2_400)
-        print("storage requests per webhook ...", flush=True)
+        stage("storage requests per webhook", started)
         results["ingest_cost"] = ingest_cost.run(50 if full else 20)
-        print("query scaling ...", flush=True)
+        stage("query scaling", started)
         moto = query.start_s3(work)
         try:
             results["query"] = query.run(

@@ -37,6 +37,8 @@ def targets(data: dict[str, Any] | None) -> list[str]:
     if not data or "skipped" in data:
         return []
     setups = data["setups"]
+    if not {"aws: ours", "aws: ours, secret ARN set"} <= setups.keys():
+        return []  # a run without AWS (`--cloud gcp`): the targets are AWS's
     deployed, plain = setups["aws: ours, secret ARN set"], setups["aws: ours"]
     first = deployed["webhook"]["ratio_to_bare"]
     health = round(deployed["health"]["median_ms"] / plain["health"]["median_ms"], 2)

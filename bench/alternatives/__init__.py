@@ -15,7 +15,9 @@ class Contender:
     label: str
     cloud: str  # whose archive layout, and whose emulator, it uses
     app: str  # the file under bench/alternatives/apps/, shipped as `entry`
-    entry: str  # the module the platform imports: "app" (Lambda), "function_app" (Azure)
+    # The module the platform imports: "app" (Lambda), "main" (GCP: its target is `handle`),
+    # "function_app" (Azure).
+    entry: str
     call: str  # how the platform calls it: a key of bench/contenders.py's CALLS
     requirements: tuple[str, ...] = ()
     # Files taken from a package without its dependencies: Chalice's deployment package holds
@@ -49,6 +51,16 @@ CONTENDERS = (
         "app",
         "lambda-url",
         ("boto3", "fastapi", "mangum"),
+    ),
+    # A source upload (main.py and requirements.txt), as Cloud Functions deploys one: Cloud Build
+    # installs the requirements (bench/buildpack.py).
+    Contender(
+        "gcp: plain functions-framework",
+        "gcp",
+        "gcp_plain.py",
+        "main",
+        "gcp",
+        ("functions-framework", "google-cloud-storage"),
     ),
     Contender(
         "azure: plain azure.functions",

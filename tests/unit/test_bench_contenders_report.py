@@ -35,6 +35,21 @@ def test_each_target_is_judged_from_the_deployed_setup() -> None:
     )
 
 
+def test_every_clouds_setups_show_with_their_ratios_and_no_aws_target_without_aws() -> None:
+    data = {
+        "runs": 3,
+        "warm_webhooks": 50,
+        "setups": {
+            "gcp: ours": row(1.3, 290.0, 1.9),
+            "gcp: plain functions-framework": row(1.0, 450.0, 1.0),
+        },
+    }
+    table = "\n".join(report_contenders.table(data))
+    assert "| gcp: ours | 50.0 (x0.2) | 290.0 (x0.2) | 200.0 (x1.3) | 3.0 (x1.9) |" in table
+    assert "| gcp: plain functions-framework |" in table
+    assert report_contenders.targets(data) == []
+
+
 def test_a_skipped_run_says_why_and_claims_nothing() -> None:
     assert report_contenders.targets({"skipped": "no Python 3.12"}) == []
     assert "no Python 3.12" in report_contenders.table({"skipped": "no Python 3.12"})[-1]
