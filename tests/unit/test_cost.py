@@ -165,6 +165,29 @@ def test_cloud_scheduler_bills_a_job_per_31_days_by_the_day() -> None:
     assert PRICES["gcp"]["free_scheduler_jobs"] == 3
 
 
+@pytest.mark.parametrize(
+    ("cloud", "per_write", "per_read", "per_gb_month"),
+    [
+        # AWS Price List, us-east-1 AmazonS3 offer of 2026-08-31: Requests-Tier1 $0.000005,
+        # Requests-Tier2 $0.0000004, TimedStorage-ByteHrs $0.023 (first 51,200 GB-Mo)
+        ("aws", 0.000005, 0.0000004, 0.023),
+        # GCP catalogue (Infracost API, 2026-09-24): Regional Standard Class A $0.000005,
+        # Class B $0.0000004, Standard Storage US Regional $0.02
+        ("gcp", 0.000005, 0.0000004, 0.020),
+        # Azure Retail Prices, eastus General Block Blob v2 Hot LRS (2026-09-24): writes $0.05
+        # and reads $0.004 per 10K, $0.0208 per GB-month (first 51,200 GB)
+        ("azure", 0.05 / 10_000, 0.004 / 10_000, 0.0208),
+    ],
+)
+def test_storage_prices_match_the_providers_price_lists(
+    cloud: str, per_write: float, per_read: float, per_gb_month: float
+) -> None:
+    table = PRICES[cloud]
+    assert table["write_per_thousand"] / 1000 == pytest.approx(per_write)
+    assert table["read_per_thousand"] / 1000 == pytest.approx(per_read)
+    assert table["storage_gb_month"] == pytest.approx(per_gb_month)
+
+
 def test_more_memory_costs_more_when_the_webhook_waits_on_storage() -> None:
     totals = [
         sum(lines(replace(BASE, per_second=100, memory_mb=mb), "aws").values())
