@@ -117,7 +117,8 @@ def work_ms(traffic: Traffic, price: dict[str, Any]) -> float:
 def active_seconds(traffic: Traffic, price: dict[str, Any], per_second: float, ms: float) -> float:
     """Instance-seconds billed in a month. One request per instance (Lambda, Cloud Run at
     concurrency 1): each is billed on its own. Azure Flex bills an instance while it executes,
-    at least a second, and requests that overlap share it."""
+    at least a second a stretch, which the requests it runs in that second share; it runs as
+    many at once as its HTTP concurrency (1 for a Python app)."""
     billed = billed_ms(ms, price) / 1000
     if "concurrency_by_memory_mb" not in price:
         return per_second * billed * traffic.month_seconds
@@ -127,12 +128,18 @@ def active_seconds(traffic: Traffic, price: dict[str, Any], per_second: float, m
 
 
 def compute_usd(traffic: Traffic, price: dict[str, Any], seconds: float) -> float:
-    gib = traffic.memory_mb / 1024
+    # Lambda and Azure bill MB / 1024 as GB; the GCP stack deploys `{memory}M`, which Cloud
+    # Functions reads as 10**6 bytes a unit, billed in GiB (scripts/prices.toml).
+    gib = traffic.memory_mb * price.get("memory_unit_bytes", 2**20) / 2**30
     if "vcpu_second" in price:  # Cloud Run: CPU and memory apart, each with its free tier
         cpu = max(0.0, seconds * vcpu(price, traffic.memory_mb) - price["free_vcpu_seconds"])
         mem = max(0.0, seconds * gib - price["free_gib_seconds"])
         return float(cpu * price["vcpu_second"] + mem * price["gib_second"])
     return float(max(0.0, seconds * gib - price["free_gb_seconds"]) * price["gb_second"])
+
+
+def unit(gb_bytes: int) -> str:
+    return "GiB" if gb_bytes == 2**30 else "GB"
 
 
 def bill(traffic: Traffic, price: dict[str, Any]) -> list[tuple[str, str, float]]:
@@ -141,8 +148,9 @@ def bill(traffic: Traffic, price: dict[str, Any]) -> list[tuple[str, str, float]
     http = active_seconds(traffic, price, traffic.per_second, work_ms(traffic, price))
     jobs = runs * billed_ms(traffic.job_ms, price) / 1000
     requests = traffic.webhooks + runs
-    stored_gb = traffic.webhooks * traffic.event_bytes / 1e9
-    log_gb = requests * traffic.log_bytes / 1e9
+    # Each cloud's "GB" is its own: some bill 2**30 bytes, some 10**9 (scripts/prices.toml).
+    stored_gb = traffic.webhooks * traffic.event_bytes / price["storage_gb_bytes"]
+    log_gb = requests * traffic.log_bytes / price["log_gb_bytes"]
     scheduler = max(0, len(JOBS) - price["free_scheduler_jobs"]) * price["scheduler_job_month"]
     writes = traffic.webhooks * traffic.writes + job_lists(traffic)
     storage_requests = (
@@ -162,11 +170,15 @@ def bill(traffic: Traffic, price: dict[str, Any]) -> list[tuple[str, str, float]
             compute_usd(traffic, price, http + jobs),
         ),
         ("storage requests", f"{writes:,.0f} writes", storage_requests),
-        ("stored after a month", f"{stored_gb:,.1f} GB", stored_gb * price["storage_gb_month"]),
+        (
+            "stored after a month",
+            f"{stored_gb:,.1f} {unit(price['storage_gb_bytes'])}",
+            stored_gb * price["storage_gb_month"],
+        ),
         ("schedules", f"{runs:,.0f} runs of {len(JOBS)} jobs", scheduler),
         (
             "logs",
-            f"{log_gb:,.1f} GB",
+            f"{log_gb:,.1f} {unit(price['log_gb_bytes'])}",
             max(0.0, log_gb - price["free_log_gb"]) * price["log_ingest_gb"],
         ),
     ]

@@ -67,7 +67,8 @@ def test_lambda_at_ten_a_second_by_hand() -> None:
     # own digests and again for each peer's request it serves
     reconcile = 720 * (8 + 169) * 3
     assert with_peers == pytest.approx((25_920_000 + 34_560 + 43_200 + reconcile) * 0.005 / 1000)
-    assert bill["stored after a month"] == pytest.approx(25_920_000 * 1024 / 1e9 * 0.023)
+    # S3 bills a GB-month of 2**30 bytes (aws.amazon.com/s3/faqs, its storage example)
+    assert bill["stored after a month"] == pytest.approx(25_920_000 * 1024 / 2**30 * 0.023)
     assert bill["logs"] == pytest.approx((25_964_640 * 600 / 1e9 - 5) * 0.50)
 
 
@@ -81,17 +82,110 @@ def test_cloud_run_bills_each_request_in_100_ms_steps_cpu_and_memory_apart() -> 
     bill = lines(replace(BASE, per_second=100), "gcp")
     seconds = 100 * 0.1 * MONTH + 44_640 * 0.5  # 20.2 ms -> 100 ms; a job run 500 ms
     cpu = (seconds * 0.333 - 180_000) * 0.000024
-    memory = (seconds * 0.5 - 360_000) * 0.0000025
+    memory = (seconds * 512e6 / 2**30 - 360_000) * 0.0000025  # 512M: 10**6-byte units
     assert bill["compute"] == pytest.approx(cpu + memory)
     assert bill["schedules"] == 0  # three Cloud Scheduler jobs, three free
 
 
 def test_azure_flex_bills_a_second_at_least_and_overlapping_requests_share_it() -> None:
+    # flex-consumption-plan.md, billing: "The minimum billable execution period ... is 1,000
+    # ms. Past that, the billable activity period is rounded up to the nearest 100 ms."
     rare = replace(BASE, per_second=0.1, memory_mb=2048)
     seconds = cost.active_seconds(rare, PRICES["azure"], 0.1, 20.2)
     assert seconds == pytest.approx(0.1 * 1.0 * MONTH)  # each alone: a second each
+    assert cost.billed_ms(1000.1, PRICES["azure"]) == 1100
+    # an instance that runs 16 at a time (a non-Python app's default at 2048 MB)
+    sixteen = {**PRICES["azure"], "concurrency_by_memory_mb": {"2048": 16}}
+    busy = cost.active_seconds(rare, sixteen, 1000, 20.2)
+    assert busy == pytest.approx(1000 * 0.0202 / 16 * MONTH)
+
+
+def test_azure_flex_runs_one_request_at_a_time_on_a_python_instance() -> None:
+    # functions-concurrency.md (Flex): "For Python apps, the default HTTP trigger concurrency
+    # for all instances sizes is 1"; the stack sets none. 1,000/s of 20.2 ms each keep 20.2
+    # instances executing, not 16 times fewer.
+    rare = replace(BASE, memory_mb=2048)
     busy = cost.active_seconds(rare, PRICES["azure"], 1000, 20.2)
-    assert busy == pytest.approx(1000 * 0.0202 / 16 * MONTH)  # 16 at a time on an instance
+    assert busy == pytest.approx(1000 * 0.0202 * MONTH)
+    assert set(PRICES["azure"]["concurrency_by_memory_mb"].values()) == {1}
+
+
+def test_cloud_functions_bills_the_decimal_megabytes_the_stack_deploys() -> None:
+    # The stack deploys available_memory=f"{memory_mb}M"; the Cloud Functions v2 API reads "M"
+    # as a Kubernetes quantity (10**6 bytes) and Cloud Run bills GiB-seconds: 512M is 0.4768
+    # GiB, not 0.5.
+    seconds = 1_000_000.0
+    usd = cost.compute_usd(BASE, PRICES["gcp"], seconds)
+    cpu = (seconds * 0.333 - 180_000) * 0.000024
+    memory = (seconds * 512e6 / 2**30 - 360_000) * 0.0000025
+    assert usd == pytest.approx(cpu + memory)
+
+
+def test_lambda_matches_the_pricing_pages_worked_example() -> None:
+    # aws.amazon.com/lambda/pricing, example 1 (x86 at $0.00001667 then): 512 MB, 3M runs of
+    # 1 s: 3,000,000 s x 512/1024 = 1,500,000 GB-s, less 400,000 free = 1,100,000 x $0.00001667
+    # = $18.34; (3M - 1M free) requests x $0.20/M = $0.40.
+    price = {**PRICES["aws"], "gb_second": 0.00001667}
+    assert cost.compute_usd(BASE, price, 3_000_000) == pytest.approx(18.34, abs=0.005)
+    assert (3_000_000 - price["free_requests"]) * price["request_per_million"] / 1e6 == 0.40
+
+
+def test_cloud_storage_matches_the_pricing_pages_worked_example() -> None:
+    # cloud.google.com/storage/pricing-examples, simple example: 10,000 Class A operations
+    # $0.05, 50,000 Class B $0.02, 50 GB Standard (GB = 2**30 bytes) $1.00
+    gcs = PRICES["gcp"]
+    assert 10_000 * gcs["write_per_thousand"] / 1000 == pytest.approx(0.05)
+    assert 50_000 * gcs["read_per_thousand"] / 1000 == pytest.approx(0.02)
+    one = replace(BASE, per_second=1 / MONTH, event_bytes=50 * 2**30)
+    assert lines(one, "gcp")["stored after a month"] == pytest.approx(1.00)
+
+
+def test_cloud_logging_counts_gibibytes_past_50_free_a_project() -> None:
+    # cloud.google.com/stackdriver/pricing: $0.50/GiB past 50 GiB/project/month; "all units
+    # are treated as binary measures" (2**30 bytes)
+    busy = replace(BASE, per_second=100, log_bytes=1000)
+    requests = 100 * MONTH + 44_640
+    expected = (requests * 1000 / 2**30 - 50) * 0.50
+    assert lines(busy, "gcp")["logs"] == pytest.approx(expected)
+    assert expected < (requests * 1000 / 1e9 - 50) * 0.50  # the decimal count overbills
+
+
+def test_log_analytics_counts_decimal_gigabytes() -> None:
+    # learn.microsoft.com azure-monitor/logs/cost-logs: "in units of GB (10^9 bytes)"
+    requests = 10 * MONTH + 44_640
+    expected = (requests * 600 / 1e9 - 5) * 2.30
+    assert lines(BASE, "azure")["logs"] == pytest.approx(expected)
+
+
+def test_cloud_scheduler_bills_a_job_per_31_days_by_the_day() -> None:
+    # cloud.google.com/scheduler/pricing: "$0.10/job/31 days", billed per day; 3 jobs free
+    # per billing account. The month here is 30 days.
+    assert MONTH == 30 * 86400
+    assert PRICES["gcp"]["scheduler_job_month"] == pytest.approx(0.10 * 30 / 31, abs=1e-6)
+    assert PRICES["gcp"]["free_scheduler_jobs"] == 3
+
+
+@pytest.mark.parametrize(
+    ("cloud", "per_write", "per_read", "per_gb_month"),
+    [
+        # AWS Price List, us-east-1 AmazonS3 offer of 2026-08-31: Requests-Tier1 $0.000005,
+        # Requests-Tier2 $0.0000004, TimedStorage-ByteHrs $0.023 (first 51,200 GB-Mo)
+        ("aws", 0.000005, 0.0000004, 0.023),
+        # GCP catalogue (Infracost API, 2026-09-24): Regional Standard Class A $0.000005,
+        # Class B $0.0000004, Standard Storage US Regional $0.02
+        ("gcp", 0.000005, 0.0000004, 0.020),
+        # Azure Retail Prices, eastus General Block Blob v2 Hot LRS (2026-09-24): writes $0.05
+        # and reads $0.004 per 10K, $0.0208 per GB-month (first 51,200 GB)
+        ("azure", 0.05 / 10_000, 0.004 / 10_000, 0.0208),
+    ],
+)
+def test_storage_prices_match_the_providers_price_lists(
+    cloud: str, per_write: float, per_read: float, per_gb_month: float
+) -> None:
+    table = PRICES[cloud]
+    assert table["write_per_thousand"] / 1000 == pytest.approx(per_write)
+    assert table["read_per_thousand"] / 1000 == pytest.approx(per_read)
+    assert table["storage_gb_month"] == pytest.approx(per_gb_month)
 
 
 def test_more_memory_costs_more_when_the_webhook_waits_on_storage() -> None:
@@ -118,6 +212,8 @@ def test_each_cloud_table_has_every_price_the_bill_reads_and_its_date() -> None:
         "free_scheduler_jobs",
         "log_ingest_gb",
         "free_log_gb",
+        "storage_gb_bytes",
+        "log_gb_bytes",
     }
     text = cost.PRICES.read_text()
     for cloud in ("aws", "gcp", "azure"):
