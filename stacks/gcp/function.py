@@ -235,7 +235,7 @@ class GcpFunction(pulumi.ComponentResource):
                 service_account=self.builder.name,
             ),
             service_config=gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
-                available_memory=f"{config.memory_mb}M",
+                available_memory=f"{config.memory_mb}Mi",  # MiB, as Lambda's MB; "M" is 10**6 bytes
                 timeout_seconds=timeout,
                 min_instance_count=warm or None,
                 service_account_email=self.account.email,

@@ -82,7 +82,7 @@ def test_cloud_run_bills_each_request_in_100_ms_steps_cpu_and_memory_apart() -> 
     bill = lines(replace(BASE, per_second=100), "gcp")
     seconds = 100 * 0.1 * MONTH + 44_640 * 0.5  # 20.2 ms -> 100 ms; a job run 500 ms
     cpu = (seconds * 0.333 - 180_000) * 0.000024
-    memory = (seconds * 512e6 / 2**30 - 360_000) * 0.0000025  # 512M: 10**6-byte units
+    memory = (seconds * 512 / 1024 - 360_000) * 0.0000025  # 512Mi: half a GiB
     assert bill["compute"] == pytest.approx(cpu + memory)
     assert bill["schedules"] == 0  # three Cloud Scheduler jobs, three free
 
@@ -110,14 +110,14 @@ def test_azure_flex_runs_one_request_at_a_time_on_a_python_instance() -> None:
     assert set(PRICES["azure"]["concurrency_by_memory_mb"].values()) == {1}
 
 
-def test_cloud_functions_bills_the_decimal_megabytes_the_stack_deploys() -> None:
-    # The stack deploys available_memory=f"{memory_mb}M"; the Cloud Functions v2 API reads "M"
-    # as a Kubernetes quantity (10**6 bytes) and Cloud Run bills GiB-seconds: 512M is 0.4768
-    # GiB, not 0.5.
+def test_cloud_functions_bills_the_binary_megabytes_the_stack_deploys() -> None:
+    # The stack deploys available_memory=f"{memory_mb}Mi"; the Cloud Functions v2 API reads it
+    # as a Kubernetes quantity (Mi: 2**20 bytes; "M" would be 10**6) and Cloud Run bills
+    # GiB-seconds: 512Mi is 0.5 GiB.
     seconds = 1_000_000.0
     usd = cost.compute_usd(BASE, PRICES["gcp"], seconds)
     cpu = (seconds * 0.333 - 180_000) * 0.000024
-    memory = (seconds * 512e6 / 2**30 - 360_000) * 0.0000025
+    memory = (seconds * 512 / 1024 - 360_000) * 0.0000025
     assert usd == pytest.approx(cpu + memory)
 
 
