@@ -226,3 +226,36 @@ def test_clients_keep_the_regular_endpoints_whatever_the_environment_asks(
     assert "fips" not in regular
     assert "dualstack" not in regular
     assert regular.startswith("https://events-bucket.s3.")
+
+
+def test_the_stores_puts_sign_their_body_instead_of_adding_a_crc(
+    environment_credentials: None,
+) -> None:
+    # GIVEN the store's own client (from a fresh session), sending over HTTPS as in Lambda
+    sdk.session.cache_clear()
+    store = S3BlobStore("events-bucket")
+    sdk.session.cache_clear()
+    # WHEN it writes (stopped before sending)
+    headers = sent_headers(store)
+    # THEN the body's SHA-256 is signed (S3 checks it) and no CRC32 is computed beside it,
+    # where botocore's default streams the body unsigned, with a CRC32 in a trailer
+    assert len(headers["X-Amz-Content-SHA256"]) == 64
+    assert not [
+        name for name in headers if name.lower().startswith("x-amz-") and "checksum" in name.lower()
+    ]
+    default = sent_headers(S3BlobStore("b", client=sdk.new_session().create_client("s3")))
+    assert b"UNSIGNED" in default["X-Amz-Content-SHA256"]
+    assert default["X-Amz-Trailer"] == b"x-amz-checksum-crc32"
+
+
+def sent_headers(store: S3BlobStore) -> Any:
+    headers: list[Any] = []
+
+    def stop(request: Any, **kwargs: Any) -> None:
+        headers.append(request.headers)
+        raise Stop
+
+    store._client.meta.events.register("before-send.s3.PutObject", stop)
+    with pytest.raises(Stop):
+        store.put_if_absent("events/a.json", b'{"n": 1}')
+    return headers[0]
