@@ -2,8 +2,9 @@
 
 botocore reads a client's model, its endpoints and its paginators from `botocore/data/` at the
 client's creation, each parsed into ordered dicts: S3's model alone is 1.4 MB of JSON for ~100
-operations, and `endpoints.json` 1.2 MB for every service. The archive keeps botocore's own
-data, cut to the operations and services the function calls; botocore loads it unchanged.
+operations, `endpoints.json` 1.2 MB for every service, and S3's endpoint rules 0.9 MB
+(gzipped). The archive keeps botocore's own data, cut to the operations and services the
+function calls and to the endpoint rules its clients can reach; botocore loads it unchanged.
 See docs/deploying.md (cold starts).
 """
 
@@ -70,13 +71,67 @@ def trim_endpoints(endpoints: Mapping[str, Any], services: frozenset[str]) -> di
     return {**endpoints, "partitions": partitions}
 
 
+def _fixed(condition: Mapping[str, Any], pinned: Mapping[str, bool]) -> bool | None:
+    """A rule condition's value when it tests only a pinned parameter, else None (unknown)."""
+    fn, argv = condition.get("fn"), condition.get("argv", ())
+    if "assign" in condition:
+        return None  # it binds a name later conditions read: kept whatever it tests
+    if fn == "not" and len(argv) == 1 and isinstance(argv[0], dict):
+        inner = _fixed(argv[0], pinned)
+        return None if inner is None else not inner
+    refs = [a["ref"] for a in argv if isinstance(a, dict) and a.get("ref") in pinned]
+    if fn == "isSet" and refs:
+        return True  # a pinned parameter is always set
+    if fn == "booleanEquals" and len(refs) == 1:
+        constant = [a for a in argv if isinstance(a, bool)]
+        if len(constant) == 1:
+            return pinned[refs[0]] == constant[0]
+    return None
+
+
+def _reachable(rules: list[Any], pinned: Mapping[str, bool]) -> list[Any]:
+    """The rules that can match with `pinned`'s values, each without the conditions those
+    values make true. botocore evaluates rules in order, the first match wins, and a tree's
+    rules end with one that always matches: dropping what never matches changes no answer."""
+    kept: list[Any] = []
+    for rule in rules:
+        values = [_fixed(c, pinned) for c in rule["conditions"]]
+        if False in values:
+            continue
+        conditions = [c for c, v in zip(rule["conditions"], values, strict=True) if v is None]
+        out = {k: v for k, v in rule.items() if k != "documentation"}
+        out["conditions"] = conditions
+        if rule["type"] == "tree":
+            out["rules"] = _reachable(rule["rules"], pinned)
+            if not out["rules"]:
+                raise ValueError("an endpoint rule tree lost every rule")
+        kept.append(out)
+        if not conditions and rule["type"] != "tree":
+            break  # it always matches: nothing after it is ever evaluated
+    return kept
+
+
+def trim_rules(ruleset: Mapping[str, Any], pinned: Mapping[str, bool]) -> dict[str, Any]:
+    """An endpoint rule set (botocore's `endpoint-rule-set-1`) without the branches that the
+    clients' pinned parameters rule out (functions/aws/sdk.py PINNED_RULE_PARAMETERS), and
+    without documentation. Parameters it does not declare are ignored."""
+    pinned = {k: v for k, v in pinned.items() if k in ruleset["parameters"]}
+    parameters = {
+        name: {k: v for k, v in spec.items() if k != "documentation"}
+        for name, spec in ruleset["parameters"].items()
+    }
+    return {**ruleset, "parameters": parameters, "rules": _reachable(ruleset["rules"], pinned)}
+
+
 def _read(path: Path) -> Any:
     raw = path.read_bytes()
     return json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
 
 
 def _write(path: Path, doc: Any) -> None:
-    path.write_text(json.dumps(doc, sort_keys=True))
+    # Compact: botocore's JSON parse is much of a client's creation (it reads .json before
+    # .json.gz, so the archive's zip compression replaces the gzip it need not undo).
+    path.write_text(json.dumps(doc, sort_keys=True, separators=(",", ":")))
 
 
 def _service_dir(data: Path, service: str) -> Path:
@@ -84,8 +139,10 @@ def _service_dir(data: Path, service: str) -> Path:
     return versions[-1]  # botocore loads the newest API version unless told otherwise
 
 
-def trim_data(data: Path, operations: Mapping[str, frozenset[str]]) -> None:
-    """Rewrite a vendored `botocore/data` in place (plain JSON, sorted keys: reproducible)."""
+def trim_data(
+    data: Path, operations: Mapping[str, frozenset[str]], pinned: Mapping[str, bool]
+) -> None:
+    """Rewrite a vendored `botocore/data` in place (plain compact JSON: reproducible)."""
     endpoints = trim_endpoints(_read(data / "endpoints.json"), frozenset(operations))
     _write(data / "endpoints.json", endpoints)
     for service, wanted in operations.items():
@@ -99,5 +156,9 @@ def trim_data(data: Path, operations: Mapping[str, frozenset[str]]) -> None:
             doc = _read(pages)
             doc["pagination"] = {k: v for k, v in doc["pagination"].items() if k in wanted}
             _write(pages, doc)
+        rules_file = next(folder.glob("endpoint-rule-set-1.json*"))
+        _write(folder / "endpoint-rule-set-1.json", trim_rules(_read(rules_file), pinned))
+        if rules_file.name != "endpoint-rule-set-1.json":
+            rules_file.unlink()
         for name in UNUSED:
             (folder / name).unlink(missing_ok=True)

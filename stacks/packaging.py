@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.aws.sdk import OPERATIONS
+from functions.aws.sdk import OPERATIONS, PINNED_RULE_PARAMETERS
 from stacks import boto_models
 from stacks.boto_models import trim_data
 from stacks.config import process_environment
@@ -274,7 +274,7 @@ def layout(target: Target, staging: Path, python: str | None = None) -> dict[str
     deps = staging / "deps"
     vendor(requirements, target, deps)
     if target.cloud == "aws":
-        trim_data(deps / "botocore" / "data", OPERATIONS)
+        trim_data(deps / "botocore" / "data", OPERATIONS, PINNED_RULE_PARAMETERS)
     prefix = ".python_packages/lib/site-packages/" if target.cloud == "azure" else ""
     for path in sorted(deps.rglob("*")):
         relative = path.relative_to(deps)

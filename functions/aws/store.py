@@ -26,7 +26,16 @@ class S3BlobStore:
             from functions.aws import sdk
 
             # One client per warm instance; the pool is sized for /query's concurrent GETs.
-            client = sdk.client("s3", max_pool_connections=64, retries={"mode": "standard"})
+            client = sdk.client(
+                "s3",
+                max_pool_connections=64,
+                retries={"mode": "standard"},
+                # No CRC32 on writes where S3 does not ask for one: the body is then signed
+                # (SigV4's payload SHA-256, which S3 checks) instead, so integrity holds at
+                # less CPU per put (docs/deploying.md, cold starts). Reads still check S3's
+                # checksums.
+                request_checksum_calculation="when_required",
+            )
         from botocore.exceptions import BotoCoreError, ClientError
 
         self._client = client

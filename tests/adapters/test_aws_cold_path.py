@@ -17,12 +17,13 @@ import pytest
 from functions.aws import handler as module
 from functions.aws import sdk
 from functions.aws.store import S3BlobStore
-from functions.core.errors import ConfigError
+from functions.core.errors import BlobNotFound, ConfigError
 from stacks.boto_models import trim_data, trim_model
 from tests.support.payloads import load_event
 from tools.processes import Server
 
 DATA = Path(botocore.__file__).parent / "data"
+PINNED = sdk.PINNED_RULE_PARAMETERS
 TOP = ("endpoints.json", "partitions.json", "sdk-default-configuration.json", "_retry.json")
 
 
@@ -33,16 +34,17 @@ def s3_model() -> dict[str, Any]:
 
 
 def trimmed_session(tmp_path: Path) -> Any:
-    """A botocore session that finds the data as the archive ships it (stacks/packaging.py)
-    before its own."""
+    """The function's botocore session (functions/aws/sdk.py), finding the data as the archive
+    ships it (stacks/packaging.py) before its own."""
     data = tmp_path / "data"
     data.mkdir()
     for name in TOP:
         shutil.copy(DATA / name, data / name)
     for service in sdk.OPERATIONS:
         shutil.copytree(DATA / service, data / service)
-    trim_data(data, sdk.OPERATIONS)
-    session = botocore.session.Session()
+    trim_data(data, sdk.OPERATIONS, PINNED)
+    assert not list(data.rglob("*.gz"))  # botocore reads the plain JSON: nothing to unzip
+    session = sdk.new_session()
     session.get_component("data_loader").search_paths.insert(0, str(data))
     return session
 
@@ -62,8 +64,8 @@ def test_trimming_refuses_an_operation_the_model_lacks() -> None:
 
 
 def test_the_store_works_on_the_trimmed_models(s3_bucket: str, tmp_path: Path) -> None:
-    # GIVEN an S3 client built from the trimmed data, as in the archive
-    client = trimmed_session(tmp_path).create_client("s3")
+    # GIVEN an S3 client built from the trimmed data and the lean session, as in the archive
+    client = trimmed_session(tmp_path).create_client("s3", config=sdk.pinned_config())
     assert sorted(client.meta.service_model.operation_names) == sorted(sdk.OPERATIONS["s3"])
     store = S3BlobStore(s3_bucket, client=client, page_size=1)
     # WHEN every operation the store has runs, conditional writes and pagination included
@@ -76,6 +78,20 @@ def test_the_store_works_on_the_trimmed_models(s3_bucket: str, tmp_path: Path) -
     store.delete("a/1")
     # THEN each behaved as on the full model
     assert list(store.list("a/")) == ["a/2"]
+    with pytest.raises(BlobNotFound):
+        store.get("a/1")
+
+
+def test_the_secret_is_read_on_the_trimmed_models(moto: Server, tmp_path: Path) -> None:
+    import boto3
+
+    arn = boto3.client("secretsmanager", endpoint_url=moto.url).create_secret(
+        Name="lambda-trimmed-models", SecretString='{"k": "v"}'
+    )["ARN"]
+    client = trimmed_session(tmp_path).create_client(
+        "secretsmanager", endpoint_url=moto.url, config=sdk.pinned_config()
+    )
+    assert client.get_secret_value(SecretId=arn)["SecretString"] == '{"k": "v"}'
 
 
 @pytest.fixture

@@ -90,6 +90,9 @@ def test_aws_layout_has_the_handler_and_arm64_dependencies_at_the_root(
     assert not any(n.startswith(("boto3", "s3transfer")) for n in files)
     assert "botocore/data/s3/2006-03-01/service-2.json" in files
     assert not any(n.endswith(("examples-1.json", "service-2.json.gz")) for n in files)
+    # the endpoint rules as plain JSON, cut to the pinned parameters (nothing to unzip at start)
+    assert "botocore/data/s3/2006-03-01/endpoint-rule-set-1.json" in files
+    assert not any(n.endswith("endpoint-rule-set-1.json.gz") for n in files)
     native = [n for n in files if n.startswith("_duckdb") and n.endswith(".so")]
     assert native, "duckdb's native module is missing"
     with zipfile.ZipFile(archives["aws"][0].path) as z:
