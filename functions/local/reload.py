@@ -5,6 +5,7 @@ docs/architecture.md (the local server)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import signal
 import subprocess
 import sys
@@ -61,16 +62,22 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
     SIGTERM stops the server and returns 0."""
     for sig in STOPS:  # SIGINT too: see workers.run_workers
         signal.signal(sig, interrupt_once)
+    changes_seen = watch(
+        *paths,
+        watch_filter=PythonFilter(),
+        rust_timeout=CHECK_MS,
+        yield_on_timeout=True,
+        debounce=400,
+    )
     with deferred_stops():
         child, reloaded, reported = start(argv), False, False
+        # watchfiles starts its inotify thread on the first step. Started with the stop signals
+        # blocked, that thread keeps them blocked, so the kernel hands them to this thread alone;
+        # otherwise a `kill` delivered to that thread runs the handler here in the middle of a
+        # restart, and a new server was left running on its own (found in review).
+        first = next(changes_seen)
     try:
-        for changes in watch(
-            *paths,
-            watch_filter=PythonFilter(),
-            rust_timeout=CHECK_MS,
-            yield_on_timeout=True,
-            debounce=400,
-        ):
+        for changes in itertools.chain([first], changes_seen):
             if changes:
                 names = ", ".join(sorted({Path(p).name for _, p in changes}))
                 print(f"lambda: {names} changed: restarting the server", file=sys.stderr)

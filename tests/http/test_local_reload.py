@@ -176,3 +176,27 @@ def test_a_busy_port_ends_the_first_run_and_the_watcher_with_it(tmp_path: Path) 
         )
     assert done.returncode == 2
     assert "is in use: set PORT to a free one" in done.stderr
+
+
+def blocked_signals(pid: int, tid: int) -> set[int]:
+    """The signals thread `tid` of process `pid` blocks, from /proc (SigBlk, a hex mask)."""
+    status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+    mask = int(
+        next(line.split()[1] for line in status.splitlines() if line.startswith("SigBlk")), 16
+    )
+    return {sig for sig in range(1, 65) if mask & (1 << (sig - 1))}
+
+
+def test_every_thread_of_the_watcher_but_the_main_one_blocks_the_stop_signals(
+    reloading: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    # A process-directed signal goes to any thread that does not block it. If the file
+    # watcher's thread took SIGTERM, the handler would run in the main thread in the middle of
+    # a restart, which deferred_stops() keeps signals out of, and leave a server on its own.
+    proc, _, _ = reloading
+    threads = [int(t.name) for t in Path(f"/proc/{proc.pid}/task").iterdir()]
+    others = [tid for tid in threads if tid != proc.pid]
+    assert others, "the watcher runs its file watching in a thread of its own"
+    for tid in others:
+        assert {signal.SIGINT, signal.SIGTERM} <= blocked_signals(proc.pid, tid), tid
+    assert not {signal.SIGINT, signal.SIGTERM} & blocked_signals(proc.pid, proc.pid)

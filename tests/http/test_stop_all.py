@@ -59,8 +59,8 @@ try:
         argv = [sys.executable, "-c", "import time\\nwhile True: time.sleep(1)"]
         server = Server("sleeper", argv, port, Path(tmp))
         open(os.path.join(tmp, "big"), "wb").write(b"x" * 1000)
-        print("running", server.process.pid, flush=True)
         try:
+            print("running", server.process.pid, flush=True)  # inside: its finally will run
             while True:
                 time.sleep(1)
         finally:
