@@ -18,6 +18,11 @@ ERROR_TEXT = {
     "SignatureDoesNotMatch": "invalid credentials",
 }
 CONFLICT_RETRIES = 3
+# A bucket with default Object Lock retention refuses a put that carries no checksum header: a
+# signed body does not count. S3 answers InvalidRequest ("Content-MD5 OR x-amz-checksum- HTTP
+# header is required for Put Object requests with Object Lock parameters"); moto names it.
+OBJECT_LOCK_CODES = {"MissingUploadObjectWithObjectLockHeaders"}
+OBJECT_LOCK_TEXT = "Object Lock"
 
 
 class S3BlobStore:
@@ -44,6 +49,7 @@ class S3BlobStore:
         self.bucket = bucket
         self.name = f"s3://{bucket}"
         self._page_size = page_size
+        self._checksum: dict[str, str] = {}  # {"ChecksumAlgorithm": "CRC32"} once S3 asks
 
     def close_connections(self) -> None:
         """Drop the client's pooled connections (SnapStart, functions/aws/snapstart.py)."""
@@ -56,24 +62,28 @@ class S3BlobStore:
         text = ERROR_TEXT.get(code, f"{type(exc).__name__}: {exc}")
         return StorageError(f"{action} {key} in {self.name} failed: {text}")
 
+    def _put_object(self, key: str, data: bytes, **extra: str) -> None:
+        """One PutObject; with a CRC32 from the first time the bucket asks for a checksum
+        (Object Lock), for the rest of this instance's life."""
+        args = {"Bucket": self.bucket, "Key": key, "Body": data, "ContentType": "application/json"}
+        try:
+            self._client.put_object(**args, **extra, **self._checksum)
+        except self._client_error as exc:
+            if self._checksum or not _wants_checksum(exc):
+                raise
+            self._checksum = {"ChecksumAlgorithm": "CRC32"}
+            self._client.put_object(**args, **extra, **self._checksum)
+
     def put(self, key: str, data: bytes) -> None:
         try:
-            self._client.put_object(
-                Bucket=self.bucket, Key=key, Body=data, ContentType="application/json"
-            )
+            self._put_object(key, data)
         except self._sdk_errors as exc:
             raise self._error(exc, "put", key) from exc
 
     def put_if_absent(self, key: str, data: bytes) -> bool:
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=data,
-                    ContentType="application/json",
-                    IfNoneMatch="*",
-                )
+                self._put_object(key, data, IfNoneMatch="*")
                 return True
             except self._sdk_errors as exc:
                 code = _code(exc)
@@ -116,3 +126,9 @@ class S3BlobStore:
 def _code(exc: Exception) -> str:
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+def _wants_checksum(exc: Exception) -> bool:
+    error = (getattr(exc, "response", None) or {}).get("Error", {})
+    code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+    return code in OBJECT_LOCK_CODES or (code == "InvalidRequest" and OBJECT_LOCK_TEXT in message)
