@@ -128,8 +128,8 @@ def active_seconds(traffic: Traffic, price: dict[str, Any], per_second: float, m
 
 
 def compute_usd(traffic: Traffic, price: dict[str, Any], seconds: float) -> float:
-    # Lambda and Azure bill MB / 1024 as GB; the GCP stack deploys `{memory}M`, which Cloud
-    # Functions reads as 10**6 bytes a unit, billed in GiB (scripts/prices.toml).
+    # Lambda and Azure bill MB / 1024 as GB; the GCP stack deploys `{memory}Mi`, billed in GiB
+    # (memory_unit_bytes, scripts/prices.toml).
     gib = traffic.memory_mb * price.get("memory_unit_bytes", 2**20) / 2**30
     if "vcpu_second" in price:  # Cloud Run: CPU and memory apart, each with its free tier
         cpu = max(0.0, seconds * vcpu(price, traffic.memory_mb) - price["free_vcpu_seconds"])
@@ -184,8 +184,14 @@ def bill(traffic: Traffic, price: dict[str, Any]) -> list[tuple[str, str, float]
     ]
 
 
-def memory_for(cloud: str, price: dict[str, Any], memory_mb: int) -> int:
-    return int(max(memory_mb, price.get("minimum_memory_mb", 0)))
+def memory_for(cloud: str, price: dict[str, Any], memory_mb: int) -> int | None:
+    """What the stack deploys for `lambda:memoryMb` on this cloud. Where the table's sizes are
+    the only ones (`instance_sizes`: Azure Flex), the next one up, as stacks/config.py picks
+    it, and None above the largest, which the stack refuses."""
+    wanted = int(max(memory_mb, price.get("minimum_memory_mb", 0)))
+    if price.get("instance_sizes"):
+        return next((int(mb) for mb in sorted(price["memory_mb"]) if mb >= wanted), None)
+    return wanted
 
 
 def report(traffic: Traffic, prices: dict[str, Any], say: Callable[[str], None] = print) -> None:
@@ -196,11 +202,11 @@ def report(traffic: Traffic, prices: dict[str, Any], say: Callable[[str], None] 
     )
     for cloud in STORE:
         price = prices[cloud]
-        own = replace(
-            traffic,
-            memory_mb=memory_for(cloud, price, traffic.memory_mb),
-            **price.get("measured", {}),  # this cloud's own store's counts
-        )
+        memory = memory_for(cloud, price, traffic.memory_mb)
+        if memory is None:
+            say(f"\n{cloud}: {traffic.memory_mb} MB cannot be deployed there (stacks/config.py)")
+            continue
+        own = replace(traffic, memory_mb=memory, **price.get("measured", {}))  # own store's counts
         say(f"\n{cloud}: {price['name']}, {own.memory_mb} MB")
         lines = bill(own, price)
         for name, quantity, usd in lines:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 
 from functions.core import settings as keys
-from stacks.config import StackConfig
+from stacks.config import StackConfig, flex_instance_mb
 from stacks.peers import Peers, SigningKey
 
 
@@ -27,8 +27,8 @@ def function_environment(
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
         # The job lease's lifetime: a crashed run's lease lapses once the platform stopped it.
         keys.JOB_TIMEOUT: str(config.job_timeout_s),
-        # DuckDB's memory limit is half of it (functions/core/duck.py); Flex's is at least 2048.
-        keys.MEMORY_MB: str(max(2048, config.memory_mb) if flex else config.memory_mb),
+        # DuckDB's memory limit is half of it (functions/core/duck.py): Flex's instance size.
+        keys.MEMORY_MB: str(flex_instance_mb(config.memory_mb) if flex else config.memory_mb),
     }
 
 

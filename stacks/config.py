@@ -247,9 +247,28 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
     )
 
 
+# The instance sizes Flex Consumption offers a Python app (learn.microsoft.com,
+# flex-consumption-plan.md, "Instance memory"); its 512 MB size runs a quarter of a core, too
+# little for the function's first webhook, so 2048 is the least the stack deploys.
+FLEX_INSTANCE_MB = (2048, 4096)
+FLEX_LARGEST_MB = FLEX_INSTANCE_MB[-1]
+
+
+def flex_instance_mb(memory_mb: int) -> int:
+    """The smallest Flex instance size that holds `lambda:memoryMb` (load() refuses one above
+    the largest before anything is built)."""
+    return next(size for size in FLEX_INSTANCE_MB if size >= memory_mb)
+
+
 def _azure_plan(plan: str, cloud: str, ints: Mapping[str, int]) -> str:
     if plan not in ("flex", "consumption"):
         raise ConfigMistake(f"lambda:azurePlan must be flex or consumption, not {plan!r}")
+    if cloud == "azure" and plan == "flex" and ints["memoryMb"] > FLEX_LARGEST_MB:
+        raise ConfigMistake(
+            f"lambda:memoryMb must be at most {FLEX_LARGEST_MB} on Flex Consumption (its largest "
+            f"instance; a smaller setting takes the next size up, 2048 or 4096), not "
+            f"{ints['memoryMb']}"
+        )
     if cloud != "azure" or plan != "consumption":
         return plan
     if ints["minInstances"]:

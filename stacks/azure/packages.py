@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure
 
-from stacks.config import StackConfig
+from stacks.config import StackConfig, flex_instance_mb
 
 
 def scm_host(ssl_states: Sequence[Any] | None, hosts: Sequence[str] | None) -> str:
@@ -54,7 +54,7 @@ def flex_config(
         ),
         runtime=azure.web.FunctionsRuntimeArgs(name="python", version=config.python),
         scale_and_concurrency=azure.web.FunctionsScaleAndConcurrencyArgs(
-            instance_memory_mb=max(2048, config.memory_mb),
+            instance_memory_mb=flex_instance_mb(config.memory_mb),
             maximum_instance_count=100,
             # `http` is the group of every HTTP-triggered function.
             always_ready=[

@@ -285,3 +285,21 @@ def test_the_packaged_host_json_allows_the_default_job_timeout() -> None:
     host = json.loads((ROOT / "functions/azure/host.json").read_text())
     hours, minutes, seconds = (int(part) for part in host["functionTimeout"].split(":"))
     assert hours * 3600 + minutes * 60 + seconds >= 540
+
+
+@pytest.mark.parametrize(("memory", "deployed"), [("512", 2048), ("2048", 2048), ("3008", 4096)])
+def test_flex_takes_the_next_instance_size_that_holds_the_memory_setting(
+    memory: str, deployed: int
+) -> None:
+    # Flex Consumption offers 2048 and 4096 MB instances (flex-consumption-plan.md, instance
+    # memory); a size between them (3008, one AWS suggests) must not reach Azure as it is.
+    mocks, _ = run_program("azure", {"lambda:memoryMb": memory})
+    scale = mocks.one(APP).inputs["functionAppConfig"]["scaleAndConcurrency"]
+    assert scale["instanceMemoryMB"] == deployed
+    settings = env_of(mocks, APP, "lambda-app", ("siteConfig", "appSettings"))
+    assert settings["LAMBDA_MEMORY_MB"] == str(deployed)  # DuckDB's limit follows the instance
+
+
+def test_a_memory_setting_above_the_largest_flex_instance_stops_with_the_sizes() -> None:
+    with pytest.raises(Exception, match="lambda:memoryMb must be at most 4096 on Flex"):
+        run_program("azure", {"lambda:memoryMb": "8192"})

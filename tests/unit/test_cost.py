@@ -220,3 +220,15 @@ def test_each_cloud_table_has_every_price_the_bill_reads_and_its_date() -> None:
         assert needed <= set(PRICES[cloud]), cloud
         section = text.split(f"[{cloud}]", 1)[1].split("\n[", 1)[0]
         assert section.count("https://") >= 4, f"{cloud}: each price beside its source page"
+
+
+def test_azure_is_billed_at_the_flex_size_the_stack_deploys_and_not_above_the_largest() -> None:
+    # stacks/config.py: Flex takes the next instance size up (2048, 4096) and refuses more
+    azure = PRICES["azure"]
+    assert cost.memory_for("azure", azure, 512) == 2048
+    assert cost.memory_for("azure", azure, 3008) == 4096
+    assert cost.memory_for("azure", azure, 8192) is None
+    assert cost.memory_for("aws", PRICES["aws"], 3008) == 3008
+    said: list[str] = []
+    cost.report(replace(BASE, memory_mb=8192), {**PRICES, "month_seconds": MONTH}, said.append)
+    assert "azure: 8192 MB cannot be deployed there (stacks/config.py)" in "\n".join(said)
