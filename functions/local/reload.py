@@ -69,14 +69,19 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
         yield_on_timeout=True,
         debounce=400,
     )
-    with deferred_stops():
-        child, reloaded, reported = start(argv), False, False
-        # watchfiles starts its inotify thread on the first step. Started with the stop signals
-        # blocked, that thread keeps them blocked, so the kernel hands them to this thread alone;
-        # otherwise a `kill` delivered to that thread runs the handler here in the middle of a
-        # restart, and a new server was left running on its own (found in review).
-        first = next(changes_seen)
+    child: subprocess.Popen[bytes] | None = None
+    reloaded = reported = False
     try:
+        # A stop signal held back here is raised as the block ends, inside the `try`: the
+        # server just started is then stopped like any other.
+        with deferred_stops():
+            child = start(argv)
+            # watchfiles starts its inotify thread on the first step (which waits up to
+            # CHECK_MS). Started with the stop signals blocked, that thread keeps them blocked,
+            # so the kernel hands them to this thread alone; otherwise a `kill` delivered to that
+            # thread ran the handler here in the middle of a restart, and a new server was left
+            # running on its own (found in review).
+            first = next(changes_seen)
         for changes in itertools.chain([first], changes_seen):
             if changes:
                 names = ", ".join(sorted({Path(p).name for _, p in changes}))
@@ -96,6 +101,7 @@ def serve_with_reload(argv: Sequence[str], paths: Sequence[Path]) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        with contextlib.suppress(KeyboardInterrupt):
-            stop(child)
+        if child is not None:
+            with contextlib.suppress(KeyboardInterrupt):
+                stop(child)
     return 0

@@ -113,6 +113,8 @@ def _fork_worker(
             server = make(worker == 0)
             balance(server, shares, worker)
             _run(server)
+        except KeyboardInterrupt:
+            pass  # stopped while it was still starting: a stop, not a crash
         except BaseException:  # printed here; the supervisor sees the exit code
             import traceback
 

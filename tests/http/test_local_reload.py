@@ -194,9 +194,31 @@ def test_every_thread_of_the_watcher_but_the_main_one_blocks_the_stop_signals(
     # watcher's thread took SIGTERM, the handler would run in the main thread in the middle of
     # a restart, which deferred_stops() keeps signals out of, and leave a server on its own.
     proc, _, _ = reloading
+    # The watcher holds the signals back while it starts the server and its file thread (a
+    # signal then waits for the end of that step, tested above): wait for that to end.
+    stops = {signal.SIGINT, signal.SIGTERM}
+    until(lambda: not stops & blocked_signals(proc.pid, proc.pid), "the start-up step ends")
     threads = [int(t.name) for t in Path(f"/proc/{proc.pid}/task").iterdir()]
     others = [tid for tid in threads if tid != proc.pid]
     assert others, "the watcher runs its file watching in a thread of its own"
     for tid in others:
         assert {signal.SIGINT, signal.SIGTERM} <= blocked_signals(proc.pid, tid), tid
     assert not {signal.SIGINT, signal.SIGTERM} & blocked_signals(proc.pid, proc.pid)
+
+
+def test_a_signal_while_the_watcher_starts_stops_it_and_the_server(tmp_path: Path) -> None:
+    # GIVEN the watcher in its first step (the server started, the file thread starting, the
+    # stop signals held back), WHEN SIGTERM comes, THEN it is acted on as that step ends: the
+    # watcher exits 0, no server is left, and no traceback (it once escaped the `try`)
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    env = {**os.environ, "PORT": str(free_port()), "DATA_DIR": str(tmp_path / "data")}
+    argv = [sys.executable, "-m", "functions.local", "--reload", "--watch", str(watched)]
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    until(lambda: server_pids(proc), "the server has started")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=DEADLINE_S) == 0
+    assert proc.stderr is not None
+    errors = proc.stderr.read()
+    assert "Traceback" not in errors, errors
+    until(lambda: not processes_serving(tmp_path / "data"), "every server has stopped")
