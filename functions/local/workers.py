@@ -130,11 +130,15 @@ def interrupt_once(signum: int, frame: Any) -> None:
     """The first Ctrl-C or SIGTERM stops the process; later ones (a second Ctrl-C, `timeout`'s
     follow-up) are ignored, so they cannot cut the stopping short with a traceback and leave a
     worker unreaped."""
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    stops = (signal.SIGTERM, signal.SIGINT)
+    for sig in stops:
         # A handler that does nothing, not SIG_IGN: a signal that arrived with this one is
         # already pending, and CPython raises "Signal 15 ignored due to race condition" for a
         # pending signal whose handler became SIG_IGN.
         signal.signal(sig, _already_stopping)
+    # And held back from here on: CPython puts the default handlers back as the interpreter
+    # exits, and a late Ctrl-C then killed the process in its last moments (exit -2, not 0).
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     raise KeyboardInterrupt
 
 

@@ -131,6 +131,13 @@ def test_a_signal_stops_the_supervisor_and_every_worker(
     else:  # a second signal while it stops (`timeout` sends one, an impatient user another)
         proc.send_signal(signal.SIGTERM)
         os.killpg(proc.pid, signal.SIGINT)
+        # and a third as it ends (the workers gone, the supervisor exiting), when CPython has
+        # put the default handlers back: it once killed the supervisor there (exit -2)
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=15) == 0
     assert not any(alive(pid) for pid in workers)
     assert proc.stderr is not None
