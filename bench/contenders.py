@@ -29,6 +29,7 @@ from stacks.packaging import (
     build_archive,
     compile_bytecode,
     find_interpreter,
+    resolve_pinned,
     unpack,
     vendor,
     write_zip,
@@ -73,28 +74,9 @@ class Setup:
 
 def _resolve(requirements: tuple[str, ...]) -> str:
     """The requirements and their dependencies at requirements.lock's pins, for the target."""
-    from uv import find_uv_bin
-
-    with tempfile.TemporaryDirectory() as tmp:
-        reqs = Path(tmp) / "requirements.in"
-        reqs.write_text("\n".join(requirements) + "\n")
-        return subprocess.run(
-            [
-                *(
-                    find_uv_bin(),
-                    "pip",
-                    "compile",
-                    str(reqs),
-                    "-c",
-                    str(ROOT / "requirements.lock"),
-                ),
-                *("--no-header", "--no-annotate", "--quiet", "--python-version", "3.12"),
-                *("--python-platform", Target("aws").platform),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+    return resolve_pinned(
+        requirements, "--python-version", "3.12", "--python-platform", Target("aws").platform
+    )
 
 
 def _files(contender: Contender, target: Target, staging: Path) -> dict[str, Path]:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import tomllib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,31 +203,27 @@ def compile_bytecode(files: dict[str, Path], target: Target, python: str, stagin
 
 def pinned_requirements(cloud: str) -> str:
     """The cloud's requirements resolved for the target against requirements.lock's pins."""
+    return resolve_pinned(runtime_requirements(cloud), "--universal", "--python-version", "3.11")
+
+
+QUIET_COMPILE = ("--no-header", "--no-annotate", "--quiet")
+
+
+def resolve_pinned(requirements: Sequence[str], *flags: str) -> str:
+    """`requirements` and their dependencies at requirements.lock's pins (uv pip compile with
+    `flags` saying for which Python and platform), as a requirements file."""
     from uv import find_uv_bin
 
     with tempfile.TemporaryDirectory() as tmp:
         reqs = Path(tmp) / "requirements.in"
-        reqs.write_text("\n".join(runtime_requirements(cloud)) + "\n")
-        out = subprocess.run(
-            [
-                find_uv_bin(),
-                "pip",
-                "compile",
-                str(reqs),
-                "-c",
-                str(ROOT / "requirements.lock"),
-                "--universal",
-                "--no-header",
-                "--no-annotate",
-                "--quiet",
-                "--python-version",
-                "3.11",
-            ],
+        reqs.write_text("\n".join(requirements) + "\n")
+        lock = str(ROOT / "requirements.lock")
+        return subprocess.run(
+            [find_uv_bin(), "pip", "compile", str(reqs), "-c", lock, *flags, *QUIET_COMPILE],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
-    return out
 
 
 def vendor(requirements: str, target: Target, into: Path) -> None:
