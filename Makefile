@@ -43,31 +43,29 @@ $(VENV_STAMP): requirements.lock | $(UV)
 	rm -f .venv/.synced-*
 	touch $@
 
+# A venv holding one extra of pyproject.toml at the lock's pins, rebuilt when PY_VERSION changes:
+# $(1) its folder, $(2) the extra, $(3) what it holds (for the stage line).
+define extra_venv
+$(call stage,"installing $(3) into $(1) (Python $(PY_VERSION))")
+$(need_python)
+@if [ -x $(1)/bin/python ] && ! $(1)/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf $(1); fi
+[ -x $(1)/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) $(1)
+$(UV) pip compile --quiet pyproject.toml --extra $(2) -c requirements.lock --no-header --generate-hashes \
+	--python-version $(PY_VERSION) -o $(1)/requirements.txt
+$(UV) pip sync --quiet --python $(1)/bin/python $(1)/requirements.txt
+rm -f $(1)/.synced-*
+touch $@
+endef
+
 # make logs needs each cloud's log client (the `logs` extra), not the serving or test set.
 LOGS_STAMP := .venv-logs/.synced-$(PY_VERSION)
 LOGS_PY := .venv-logs/bin/python
 $(LOGS_STAMP): requirements.lock pyproject.toml | $(UV)
-	$(call stage,"installing the log clients into .venv-logs (Python $(PY_VERSION))")
-	$(need_python)
-	@if [ -x .venv-logs/bin/python ] && ! .venv-logs/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-logs; fi
-	[ -x .venv-logs/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv-logs
-	$(UV) pip compile --quiet pyproject.toml --extra logs -c requirements.lock --no-header --generate-hashes \
-		--python-version $(PY_VERSION) -o .venv-logs/requirements.txt
-	$(UV) pip sync --quiet --python .venv-logs/bin/python .venv-logs/requirements.txt
-	rm -f .venv-logs/.synced-*
-	touch $@
+	$(call extra_venv,.venv-logs,logs,the log clients)
 
 # Serving needs the app and waitress only (the `local` extra), at the lock's pins.
 $(SERVE_STAMP): requirements.lock pyproject.toml | $(UV)
-	$(call stage,"installing the server into .venv-serve (Python $(PY_VERSION))")
-	$(need_python)
-	@if [ -x .venv-serve/bin/python ] && ! .venv-serve/bin/python -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(PY_VERSION)")'; then rm -rf .venv-serve; fi
-	[ -x .venv-serve/bin/python ] || $(UV) venv --quiet --python $(PY_BIN) .venv-serve
-	$(UV) pip compile --quiet pyproject.toml --extra local -c requirements.lock --no-header --generate-hashes \
-		--python-version $(PY_VERSION) -o .venv-serve/requirements.txt
-	$(UV) pip sync --quiet --python .venv-serve/bin/python .venv-serve/requirements.txt
-	rm -f .venv-serve/.synced-*
-	touch $@
+	$(call extra_venv,.venv-serve,local,the server)
 
 lock: | $(UV) ## Re-pin requirements.lock and requirements.txt from pyproject.toml
 	$(UV) pip compile pyproject.toml --all-extras --group dev --group infra --group bench --universal \
