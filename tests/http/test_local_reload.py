@@ -30,6 +30,17 @@ def until(outcome: Callable[[], object], what: str) -> None:
         time.sleep(0.05)
 
 
+def watcher(folder: Path) -> list[str]:
+    """`make serve`'s command, watching `folder` instead of functions/."""
+    return [sys.executable, "-m", "functions.local", "--reload", "--watch", str(folder)]
+
+
+def run_to_its_end(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        watcher(folder), cwd=ROOT, env=env, capture_output=True, text=True, timeout=DEADLINE_S
+    )
+
+
 @pytest.fixture
 def reloading(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     watched = tmp_path / "watched"
@@ -42,7 +53,7 @@ def reloading(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path
         "LAMBDA_WORKERS": "2",
         "LAMBDA_LOG_LEVEL": "WARNING",
     }
-    argv = [sys.executable, "-m", "functions.local", "--reload", "--watch", str(watched)]
+    argv = watcher(watched)
     proc = subprocess.Popen(
         argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
     )
@@ -142,14 +153,7 @@ def test_a_signal_during_a_restart_leaves_no_server_behind(
 
 def test_a_bad_setting_stops_the_reloading_server_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PORT": "http", "DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "functions.local", "--reload", "--watch", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=DEADLINE_S,
-    )
+    done = run_to_its_end(tmp_path, env)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1, done.stderr
     assert "'PORT' has an invalid value" in done.stderr
@@ -166,14 +170,7 @@ def test_a_busy_port_ends_the_first_run_and_the_watcher_with_it(tmp_path: Path) 
             "PORT": str(taken.getsockname()[1]),
             "DATA_DIR": str(tmp_path),
         }
-        done = subprocess.run(
-            [sys.executable, "-m", "functions.local", "--reload", "--watch", str(tmp_path)],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=DEADLINE_S,
-        )
+        done = run_to_its_end(tmp_path, env)
     assert done.returncode == 2
     assert "is in use: set PORT to a free one" in done.stderr
 
@@ -213,7 +210,7 @@ def test_a_signal_while_the_watcher_starts_stops_it_and_the_server(tmp_path: Pat
     watched = tmp_path / "watched"
     watched.mkdir()
     env = {**os.environ, "PORT": str(free_port()), "DATA_DIR": str(tmp_path / "data")}
-    argv = [sys.executable, "-m", "functions.local", "--reload", "--watch", str(watched)]
+    argv = watcher(watched)
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     until(lambda: server_pids(proc), "the server has started")
     proc.send_signal(signal.SIGTERM)
