@@ -72,6 +72,9 @@ def new_session(emitter: Any = None) -> Any:
     (a `botocore.hooks.HierarchicalEmitter`) under their own names: botocore's event aliases
     rename old service names, none of which names these services
     (tests/adapters/test_aws_session.py)."""
+    from functions.aws import docstrings
+
+    docstrings.defer()  # before botocore.client loads
     import botocore.session
     from botocore.credentials import CredentialResolver, EnvProvider
     from botocore.hooks import HierarchicalEmitter

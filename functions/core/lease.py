@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from functions.core.errors import BlobNotFound
 from functions.core.ports import BlobStore, Clock
@@ -24,8 +24,7 @@ LEASE_PREFIX = "leases/"
 KEEP = 2  # generations kept behind the newest (older ones are deleted by the next holder)
 
 
-@dataclass(frozen=True)
-class Held:
+class Held(NamedTuple):
     generation: int
     token: str
 
