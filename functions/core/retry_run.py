@@ -88,7 +88,12 @@ class RetryRun:
         return result
 
     def _each(self, keys: Iterable[str]) -> None:
-        for job in [self._records.submit(self._one, key) for key in keys]:
+        """`keys` through the records' pool; a record that failed (its store failing) fails
+        the run, but only once every other has settled: none is left running once the run
+        has released its lease."""
+        jobs = [self._records.submit(self._one, key) for key in keys]
+        futures.wait(jobs)
+        for job in jobs:
             job.result()
 
     def _one(self, key: str) -> None:

@@ -155,7 +155,8 @@ def test_a_healthy_peer_beside_a_hung_one_gets_all_its_events_in_the_same_run(
     # GIVEN 20 events owed to a healthy peer and a hung one
     healthy, hung = peer(peers), peer(peers, hung=True)
     store = CountingStore()
-    app = origin(store, clock, logs, healthy.url, hung.url, LAMBDA_RETRY_TIMEOUT="0.5")
+    # (2 s: the healthy peer answers by then, even on a loaded machine)
+    app = origin(store, clock, logs, healthy.url, hung.url, LAMBDA_RETRY_TIMEOUT="2")
     ids = owe(app, clock, (healthy.url, hung.url), 20)
     # WHEN one retry run goes
     result = run_alone(app)
@@ -175,7 +176,8 @@ def test_records_owed_only_to_a_hung_peer_are_passed_over_unread(
     # GIVEN 30 events owed to a hung peer alone, then 10 owed to a healthy peer alone
     healthy, hung = peer(peers), peer(peers, hung=True)
     store = CountingStore()
-    app = origin(store, clock, logs, healthy.url, hung.url, LAMBDA_RETRY_TIMEOUT="0.5")
+    # (2 s: the healthy peer answers by then, even on a loaded machine)
+    app = origin(store, clock, logs, healthy.url, hung.url, LAMBDA_RETRY_TIMEOUT="2")
     owe(app, clock, (hung.url,), 30)
     ids = owe(app, clock, (healthy.url,), 10)
     store.reset()
@@ -210,14 +212,15 @@ def test_a_probe_the_peer_answers_with_a_refusal_does_not_hold_its_other_records
 def test_a_run_starts_no_record_it_could_not_finish_within_its_budget(
     peers: list[HttpPeer], clock: FakeClock, logs: Captured
 ) -> None:
-    # GIVEN 200 events owed to a peer that takes half a second over each delivery: far more
-    # than a run of 6 s can deliver sixteen at a time (a deadline of 1 s each)
-    slow = peer(peers, slow_s=0.5)
+    # GIVEN 200 events owed to a peer that takes a second over each delivery (a deadline of
+    # 4 s each): far more than a run of 12 s can deliver, sixteen at a time (it starts none
+    # after 12 - 4 - 1.2 s, so about a hundred at most, however fast the machine)
+    slow = peer(peers, slow_s=1.0)
     store = CountingStore()
-    app = origin(store, clock, logs, slow.url, LAMBDA_RETRY_TIMEOUT="1")
+    app = origin(store, clock, logs, slow.url, LAMBDA_RETRY_TIMEOUT="4")
     owe(app, clock, (slow.url,), 200)
-    # WHEN a run goes with a budget of 6 s
-    result = run_alone(app, budget_s=6.0)
+    # WHEN a run goes with a budget of 12 s
+    result = run_alone(app, budget_s=12.0)
     # THEN it delivered what it started, and left the rest queued and uncharged
     assert result["failed"] == result["dead"] == 0
     assert result["deferred"] > 0
