@@ -17,6 +17,7 @@ from functions.core.events import Envelope, child_of, trace_id_of
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox, Record
 from functions.core.ports import Clock
+from functions.core.retry_run import RetryRun
 from functions.core.signing import PeerSigner
 from functions.core.transport import Busy, DeliveryError, Transport
 
@@ -232,8 +233,6 @@ class FanOut:
         """Attempt every due outbox record once, at each peer it is still owed to, each peer
         probed first and each attempt bounded by the retry timeout; the run ends within
         `budget_s` (the job's timeout). See functions/core/retry_run.py."""
-        from functions.core.retry_run import RetryRun
-
         budget = self.run_budget if budget_s is None else budget_s
         return RetryRun(self, self._clock, self._retries, self._records, budget).run(limit)
 
