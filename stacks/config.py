@@ -33,6 +33,7 @@ DEFAULTS: dict[str, str | int | bool] = {
     "peerStacks": "",
     "maxBodyBytes": 1024 * 1024,
     "fanoutTimeoutMs": 2000,
+    "retryTimeoutSeconds": 30,
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
     "reconcileScheduleHours": 1,
@@ -87,6 +88,7 @@ class StackConfig:
     azure_plan: str = "flex"
     max_body_bytes: int = 1024 * 1024
     fanout_timeout_s: float = 2.0
+    retry_timeout_s: int = 30
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
     reconcile_schedule_hours: int = 1
@@ -216,6 +218,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             "lambda:reconcileScheduleHours must be 1 to 24 (a cron hour step), "
             f"not {ints['reconcileScheduleHours']}"
         )
+    _retry_timeout(ints)
     plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
     snap_start = _snap_start(config, cloud, ints["minInstances"])
     return StackConfig(
@@ -234,6 +237,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         azure_plan=plan,
         max_body_bytes=ints["maxBodyBytes"],
         fanout_timeout_s=ints["fanoutTimeoutMs"] / 1000,
+        retry_timeout_s=ints["retryTimeoutSeconds"],
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
         reconcile_schedule_hours=ints["reconcileScheduleHours"],
@@ -258,6 +262,17 @@ def flex_instance_mb(memory_mb: int) -> int:
     """The smallest Flex instance size that holds `lambda:memoryMb` (load() refuses one above
     the largest before anything is built)."""
     return next(size for size in FLEX_INSTANCE_MB if size >= memory_mb)
+
+
+def _retry_timeout(ints: Mapping[str, int]) -> None:
+    """The functions refuse to start with a retry deadline over 300 s or over a quarter of the
+    job's timeout (functions/core/settings.py): stop here instead, before anything is built."""
+    limit = min(300, ints["jobTimeoutSeconds"] // 4)
+    if ints["retryTimeoutSeconds"] > limit:
+        raise ConfigMistake(
+            f"lambda:retryTimeoutSeconds must be at most {limit} (300, and a quarter of "
+            f"lambda:jobTimeoutSeconds), not {ints['retryTimeoutSeconds']}"
+        )
 
 
 def _azure_plan(plan: str, cloud: str, ints: Mapping[str, int]) -> str:

@@ -17,12 +17,15 @@ from functions.core.events import Envelope, child_of, trace_id_of
 from functions.core.ingest import encode
 from functions.core.outbox import Outbox, Record
 from functions.core.ports import Clock
+from functions.core.retry_run import RetryRun
 from functions.core.signing import PeerSigner
-from functions.core.transport import DeliveryError, Transport
+from functions.core.transport import Busy, DeliveryError, Transport
 
 RETRY_BATCH = 1000
 WORKERS = 16
 COOL_DOWN_S = 30.0
+RETRY_TIMEOUT_S = 30.0  # a retry attempt's deadline unless told (settings.RETRY_TIMEOUT)
+RUN_BUDGET_S = 900.0  # a retry run's, unless told (settings.JOB_TIMEOUT)
 
 
 class Frozen(DeliveryError):
@@ -112,6 +115,8 @@ class FanOut:
         log: logging.Logger | None = None,
         breaker: Breaker | None = None,
         store_event: Callable[[Envelope], object] | None = None,
+        retry_timeout_s: float = RETRY_TIMEOUT_S,
+        run_budget_s: float = RUN_BUDGET_S,
     ) -> None:
         self.log = log or logging.getLogger("lambda")
         self.peers = tuple(peers)
@@ -120,6 +125,9 @@ class FanOut:
         self._transport = transport
         self._clock = clock
         self._timeout = timeout_s
+        # The retry job's attempts: nobody waits on them, so a peer slower than the inline
+        # bound (a cold start on another cloud) is still delivered to (docs/peers.md).
+        self.retry_timeout, self.run_budget = retry_timeout_s, run_budget_s
         self.breaker = breaker or Breaker(COOL_DOWN_S)
         # Half the retry threads at most per peer (all of them with one peer): one slow peer
         # never holds the threads another peer's deliveries need.
@@ -136,21 +144,24 @@ class FanOut:
     def _probe(self, peer: str, envelope: Envelope) -> None:
         started = time.monotonic()
         try:
-            self._send(peer, envelope)
+            self.send(peer, envelope)
         except Exception as exc:
             took = time.monotonic() - started
             if took > FROZEN_AFTER * self._timeout:
                 raise Frozen(f"{exc} (after {took:.1f} s)") from exc
             raise
 
-    def _send(self, peer: str, envelope: Envelope) -> None:
+    def send(self, peer: str, envelope: Envelope, timeout: float | None = None) -> None:
+        """One signed delivery, within the peer's share of the threads and the timeout (the
+        inline one unless told)."""
         if not self.bulkhead.enter(peer):
-            raise DeliveryError(f"{self.bulkhead.share} sends to this peer already in flight")
+            raise Busy(f"{self.bulkhead.share} sends to this peer already in flight")
         try:
             body = encode(envelope)
             headers = self._signer.headers(envelope.id, body, self._clock())
             headers["traceparent"] = child_of(envelope.headers.get("traceparent", ""))
-            self._transport.post(f"{peer}/internal/event", body, headers, self._timeout)
+            post_timeout = self._timeout if timeout is None else timeout
+            self._transport.post(f"{peer}/internal/event", body, headers, post_timeout)
         finally:
             self.bulkhead.leave(peer)
 
@@ -166,7 +177,7 @@ class FanOut:
         breaker when it comes). With no other peer to wait for, a probe is waited for like
         one: on Lambda (and throttled on Cloud Run and Flex) nothing runs after the answer,
         so a probe never waited for would rarely report. Returns peer -> why failed."""
-        jobs = {pool.submit(self._send, peer, envelope): peer for peer in peers}
+        jobs = {pool.submit(self.send, peer, envelope): peer for peer in peers}
         jobs.update({pool.submit(self._probe, peer, envelope): peer for peer in probes})
         waited = [job for job, peer in jobs.items() if peer not in probes] or list(jobs)
         futures.wait(waited, timeout=self._timeout)
@@ -192,7 +203,7 @@ class FanOut:
             return
         self.breaker.record(peer, error is None)
         if error is not None:
-            self._log_failure(peer, envelope, error, 1, queued=True)
+            self.log_failure(peer, envelope, error, 1, queued=True)
 
     def ahead(self, envelope: Envelope) -> Record:
         """Record the delivery to every peer (one write), before the event itself is stored."""
@@ -209,7 +220,7 @@ class FanOut:
         failed = self._attempt(self._inline, ready, envelope, probes)
         for peer in ready:
             if peer in failed:
-                self._log_failure(peer, envelope, failed[peer], 1, queued=True)
+                self.log_failure(peer, envelope, failed[peer], 1, queued=True)
         skipped = {p: "circuit open after a recent failure" for p, s in states.items() if s == OPEN}
         failed.update(skipped)
         if failed:
@@ -218,35 +229,25 @@ class FanOut:
             self.outbox.done(record)
         return {peer: peer not in failed for peer in self.peers}
 
-    def retry(self, limit: int = RETRY_BATCH) -> dict[str, int]:
-        """Attempt every due outbox record once, at each peer it is still owed to."""
-        records = self.outbox.due(self._clock(), limit)
-        results = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
-        jobs = {self._records.submit(self._attempt_record, record): record for record in records}
-        for job in futures.as_completed(jobs):
-            for key, value in job.result().items():
-                results[key] += value
-        return results
+    def retry(self, limit: int = RETRY_BATCH, budget_s: float | None = None) -> dict[str, int]:
+        """Attempt every due outbox record once, at each peer it is still owed to, each peer
+        probed first and each attempt bounded by the retry timeout; the run ends within
+        `budget_s` (the job's timeout). See functions/core/retry_run.py."""
+        budget = self.run_budget if budget_s is None else budget_s
+        return RetryRun(self, self._clock, self._retries, self._records, budget).run(limit)
 
-    def _attempt_record(self, record: Record) -> dict[str, int]:
+    def verdict(self, peer: str, ok: bool) -> None:
+        """A retry's finding on a peer, for the breaker (so the webhooks of this instance
+        skip a peer the retry job found down, and send again once it answers)."""
+        self.breaker.record(peer, ok)
+
+    def store_first(self, record: Record) -> None:
         if self._store_event is not None and not any(a.count for a in record.peers.values()):
             # Its first retry: the record is written before the event, so a webhook that died
             # between the two left it alone. Peers are owed the event: so is the origin.
             self._store_event(record.envelope)
-        peers = sorted(record.peers)
-        failed = self._attempt(self._retries, peers, record.envelope)
-        outcome = self.outbox.settle(record, failed, self._clock())
-        for peer, why in failed.items():
-            attempt = record.peers[peer].count + 2  # the inline attempt was the first
-            self._log_failure(peer, record.envelope, why, attempt, queued=peer not in outcome.dead)
-        return {
-            "attempted": len(peers),
-            "delivered": len(outcome.delivered),
-            "failed": len(outcome.failed),
-            "dead": len(outcome.dead),
-        }
 
-    def _log_failure(
+    def log_failure(
         self, peer: str, envelope: Envelope, error: object, attempt: int, *, queued: bool
     ) -> None:
         """Once per failed attempt: which peer, which event (and its trace), why, and what

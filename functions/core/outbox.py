@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from functions.core.errors import BadRequest, BlobNotFound
@@ -22,6 +23,7 @@ PENDING = "outbox/"
 DEAD = "outbox-dead/"
 DUE_FORMAT = "%Y%m%dT%H%M%S%fZ"  # fixed width: lexical order is time order
 BACKLOG_CAP = 10_000  # /peers counts at most this many keys per peer (10 listing pages)
+SCAN_CAP = 10_000  # due keys a retry run lists at most (10 listing pages)
 
 
 def peer_id(url: str) -> str:
@@ -94,6 +96,7 @@ class Outcome:
     delivered: list[str]
     failed: dict[str, str]  # peer -> why
     dead: list[str]
+    deferred: list[str] = field(default_factory=list)  # not attempted: kept, not charged
 
 
 class Outbox:
@@ -120,10 +123,35 @@ class Outbox:
         self._store.put(record.key, record.encode())
         return record
 
-    def settle(self, record: Record, failed: dict[str, str], now: datetime) -> Outcome:
-        """After an attempt at every peer of `record`: done with the ones that acknowledged,
-        rescheduled with backoff (a new key, due later) or dead-lettered for the others."""
-        delivered = [url for url in record.peers if url not in failed]
+    def settle(
+        self,
+        record: Record,
+        failed: dict[str, str],
+        now: datetime,
+        deferred: Collection[str] = (),
+    ) -> Outcome:
+        """After an attempt at the peers of `record`: done with the ones that acknowledged,
+        rescheduled with backoff (a new key, due later) or dead-lettered for those that
+        failed. `deferred` peers were not attempted (their peer was down in this run): they
+        stay owed with their attempts unchanged, due with the others or, alone, as before."""
+        delivered = [url for url in record.peers if url not in failed and url not in deferred]
+        retry, dead = self._charge(record, failed)
+        kept = {url: record.peers[url] for url in deferred} | retry
+        again = None
+        if kept:
+            due = now + self.delay(min(a.count for a in retry.values())) if retry else record.due
+            again = replace(record, due=due, peers=kept)
+            if again != record:  # (all deferred: nothing to write)
+                self._store.put(again.key, again.encode())  # written before the old one goes
+        if again is None or again.key != record.key:  # the same due and peers: overwritten
+            self._store.delete(record.key)
+        return Outcome(delivered, {u: failed[u] for u in retry}, dead, list(deferred))
+
+    def _charge(
+        self, record: Record, failed: dict[str, str]
+    ) -> tuple[dict[str, Attempts], list[str]]:
+        """One more attempt for each failed peer: those within the limit, and those past it
+        (dead-lettered)."""
         retry: dict[str, Attempts] = {}
         dead: list[str] = []
         for url, why in failed.items():
@@ -133,14 +161,7 @@ class Outbox:
                 dead.append(url)
             else:
                 retry[url] = attempts
-        again = None
-        if retry:
-            fewest = min(a.count for a in retry.values())
-            again = replace(record, due=now + self.delay(fewest), peers=retry)
-            self._store.put(again.key, again.encode())  # written before the old one goes
-        if again is None or again.key != record.key:  # the same due and peers: overwritten
-            self._store.delete(record.key)
-        return Outcome(delivered, {u: failed[u] for u in retry}, dead)
+        return retry, dead
 
     def keep_for_retry(self, record: Record, failed: dict[str, str]) -> Record:
         """An inline attempt (the webhook's own): the record is already due at the first
@@ -167,22 +188,27 @@ class Outbox:
 
     def due(self, now: datetime, limit: int) -> list[Record]:
         """The records due by `now`, oldest first: reads stop at the first key not yet due."""
-        records: list[Record] = []
-        for key in self._store.list(PENDING):
+        records = (self.read(key) for key in self.due_keys(now))
+        return list(islice((r for r in records if r is not None), limit))
+
+    def due_keys(self, now: datetime, cap: int = SCAN_CAP) -> Iterator[str]:
+        """The keys of the records due by `now`, oldest first, `cap` at most; the listing
+        stops at the first key not yet due. Each names the peers it is owed to (by
+        `peer_id`), so a run can pass over a record without reading it."""
+        for n, key in enumerate(self._store.list(PENDING)):
             due = due_of(key)
-            if due is not None and due > now:
-                break
-            try:
-                data = self._store.get(key)
-            except BlobNotFound:  # settled meanwhile by another run
-                continue
-            record = decode_or_set_aside(self._store, key, data, Record.decode)
-            if record is None:  # damaged: set aside, and the records behind it go on
-                continue
-            records.append(record)
-            if len(records) >= limit:
-                break
-        return records
+            if n >= cap or (due is not None and due > now):
+                return
+            yield key
+
+    def read(self, key: str) -> Record | None:
+        """One record, or None when it is gone (settled meanwhile by another run) or damaged
+        (set aside, so the records behind it go on)."""
+        try:
+            data = self._store.get(key)
+        except BlobNotFound:
+            return None
+        return decode_or_set_aside(self._store, key, data, Record.decode)
 
     def requeue(self, now: datetime) -> int:
         """Every dead letter back in the outbox, due now, with fresh attempts; returns how

@@ -132,6 +132,8 @@ class Services:
             settings.fanout_timeout_s,
             self.log,
             store_event=self.store_if_missing,
+            retry_timeout_s=settings.retry_timeout_s,
+            run_budget_s=settings.job_timeout_s,
         )
 
     def reader(self) -> PeerReader:

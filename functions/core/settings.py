@@ -27,6 +27,7 @@ RETRY_TOKEN = "LAMBDA_RETRY_TOKEN"
 READ_TOKEN = "LAMBDA_READ_TOKEN"
 WEBHOOKS = "LAMBDA_WEBHOOKS"
 FANOUT_TIMEOUT = "LAMBDA_FANOUT_TIMEOUT"
+RETRY_TIMEOUT = "LAMBDA_RETRY_TIMEOUT"  # seconds: one attempt of the outbox retry job
 OUTBOX_MAX_ATTEMPTS = "LAMBDA_OUTBOX_MAX_ATTEMPTS"
 OUTBOX_BACKOFF = "LAMBDA_OUTBOX_BACKOFF"
 OUTBOX_RETRY_INTERVAL = "LAMBDA_OUTBOX_RETRY_INTERVAL"
@@ -148,6 +149,20 @@ def _seconds_up_to(limit: float, unit: str) -> Callable[[str], float]:
     return cast
 
 
+def _retry_timeout(job_timeout_s: int) -> Callable[[str], float]:
+    """At most five minutes, and a quarter of the job's timeout: a run probes, then delivers
+    for the rest of its budget, and each record it starts must end within it."""
+    quarter = job_timeout_s / 4
+
+    def cast(raw: str) -> float:
+        value = _seconds_up_to(300, "five minutes")(raw)
+        if value > quarter:
+            raise ValueError(f"must be at most a quarter of {JOB_TIMEOUT} ({quarter:g} seconds)")
+        return value
+
+    return cast
+
+
 def _days(raw: str) -> int:
     value = _positive_int(raw)
     if value > 3660:
@@ -247,6 +262,7 @@ class Settings(NamedTuple):
     read_token: str | None = None
     webhooks: dict[str, WebhookRule] = {}  # noqa: RUF012 - never mutated
     fanout_timeout_s: float = 2.0
+    retry_timeout_s: float = 30.0  # unless set: 30 s, or a quarter of the job timeout if less
     outbox_max_attempts: int = 12
     outbox_backoff_s: tuple[float, float] = (5.0, 600.0)
     outbox_retry_interval_s: float = 10.0
@@ -295,7 +311,10 @@ class Settings(NamedTuple):
             ),
             memory_mb=env.get(MEMORY_MB, _positive_int, None)
             or env.get(LAMBDA_MEMORY, _positive_int, None),
-            job_timeout_s=env.get(JOB_TIMEOUT, _positive_int, 900),
+            job_timeout_s=(job_timeout := env.get(JOB_TIMEOUT, _positive_int, 900)),
+            retry_timeout_s=env.get(
+                RETRY_TIMEOUT, _retry_timeout(job_timeout), min(30.0, job_timeout / 4)
+            ),
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),
             storage_emulator_host=env.optional(STORAGE_EMULATOR_HOST),

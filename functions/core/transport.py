@@ -13,6 +13,16 @@ class DeliveryError(Exception):
     pass
 
 
+class Busy(DeliveryError):
+    """Not sent: the peer's share of the sending threads is in flight (fanout.Bulkhead)."""
+
+
+class Unreachable(DeliveryError):
+    """The peer gave no answer (refused, reset, no whole answer by the deadline) or said it
+    takes nothing now (429, 5xx): a verdict on the peer, not on the event, so a retry run
+    leaves the peer's other records for a later run (docs/peers.md, retries)."""
+
+
 class Transport(Protocol):
     """Posts a signed body to a peer; raises `DeliveryError` unless the peer acknowledged."""
 
@@ -48,6 +58,8 @@ class HttpxTransport:
             ) as response:
                 answer = read_answer(response, deadline, timeout)
                 status, media_type = response.status_code, response.headers.get("content-type")
+        except self._httpx.TransportError as exc:  # connect, read, write, pool, protocol
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         acknowledged(status, media_type, answer, headers.get("webhook-id"))
@@ -63,13 +75,15 @@ def read_answer(response: Any, deadline: float, timeout: float, limit: int = ANS
         if len(answer) > limit:
             break
         if time.monotonic() > deadline:
-            raise DeliveryError(f"no whole answer within {timeout} s")
+            raise Unreachable(f"no whole answer within {timeout} s")
     return bytes(answer)
 
 
 def acknowledged(status: int, media_type: str | None, answer: bytes, event_id: str | None) -> None:
     """Raises `DeliveryError` unless the answer is the receiver's acknowledgement of the event."""
     text = answer[:200].decode("utf-8", "replace")
+    if status == 429 or status >= 500:  # busy or failing: says nothing about this event
+        raise Unreachable(f"peer answered {status}: {text}")
     if status not in (200, 201):  # "stored" and "already stored"
         raise DeliveryError(f"peer answered {status}: {text}")
     kind = (media_type or "").split(";")[0].strip().lower()

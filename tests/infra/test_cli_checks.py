@@ -148,6 +148,21 @@ def test_a_retry_period_no_cron_minute_step_can_express_stops_the_program(minute
         run_program("aws", {"lambda:retryScheduleMinutes": minutes})
 
 
+@pytest.mark.parametrize(
+    ("sets", "limit"),
+    [
+        ({"lambda:retryTimeoutSeconds": "301", "lambda:jobTimeoutSeconds": "900"}, 225),
+        ({"lambda:retryTimeoutSeconds": "136"}, 135),  # a quarter of the default 540 s
+        ({"lambda:jobTimeoutSeconds": "100"}, 25),  # the default 30 s no longer fits
+    ],
+)
+def test_a_retry_deadline_the_job_cannot_hold_stops_the_program(
+    sets: dict[str, str], limit: int
+) -> None:
+    with pytest.raises(Exception, match=rf"lambda:retryTimeoutSeconds must be at most {limit}"):
+        run_program("aws", sets)
+
+
 @pytest.mark.parametrize("hours", ["0", "25"])
 def test_a_reconcile_period_no_cron_hour_step_can_express_stops_the_program(hours: str) -> None:
     with pytest.raises(Exception, match=r"lambda:reconcileScheduleHours"):

@@ -129,13 +129,16 @@ class CountingStore(MemoryBlobStore):
 
 class FakePeers:
     """The peers a fan-out posts to: records deliveries, checks signatures like a peer would
-    (with `secret`), refuses `down` peers, and blocks `hung` ones until the test releases them,
-    whatever the timeout says (bounding the wait is the code's job, never the fake's)."""
+    (with `secret`), refuses `down` peers, answers `rejecting` ones 400, and blocks `hung` ones
+    until the test releases them, whatever the timeout says (bounding the wait is the code's
+    job, never the fake's). It fails as HttpxTransport does: `Unreachable` for a peer that
+    gave no answer (httpx's ConnectError, a timeout), `DeliveryError` for one that answered."""
 
     def __init__(self, secret: str | None = None) -> None:
         self.secret = secret
         self.down: set[str] = set()
         self.hung: set[str] = set()
+        self.rejecting: set[str] = set()
         self.release = threading.Event()
         self.calls: list[str] = []
         self.delivered: list[tuple[str, str]] = []
@@ -145,16 +148,18 @@ class FakePeers:
         import json
 
         from functions.core.signing import PeerSigner
-        from functions.core.transport import DeliveryError
+        from functions.core.transport import DeliveryError, Unreachable
 
         peer = url.removesuffix("/internal/event")
         with self._lock:
             self.calls.append(peer)
         if peer in self.hung:
             self.release.wait(30)
-            raise DeliveryError("released by the test")
+            raise Unreachable("released by the test")
         if peer in self.down:
-            raise DeliveryError("connection refused")
+            raise Unreachable("connection refused")
+        if peer in self.rejecting:
+            raise DeliveryError('peer answered 400: {"error": {"code": "bad_request"}}')
         if self.secret is not None:
             PeerSigner(self.secret).verify(body, headers)  # raises if unsigned or tampered
         with self._lock:

@@ -68,9 +68,11 @@ def test_a_peer_is_dead_lettered_on_its_last_attempt_and_not_one_before() -> Non
 
 
 def test_a_retry_run_takes_at_most_one_batch_and_the_next_run_takes_the_rest() -> None:
-    # The peer is down, so each attempt fails at once and is rescheduled past the next run.
+    # The peer answers but refuses every event (a 400), so each attempt fails at once and is
+    # rescheduled past the next run. (A peer that gives no answer is probed once per run
+    # instead: tests/unit/test_retry_deadline.py.)
     store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
-    peers.down.add(PEER)
+    peers.rejecting.add(PEER)
     settings = Settings(peer_urls=(PEER,), peer_secret="k", read_token="r")
     app = App(Services(settings, "local", lambda: store, clock, transport=lambda: peers))
     outbox = app.services.fanout().outbox
