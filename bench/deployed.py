@@ -57,6 +57,8 @@ def _stores(work: Path) -> tuple[list[Any], dict[str, dict[str, str]]]:
             "LAMBDA_SECRETS_ARN": secret,
             "LAMBDA_BUCKET": "bench-deployed",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            # Set by Lambda in every function's environment (the runtime interface's address).
+            "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
         },
         "azure": {
             "LAMBDA_AZURE_CONNECTION_STRING": conn,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from functions.aws.events import Event, translation_for
 from functions.aws.secrets import with_secrets, without_secrets
+from functions.core import gc_hold
 from functions.core.app import App
 from functions.core.http import Request
 from functions.core.jobs import Jobs
@@ -20,6 +21,7 @@ from functions.core.ports import BlobStore
 from functions.core.services import Services
 from functions.core.settings import Settings
 
+R = TypeVar("R")
 # The routes that read no secret, answered before the secret is read (HEAD is GET's twin).
 NO_SECRET = frozenset({("GET", "/health"), ("HEAD", "/health")})
 
@@ -64,7 +66,9 @@ def _default_handler() -> Callable[[Event, Any], Event]:
     def handle(event: Event, context: Any) -> Event:
         translation = translation_for(event)
         request = translation.to_request(event)
-        return translation.to_response(app_for(request).handle(request))
+        response = translation.to_response(app_for(request).handle(request))
+        gc_hold.after_request(started=default_app.cache_info().currsize > 0)
+        return response
 
     return handle
 
@@ -73,23 +77,27 @@ def handler(event: Event, context: Any) -> Event:
     return _default_handler()(event, context)
 
 
-def _jobs() -> Jobs:
-    return default_app().jobs
+def _run(job: Callable[[Jobs], R]) -> R:
+    """A scheduled job on the full app; the instance has started once it has run."""
+    try:
+        return job(default_app().jobs)
+    finally:
+        gc_hold.release()
 
 
 def retry_outbox(event: Event, context: Any) -> dict[str, int]:
     """The outbox retry schedule's entry point (functions/core/schedules.py)."""
-    return _jobs().retry()
+    return _run(Jobs.retry)
 
 
 def compact(event: Event, context: Any) -> dict[str, int]:
     """The hourly compaction schedule's entry point (functions/core/schedules.py)."""
-    return _jobs().compact()
+    return _run(Jobs.compact)
 
 
 def reconcile(event: Event, context: Any) -> dict[str, Any]:
     """The hourly anti-entropy schedule's entry point (functions/core/schedules.py)."""
-    return _jobs().reconcile()
+    return _run(Jobs.reconcile)
 
 
 def _register_snapstart_hooks() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from functions.core import gc_hold
 from functions.core.app import App
 
 
@@ -69,6 +70,7 @@ def before_snapshot(app_factory: Callable[[], App]) -> None:
     app = app_factory()
     warm(app)
     drop_connections(app)
+    gc_hold.release()  # the snapshot holds the started instance, frozen
 
 
 def after_restore(app_factory: Callable[[], App]) -> None:

@@ -6,6 +6,7 @@ hooks in reverse order of registration, after-restore hooks in order."""
 
 from __future__ import annotations
 
+import gc
 import importlib
 import random
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from functions.aws import handler as module
 from functions.aws import snapstart
+from functions.core import gc_hold
 from functions.core.app import App
 from tools.processes import Server
 
@@ -126,3 +128,16 @@ def test_register_hands_the_runtime_both_hooks() -> None:
     snapstart.register(registry, factory)
     assert [f for f, _ in registry.before] == [snapstart.before_snapshot]
     assert [f for f, _ in registry.after] == [snapstart.after_restore]
+
+
+def test_the_snapshot_is_taken_with_the_collector_released(snapshot_env: StandInRegistry) -> None:
+    importlib.reload(module)
+    gc_hold.hold()  # as under the runtime (functions/aws/__init__.py)
+    try:
+        snapshot_env.snapshot()
+        assert (gc_hold.held(), gc.isenabled()) == (False, True)
+        assert gc.get_freeze_count() > 0  # the snapshot holds the started instance, frozen
+    finally:
+        gc_hold.release()
+        gc.unfreeze()
+        gc.enable()
