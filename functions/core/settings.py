@@ -34,6 +34,7 @@ OUTBOX_RETRY_INTERVAL = "LAMBDA_OUTBOX_RETRY_INTERVAL"
 MEMORY_MB = "LAMBDA_MEMORY_MB"
 JOB_TIMEOUT = "LAMBDA_JOB_TIMEOUT"  # seconds: how long a job lease holds (core/lease.py)
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime itself
+LAMBDA_RUNTIME_API = "AWS_LAMBDA_RUNTIME_API"  # set by Lambda in every function
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
@@ -66,6 +67,12 @@ class Env:
 
     def optional(self, key: str) -> str | None:
         return self._environ.get(key, "").strip() or None
+
+
+def platform_sets(variable: str) -> bool:
+    """Whether the platform that sets `variable` in every function is running this one (read
+    before any setting, at the adapter's first import: functions/core/gc_hold.py)."""
+    return variable in os.environ
 
 
 def require(value: T | None, key: str) -> T:
