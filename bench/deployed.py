@@ -64,6 +64,9 @@ def _stores(work: Path) -> tuple[list[Any], dict[str, dict[str, str]]]:
             "LAMBDA_AZURE_CONNECTION_STRING": conn,
             "LAMBDA_BUCKET": "bench-deployed",
             "LAMBDA_MEMORY_MB": "2048",
+            # Set by App Service in every instance; the Python worker reads it to know it is
+            # in Azure (azure-functions-python-worker, `is_azure_environment`).
+            "WEBSITE_INSTANCE_ID": "bench",
         },
     }
     return [moto, azurite], envs

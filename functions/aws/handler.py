@@ -66,8 +66,9 @@ def _default_handler() -> Callable[[Event, Any], Event]:
     def handle(event: Event, context: Any) -> Event:
         translation = translation_for(event)
         request = translation.to_request(event)
-        response = translation.to_response(app_for(request).handle(request))
-        gc_hold.after_request(started=default_app.cache_info().currsize > 0)
+        app = app_for(request)
+        response = translation.to_response(app.handle(request))
+        gc_hold.after_request(started=app.services.store_opened())
         return response
 
     return handle

@@ -7,11 +7,14 @@ when a route first needs storage. See docs/deploying.md.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import azure.functions as func
 
 from functions.azure.http import to_request, to_response
+from functions.core import gc_hold
 from functions.core.app import App
+from functions.core.jobs import Jobs
 from functions.core.ports import BlobStore
 from functions.core.schedules import (
     COMPACT,
@@ -19,7 +22,10 @@ from functions.core.schedules import (
     RETRY_SCHEDULE_SETTING,
 )
 from functions.core.services import Services
-from functions.core.settings import Settings
+from functions.core.settings import AZURE_INSTANCE, Settings, platform_sets
+
+if platform_sets(*AZURE_INSTANCE):  # until the app has started (functions/core/gc_hold.py)
+    gc_hold.hold()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 
@@ -42,24 +48,36 @@ def default_app() -> App:
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def http(req: func.HttpRequest) -> func.HttpResponse:
-    response: func.HttpResponse = to_response(default_app().handle(to_request(req)))
+    served = default_app()
+    try:
+        response: func.HttpResponse = to_response(served.handle(to_request(req)))
+    finally:
+        gc_hold.after_request(started=served.services.store_opened())
     return response
+
+
+def _run(job: Callable[[Jobs], object]) -> None:
+    """A scheduled job on the app; the instance has started once it has run."""
+    try:
+        job(default_app().jobs)
+    finally:
+        gc_hold.release()
 
 
 # The schedule is an app setting the host resolves (`%NAME%`), set by the stack from
 # lambda:retryScheduleMinutes (stacks/azure/timers.py); compaction's is fixed (hourly).
 @app.timer_trigger(schedule=f"%{RETRY_SCHEDULE_SETTING}%", arg_name="timer", run_on_startup=False)
 def retry_outbox(timer: func.TimerRequest) -> None:
-    default_app().jobs.retry()
+    _run(Jobs.retry)
 
 
 @app.timer_trigger(schedule=COMPACT.ncrontab(), arg_name="timer", run_on_startup=False)
 def compact(timer: func.TimerRequest) -> None:
-    default_app().jobs.compact()
+    _run(Jobs.compact)
 
 
 @app.timer_trigger(
     schedule=f"%{RECONCILE_SCHEDULE_SETTING}%", arg_name="timer", run_on_startup=False
 )
 def reconcile(timer: func.TimerRequest) -> None:
-    default_app().jobs.reconcile()
+    _run(Jobs.reconcile)

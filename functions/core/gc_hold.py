@@ -5,14 +5,14 @@ Starting imports a few hundred modules (ours, then the storage SDK's at the firs
 needs storage) and builds the app: objects that live as long as the instance. With the
 collector's default thresholds, a collection runs every 700 new objects and a full one, over
 everything alive, every few dozen of those: a tenth of the CPU of an AWS instance's first
-webhook goes to walking objects that are never garbage (`perf` over the bench's runs). An
-adapter `hold()`s the collector when the platform starts it, and `release()`s it once the app
-has served a request with all of it built: what the start built moves to the permanent
-generation (`gc.freeze()`: later collections skip it, the warm path's included) and automatic
-collection resumes. Objects are still freed by their reference counts while it is held; the few
-cycles a start leaves are frozen with it (a full collection before freezing would cost a
-third of what holding saves), and an instance that never starts whole releases it after
-`MAX_HELD_REQUESTS` requests.
+webhook goes to walking objects that are never garbage (`perf` over the bench's runs). Each
+adapter `hold()`s the collector when its platform starts it, and releases it once the app has
+served a request with its store open (the storage SDK loaded) or has run a job: what the start
+built moves to the permanent generation (`gc.freeze()`: later collections skip it, the warm
+path's included) and automatic collection resumes. Objects are still freed by their reference
+counts while it is held; the few cycles a start leaves are frozen with it (a full collection
+before freezing would cost a third of what holding saves), and an instance that never opens
+its store releases it after `MAX_HELD_REQUESTS` requests.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def release() -> None:
 
 
 def after_request(started: bool) -> None:
-    """After each request while held: release once the app is `started` (built whole, its
-    storage client among it), or after MAX_HELD_REQUESTS requests whatever they were."""
+    """After each request while held: release once the app is `started` (its store open), or
+    after MAX_HELD_REQUESTS requests whatever they were."""
     if not _state.held:
         return
     with _lock:

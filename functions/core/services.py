@@ -80,6 +80,11 @@ class Services:
     def store(self) -> BlobStore:
         return self._once("store", self._store_factory)
 
+    def store_opened(self) -> bool:
+        """Whether the store (and with it the storage SDK) is open yet: the end of an
+        instance's start (functions/core/gc_hold.py)."""
+        return "store" in self._built
+
     def hour_index(self) -> HourIndex:
         from functions.core.partitions import HourIndex
 

@@ -35,6 +35,10 @@ MEMORY_MB = "LAMBDA_MEMORY_MB"
 JOB_TIMEOUT = "LAMBDA_JOB_TIMEOUT"  # seconds: how long a job lease holds (core/lease.py)
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime itself
 LAMBDA_RUNTIME_API = "AWS_LAMBDA_RUNTIME_API"  # set by Lambda in every function
+CLOUD_RUN_SERVICE = "K_SERVICE"  # set by Cloud Run, where Cloud Functions 2nd gen runs
+# What the Azure Functions Python worker checks to know it runs in Azure (its
+# `is_azure_environment`: Linux Consumption's container, or any App Service instance).
+AZURE_INSTANCE = ("CONTAINER_NAME", "WEBSITE_INSTANCE_ID")
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"
@@ -69,10 +73,10 @@ class Env:
         return self._environ.get(key, "").strip() or None
 
 
-def platform_sets(variable: str) -> bool:
-    """Whether the platform that sets `variable` in every function is running this one (read
-    before any setting, at the adapter's first import: functions/core/gc_hold.py)."""
-    return variable in os.environ
+def platform_sets(*variables: str) -> bool:
+    """Whether the platform that sets one of `variables` in every function is running this one
+    (read before any setting, at the adapter's first import: functions/core/gc_hold.py)."""
+    return any(variable in os.environ for variable in variables)
 
 
 def require(value: T | None, key: str) -> T:

@@ -13,14 +13,18 @@ from typing import Any
 
 import functions_framework
 
+from functions.core import gc_hold
 from functions.core.app import App, error_response
 from functions.core.errors import AppError, MethodNotAllowed, RouteNotFound
 from functions.core.http import Response, json_response
 from functions.core.ports import BlobStore
 from functions.core.schedules import COMPACT, RECONCILE, RETRY
 from functions.core.services import Services
-from functions.core.settings import Settings
+from functions.core.settings import CLOUD_RUN_SERVICE, Settings, platform_sets
 from functions.wsgi import to_request
+
+if platform_sets(CLOUD_RUN_SERVICE):  # until the app has started (functions/core/gc_hold.py)
+    gc_hold.hold()
 
 
 def store_opener(settings: Settings) -> Any:
@@ -51,7 +55,11 @@ def serve(app: App, request: Any) -> tuple[bytes, int, dict[str, str]]:
 
 @functions_framework.http
 def handle(request: Any) -> tuple[bytes, int, dict[str, str]]:
-    return serve(default_app(), request)
+    app = default_app()
+    try:
+        return serve(app, request)
+    finally:
+        gc_hold.after_request(started=app.services.store_opened())
 
 
 def job_runs(app: App) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -80,5 +88,8 @@ def run_job(app: App, method: str, path: str) -> Response:
 
 @functions_framework.http
 def jobs(request: Any) -> tuple[bytes, int, dict[str, str]]:
-    response = run_job(default_app(), request.method, request.path)
+    try:
+        response = run_job(default_app(), request.method, request.path)
+    finally:
+        gc_hold.release()
     return response.body, response.status, dict(response.headers)

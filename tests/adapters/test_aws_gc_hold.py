@@ -9,15 +9,18 @@ import os
 import subprocess
 import sys
 
-from tools.processes import ROOT
+import pytest
 
-LAMBDA = {
-    "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",  # what the runtime sets in every function
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "LAMBDA_BUCKET": "gc-hold",
-}
+from tools import emulators
+from tools.processes import ROOT, Server
+
+RUNTIME = {"AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}  # what Lambda sets in every function
+
+
+@pytest.fixture
+def env(moto: Server, s3_bucket: str) -> dict[str, str]:
+    return {**emulators.AWS_ENV, "AWS_ENDPOINT_URL_S3": moto.url, "LAMBDA_BUCKET": s3_bucket}
+
 
 STEPS = """
 import gc, json
@@ -25,13 +28,15 @@ from functions.core import gc_hold
 seen = {"import": gc.isenabled()}
 from functions.aws import handler
 seen["handler"] = gc.isenabled()
-def call(path):
+def call(method, path, body=""):
     event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-             "headers": {}, "requestContext": {"http": {"method": "GET", "path": path}},
-             "body": "", "isBase64Encoded": False}
+             "headers": {"content-type": "application/json"},
+             "requestContext": {"http": {"method": method, "path": path}},
+             "body": body, "isBase64Encoded": False}
     return handler.handler(event, None)["statusCode"]
-seen["health"] = [call("/health"), call("/health"), gc.isenabled()]
-seen["started"] = [call("/nowhere"), gc.isenabled(), gc.get_freeze_count() > 0]
+seen["health"] = [call("GET", "/health"), call("GET", "/nowhere"), gc.isenabled()]
+seen["started"] = [call("POST", "/webhook/gc", '{"n": 1}'), gc.isenabled(),
+                   gc.get_freeze_count() > 0]
 print(json.dumps(seen))
 """
 
@@ -47,27 +52,25 @@ def run(code: str, env: dict[str, str]) -> object:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_collector_waits_for_the_started_app_under_the_runtime() -> None:
-    assert run(STEPS, LAMBDA) == {
+def test_the_collector_waits_for_the_store_under_the_runtime(env: dict[str, str]) -> None:
+    assert run(STEPS, {**env, **RUNTIME}) == {
         "import": True,
         "handler": False,  # held from the adapter's first import
-        "health": [200, 200, False],  # /health builds no full app: still held
-        "started": [404, True, True],  # the full app answered: released, the start frozen
+        "health": [200, 404, False],  # neither opened the store: still held
+        "started": [201, True, True],  # a webhook opened it: released, the start frozen
     }
 
 
-def test_outside_the_runtime_the_collector_is_left_alone() -> None:
-    env = {k: v for k, v in LAMBDA.items() if k != "AWS_LAMBDA_RUNTIME_API"}
-    seen = run(STEPS, env)
-    assert seen == {
+def test_outside_the_runtime_the_collector_is_left_alone(env: dict[str, str]) -> None:
+    assert run(STEPS, env) == {
         "import": True,
         "handler": True,
-        "health": [200, 200, True],
-        "started": [404, True, False],
+        "health": [200, 404, True],
+        "started": [201, True, False],
     }
 
 
-def test_a_scheduled_job_releases_it() -> None:
+def test_a_scheduled_job_releases_it(env: dict[str, str]) -> None:
     code = """
 import gc, json
 from functions.aws import handler
@@ -75,4 +78,4 @@ held = not gc.isenabled()
 result = handler.retry_outbox({}, None)  # no peers: nothing to send, no storage read
 print(json.dumps([held, result["attempted"], gc.isenabled()]))
 """
-    assert run(code, LAMBDA) == [True, 0, True]
+    assert run(code, {**env, **RUNTIME}) == [True, 0, True]

@@ -1,0 +1,111 @@
+"""On GCP and Azure, as on AWS (tests/adapters/test_aws_gc_hold.py), the collector is held
+from the entry module's import, where the platform runs it, until a request has opened the
+store (functions/core/gc_hold.py). Each case is a fresh interpreter, as an instance is, called
+through the platform's own framework."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from functions.core.settings import AZURE_INSTANCE, CLOUD_RUN_SERVICE
+from tools.processes import ROOT, Server
+
+GCP = """
+import gc, json
+import functions_framework
+seen = {"framework": gc.isenabled()}
+# As `functions-framework --target handle` loads the source (create_app).
+app = functions_framework.create_app("handle", "functions/gcp/main.py").test_client()
+seen["import"] = gc.isenabled()
+seen["health"] = [app.get("/health").status_code, app.get("/x").status_code, gc.isenabled()]
+status = app.post("/webhook/gc", json={"n": 1}).status_code
+seen["started"] = [status, gc.isenabled(), gc.get_freeze_count() > 0]
+print(json.dumps(seen))
+"""
+
+AZURE = """
+import gc, json
+import azure.functions as func
+seen = {"framework": gc.isenabled()}
+from functions.azure.function_app import app
+seen["import"] = gc.isenabled()
+http = {f.get_function_name(): f for f in app.get_functions()}["http"].get_user_function()
+def call(method, path, body=b""):
+    request = func.HttpRequest(method, "https://x.azurewebsites.net" + path, body=body,
+                               headers={"content-type": "application/json"},
+                               route_params={"path": path.lstrip("/")})
+    return http(request).status_code
+seen["health"] = [call("GET", "/health"), call("GET", "/x"), gc.isenabled()]
+status = call("POST", "/webhook/gc", b'{"n": 1}')
+seen["started"] = [status, gc.isenabled(), gc.get_freeze_count() > 0]
+print(json.dumps(seen))
+"""
+
+HELD = {
+    "framework": True,
+    "import": False,  # held from the entry module's import
+    "health": [200, 404, False],  # neither opened the store
+    "started": [201, True, True],  # the webhook did: released, the start frozen
+}
+LEFT_ALONE = {
+    "framework": True,
+    "import": True,
+    "health": [200, 404, True],
+    "started": [201, True, False],
+}
+
+
+def run(code: str, env: dict[str, str]) -> object:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), **env},
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def gcp_env(fake_gcs: Server, gcs_bucket: str) -> dict[str, str]:
+    return {"STORAGE_EMULATOR_HOST": fake_gcs.url, "LAMBDA_BUCKET": gcs_bucket}
+
+
+@pytest.fixture
+def azure_env(azure_container: tuple[str, str]) -> dict[str, str]:
+    conn, name = azure_container
+    return {"LAMBDA_AZURE_CONNECTION_STRING": conn, "LAMBDA_BUCKET": name}
+
+
+def test_gcp_holds_it_on_cloud_run_until_the_store_opens(gcp_env: dict[str, str]) -> None:
+    assert run(GCP, {**gcp_env, CLOUD_RUN_SERVICE: "lambda-http"}) == HELD
+    assert run(GCP, gcp_env) == LEFT_ALONE
+
+
+@pytest.mark.parametrize("variable", AZURE_INSTANCE)
+def test_azure_holds_it_in_azure_until_the_store_opens(
+    azure_env: dict[str, str], variable: str
+) -> None:
+    assert run(AZURE, {**azure_env, variable: "instance"}) == HELD
+
+
+def test_azure_leaves_it_alone_elsewhere(azure_env: dict[str, str]) -> None:
+    assert run(AZURE, azure_env) == LEFT_ALONE
+
+
+def test_gcp_jobs_function_releases_it(gcp_env: dict[str, str]) -> None:
+    code = """
+import gc, json
+import functions_framework
+app = functions_framework.create_app("jobs", "functions/gcp/main.py").test_client()
+held = not gc.isenabled()
+status = app.post("/internal/outbox/retry").status_code  # no peers: nothing to send
+print(json.dumps([held, status, gc.isenabled()]))
+"""
+    assert run(code, {**gcp_env, CLOUD_RUN_SERVICE: "lambda-jobs"}) == [True, 200, True]
