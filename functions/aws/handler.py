@@ -67,9 +67,10 @@ def _default_handler() -> Callable[[Event, Any], Event]:
         translation = translation_for(event)
         request = translation.to_request(event)
         app = app_for(request)
-        response = translation.to_response(app.handle(request))
-        gc_hold.after_request(started=app.services.store_opened())
-        return response
+        try:
+            return translation.to_response(app.handle(request))
+        finally:
+            gc_hold.after_request(started=app.services.store_opened())
 
     return handle
 
