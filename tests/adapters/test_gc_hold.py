@@ -1,7 +1,7 @@
-"""On GCP and Azure, as on AWS (tests/adapters/test_aws_gc_hold.py), the collector is held
-from the entry module's import, where the platform runs it, until a request has opened the
-store (functions/core/gc_hold.py). Each case is a fresh interpreter, as an instance is, called
-through the platform's own framework."""
+"""On each cloud the collector is held from the entry module's import, where the platform runs
+it, until a request has opened the store or a job has run (functions/core/gc_hold.py;
+docs/deploying.md, cold starts). Each case is a fresh interpreter, as an instance is, called
+as its platform calls it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,26 @@ import sys
 
 import pytest
 
-from functions.core.settings import AZURE_INSTANCE, CLOUD_RUN_SERVICE
+from functions.core.settings import AZURE_INSTANCE, CLOUD_RUN_SERVICE, LAMBDA_RUNTIME_API
+from tools import emulators
 from tools.processes import ROOT, Server
+
+AWS = """
+import gc, json
+seen = {"framework": gc.isenabled()}
+from functions.aws import handler
+seen["import"] = gc.isenabled()
+def call(method, path, body=""):
+    event = {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+             "headers": {"content-type": "application/json"},
+             "requestContext": {"http": {"method": method, "path": path}},
+             "body": body, "isBase64Encoded": False}
+    return handler.handler(event, None)["statusCode"]
+seen["health"] = [call("GET", "/health"), call("GET", "/x"), gc.isenabled()]
+status = call("POST", "/webhook/gc", '{"n": 1}')
+seen["started"] = [status, gc.isenabled(), gc.get_freeze_count() > 0]
+print(json.dumps(seen))
+"""
 
 GCP = """
 import gc, json
@@ -73,6 +91,11 @@ def run(code: str, env: dict[str, str]) -> object:
 
 
 @pytest.fixture
+def aws_env(moto: Server, s3_bucket: str) -> dict[str, str]:
+    return {**emulators.AWS_ENV, "AWS_ENDPOINT_URL_S3": moto.url, "LAMBDA_BUCKET": s3_bucket}
+
+
+@pytest.fixture
 def gcp_env(fake_gcs: Server, gcs_bucket: str) -> dict[str, str]:
     return {"STORAGE_EMULATOR_HOST": fake_gcs.url, "LAMBDA_BUCKET": gcs_bucket}
 
@@ -81,6 +104,25 @@ def gcp_env(fake_gcs: Server, gcs_bucket: str) -> dict[str, str]:
 def azure_env(azure_container: tuple[str, str]) -> dict[str, str]:
     conn, name = azure_container
     return {"LAMBDA_AZURE_CONNECTION_STRING": conn, "LAMBDA_BUCKET": name}
+
+
+def test_aws_holds_it_under_the_lambda_runtime_until_the_store_opens(
+    aws_env: dict[str, str],
+) -> None:
+    # the Lambda runtime's variable: held from functions/aws/__init__.py, the first import
+    assert run(AWS, {**aws_env, LAMBDA_RUNTIME_API: "127.0.0.1:9001"}) == HELD
+    assert run(AWS, aws_env) == LEFT_ALONE
+
+
+def test_an_aws_scheduled_job_releases_it(aws_env: dict[str, str]) -> None:
+    code = """
+import gc, json
+from functions.aws import handler
+held = not gc.isenabled()
+result = handler.retry_outbox({}, None)  # no peers: nothing to send, no storage read
+print(json.dumps([held, result["attempted"], gc.isenabled()]))
+"""
+    assert run(code, {**aws_env, LAMBDA_RUNTIME_API: "127.0.0.1:9001"}) == [True, 0, True]
 
 
 def test_gcp_holds_it_on_cloud_run_until_the_store_opens(gcp_env: dict[str, str]) -> None:
