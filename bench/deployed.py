@@ -64,9 +64,9 @@ def _stores(work: Path) -> tuple[list[Any], dict[str, dict[str, str]]]:
             "LAMBDA_AZURE_CONNECTION_STRING": conn,
             "LAMBDA_BUCKET": "bench-deployed",
             "LAMBDA_MEMORY_MB": "2048",
-            # Set by App Service in every instance; the Python worker reads it to know it is
-            # in Azure (azure-functions-python-worker, `is_azure_environment`).
-            "WEBSITE_INSTANCE_ID": "bench",
+            # Set in every Flex and Linux Consumption instance (the Functions host reads it as
+            # the instance's id; the Python worker's `is_azure_environment` checks it).
+            "CONTAINER_NAME": "bench",
         },
     }
     return [moto, azurite], envs

@@ -61,16 +61,21 @@ def app_for(request: Request) -> App:
     return default_app()
 
 
+def _store_opened() -> bool:
+    """Whether the full app has opened its store (functions/core/gc_hold.py). Never builds
+    it: /health reads no secret."""
+    return bool(default_app.cache_info().currsize) and default_app().services.store_opened()
+
+
 @functools.cache
 def _default_handler() -> Callable[[Event, Any], Event]:
     def handle(event: Event, context: Any) -> Event:
-        translation = translation_for(event)
-        request = translation.to_request(event)
-        app = app_for(request)
         try:
-            return translation.to_response(app.handle(request))
+            translation = translation_for(event)
+            request = translation.to_request(event)
+            return translation.to_response(app_for(request).handle(request))
         finally:
-            gc_hold.after_request(started=app.services.store_opened())
+            gc_hold.after_request(_store_opened)
 
     return handle
 

@@ -48,11 +48,10 @@ def default_app() -> App:
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def http(req: func.HttpRequest) -> func.HttpResponse:
-    served = default_app()
     try:
-        response: func.HttpResponse = to_response(served.handle(to_request(req)))
+        response: func.HttpResponse = to_response(default_app().handle(to_request(req)))
     finally:
-        gc_hold.after_request(started=served.services.store_opened())
+        gc_hold.after_request(lambda: default_app().services.store_opened())
     return response
 
 

@@ -17,8 +17,10 @@ its store releases it after `MAX_HELD_REQUESTS` requests.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
+from collections.abc import Callable
 
 MAX_HELD_REQUESTS = 16  # an instance that only answers /health releases it after these
 
@@ -56,13 +58,16 @@ def release() -> None:
         gc.enable()
 
 
-def after_request(started: bool) -> None:
-    """After each request while held: release once the app is `started` (its store open), or
-    after MAX_HELD_REQUESTS requests whatever they were."""
+def after_request(started: Callable[[], bool]) -> None:
+    """After each request while held, whatever it did or raised: release once `started()`
+    says the app's store is open, or after MAX_HELD_REQUESTS requests whatever they were (a
+    request whose app cannot even be built still counts)."""
     if not _state.held:
         return
     with _lock:
         _state.requests += 1
-        due = started or _state.requests >= MAX_HELD_REQUESTS
+        due = _state.requests >= MAX_HELD_REQUESTS
+    with contextlib.suppress(Exception):  # an app that cannot be built: the count decides
+        due = due or started()
     if due:
         release()

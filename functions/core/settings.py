@@ -36,9 +36,11 @@ JOB_TIMEOUT = "LAMBDA_JOB_TIMEOUT"  # seconds: how long a job lease holds (core/
 LAMBDA_MEMORY = "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"  # set by the Lambda runtime itself
 LAMBDA_RUNTIME_API = "AWS_LAMBDA_RUNTIME_API"  # set by Lambda in every function
 CLOUD_RUN_SERVICE = "K_SERVICE"  # set by Cloud Run, where Cloud Functions 2nd gen runs
-# What the Azure Functions Python worker checks to know it runs in Azure (its
-# `is_azure_environment`: Linux Consumption's container, or any App Service instance).
-AZURE_INSTANCE = ("CONTAINER_NAME", "WEBSITE_INSTANCE_ID")
+# Azure, on every plan: Linux Consumption and Flex Consumption name the instance's container
+# (the Functions host's EnvironmentExtensions reads CONTAINER_NAME, or WEBSITE_POD_NAME on
+# Flex), App Service plans set WEBSITE_INSTANCE_ID; the Python worker's own
+# `is_azure_environment` checks the first and the last.
+AZURE_INSTANCE = ("CONTAINER_NAME", "WEBSITE_POD_NAME", "WEBSITE_INSTANCE_ID")
 DATA_DIR = "DATA_DIR"
 HOST = "HOST"
 PORT = "PORT"

@@ -55,11 +55,10 @@ def serve(app: App, request: Any) -> tuple[bytes, int, dict[str, str]]:
 
 @functions_framework.http
 def handle(request: Any) -> tuple[bytes, int, dict[str, str]]:
-    app = default_app()
     try:
-        return serve(app, request)
+        return serve(default_app(), request)
     finally:
-        gc_hold.after_request(started=app.services.store_opened())
+        gc_hold.after_request(lambda: default_app().services.store_opened())
 
 
 def job_runs(app: App) -> dict[str, Callable[[], dict[str, Any]]]:

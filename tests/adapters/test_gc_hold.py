@@ -151,3 +151,75 @@ status = app.post("/internal/outbox/retry").status_code  # no peers: nothing to 
 print(json.dumps([held, status, gc.isenabled()]))
 """
     assert run(code, {**gcp_env, CLOUD_RUN_SERVICE: "lambda-jobs"}) == [True, 200, True]
+
+
+FAILING = """
+import gc, json
+from functions.core.gc_hold import MAX_HELD_REQUESTS
+{load}
+def attempt():
+    try:
+        {request}
+    except Exception as error:  # the platform reports it; the instance lives on
+        return type(error).__name__
+    return "answered"
+seen = [attempt() for _ in range(MAX_HELD_REQUESTS - 1)]
+held = not gc.isenabled()
+seen.append(attempt())
+print(json.dumps([sorted(set(seen)), held, gc.isenabled()]))
+"""
+
+
+def test_an_aws_instance_whose_requests_all_raise_releases_it_after_the_cap(
+    aws_env: dict[str, str], moto: Server
+) -> None:
+    # The secret cannot be read (deleted, say): every webhook raises before the app exists.
+    code = FAILING.format(
+        load="from functions.aws import handler",
+        request="handler.handler({'version': '2.0', 'rawPath': '/webhook/x', 'body': '{}', "
+        "'requestContext': {'http': {'method': 'POST', 'path': '/webhook/x'}}}, None)",
+    )
+    env = {
+        **aws_env,
+        LAMBDA_RUNTIME_API: "127.0.0.1:9001",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto.url,
+        "LAMBDA_SECRETS_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+    }
+    assert run(code, env) == [["ConfigError"], True, True]
+
+
+def test_gcp_and_azure_instances_with_a_bad_setting_release_it_after_the_cap(
+    gcp_env: dict[str, str], azure_env: dict[str, str]
+) -> None:
+    bad = {"LAMBDA_FANOUT_TIMEOUT": "abc"}
+    gcp = FAILING.format(
+        load="import functions_framework\n"
+        "app = functions_framework.create_app('handle', 'functions/gcp/main.py').test_client()",
+        request="assert app.get('/health').status_code == 500",
+    )
+    assert run(gcp, {**gcp_env, **bad, CLOUD_RUN_SERVICE: "lambda-http"}) == [
+        ["answered"],
+        True,
+        True,
+    ]
+    azure = FAILING.format(
+        load="import azure.functions as func\n"
+        "from functions.azure.function_app import app\n"
+        "http = {f.get_function_name(): f for f in app.get_functions()}['http']"
+        ".get_user_function()",
+        request="http(func.HttpRequest('GET', 'https://x/health', body=b'', "
+        "route_params={'path': 'health'}))",
+    )
+    assert run(azure, {**azure_env, **bad, "CONTAINER_NAME": "c"}) == [["ConfigError"], True, True]
+
+
+def test_an_azure_timer_releases_it(azure_env: dict[str, str]) -> None:
+    code = """
+import gc, json
+from functions.azure.function_app import app
+timers = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+held = not gc.isenabled()
+timers["retry_outbox"](None)  # no peers: nothing to send
+print(json.dumps([held, gc.isenabled()]))
+"""
+    assert run(code, {**azure_env, "CONTAINER_NAME": "c"}) == [True, True]

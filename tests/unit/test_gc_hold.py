@@ -41,20 +41,20 @@ def test_a_collector_someone_else_turned_off_is_left_off() -> None:
 
 def test_the_first_request_of_the_started_app_releases_it() -> None:
     gc_hold.hold()
-    gc_hold.after_request(started=False)  # /health, say: the app is not built whole yet
+    gc_hold.after_request(lambda: False)  # /health, say: the app is not built whole yet
     assert not gc.isenabled()
-    gc_hold.after_request(started=True)
+    gc_hold.after_request(lambda: True)
     assert gc.isenabled()
-    gc_hold.after_request(started=True)  # once released, requests change nothing
+    gc_hold.after_request(lambda: True)  # once released, requests change nothing
     assert gc.isenabled()
 
 
 def test_an_instance_that_never_starts_whole_releases_it_after_a_bounded_count() -> None:
     gc_hold.hold()
     for _ in range(gc_hold.MAX_HELD_REQUESTS - 1):
-        gc_hold.after_request(started=False)
+        gc_hold.after_request(lambda: False)
     assert gc_hold.held()
-    gc_hold.after_request(started=False)
+    gc_hold.after_request(lambda: False)
     assert not gc_hold.held()
     assert gc.isenabled()
 
@@ -70,7 +70,19 @@ def test_cycles_made_while_held_are_frozen_with_the_start() -> None:
     a, b = Node(), Node()
     a.other, b.other = b, a
     del a, b  # a cycle: its reference counts never reach zero
-    gc_hold.after_request(started=True)
+    gc_hold.after_request(lambda: True)
     assert gc.collect() == 0  # frozen with the rest of the start, never walked again
     gc.unfreeze()
     assert gc.collect() >= 2  # the two nodes (and their dicts)
+
+
+def test_a_request_whose_app_cannot_be_built_still_counts() -> None:
+    def broken() -> bool:
+        raise RuntimeError("the secret could not be read")
+
+    gc_hold.hold()
+    for _ in range(gc_hold.MAX_HELD_REQUESTS - 1):
+        gc_hold.after_request(broken)
+    assert gc_hold.held()
+    gc_hold.after_request(broken)
+    assert gc.isenabled()
