@@ -47,3 +47,13 @@ def test_the_table_routes_by_method_and_path() -> None:
         router.match("GET", "/nowhere")
     assert split_template("/webhook/{source}") == ("/webhook/", "source")
     assert [split_template(r.template)[1] for r in ROUTES].count(None) == len(ROUTES) - 1
+
+
+def test_a_parameter_takes_any_character_a_path_can_carry() -> None:
+    """A decoded newline or '/' stays in the parameter, so the handler refuses the source
+    with its 400 (the compiled `.*` stopped at a newline and answered 404)."""
+    router = Router()
+    assert router.match("POST", "/webhook/a\nb")[1] == {"source": "a\nb"}
+    assert router.match("POST", "/webhook/a/b")[1] == {"source": "a/b"}
+    with pytest.raises(MethodNotAllowed):
+        router.match("GET", "/webhook/a\n")
