@@ -7,7 +7,6 @@ the bucket (functions/core/lease.py): a run that finds another going exits at on
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,7 +80,8 @@ class Jobs:
         from functions.core.reconcile import Reconciler
 
         run = Reconciler(self._services).run
-        started = time.monotonic()
+        monotonic = self._services.monotonic
+        started = monotonic()
         if not self._services.settings.peer_urls:
             return run(days)  # an idle report: nothing to lease
         report = self._leased("reconcile", {"peers": {}}, lambda: run(days))
@@ -89,7 +89,7 @@ class Jobs:
             # What the run queued goes out now, through the retry job and so under its lease:
             # never beside a scheduled retry run settling the same records.
             # In what is left of this job's time: the platform stops it at the timeout.
-            left = self._services.settings.job_timeout_s - (time.monotonic() - started)
+            left = self._services.settings.job_timeout_s - (monotonic() - started)
             report["delivery"] = self.retry(budget_s=left)
         return report
 
