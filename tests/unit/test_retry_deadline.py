@@ -291,6 +291,10 @@ def test_the_transport_tells_a_peer_that_gave_no_answer_from_one_that_refused(
         ({"LAMBDA_RETRY_TIMEOUT": "inf"}, "must be a positive, finite number"),
         ({"LAMBDA_RETRY_TIMEOUT": "301"}, "must be at most 300 seconds"),
         (
+            {"LAMBDA_RETRY_TIMEOUT": "2", "LAMBDA_FANOUT_TIMEOUT": "5"},
+            "must be at least LAMBDA_FANOUT_TIMEOUT (5 seconds)",
+        ),
+        (
             {"LAMBDA_RETRY_TIMEOUT": "61", "LAMBDA_JOB_TIMEOUT": "240"},
             "must be at most a quarter of LAMBDA_JOB_TIMEOUT (60 seconds)",
         ),
