@@ -231,12 +231,20 @@ class FanOut:
             self.outbox.done(record)
         return {peer: peer not in failed for peer in self.peers}
 
-    def retry(self, limit: int = RETRY_BATCH, budget_s: float | None = None) -> dict[str, int]:
+    def retry(
+        self,
+        limit: int = RETRY_BATCH,
+        budget_s: float | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, int]:
         """Attempt every due outbox record once, at each peer it is still owed to, each peer
-        probed first and each attempt bounded by the retry timeout; the run ends within
-        `budget_s` (the job's timeout). See functions/core/retry_run.py."""
+        probed first and each attempt bounded by `timeout_s` (the retry timeout unless told);
+        the run ends within `budget_s` (the job's timeout unless told). See
+        functions/core/retry_run.py."""
         budget = self.run_budget if budget_s is None else budget_s
-        run = RetryRun(self, self._clock, self._retries, self._records, budget, self._monotonic)
+        run = RetryRun(
+            self, self._clock, self._retries, self._records, budget, self._monotonic, timeout_s
+        )
         return run.run(limit)
 
     def verdict(self, peer: str, ok: bool) -> None:

@@ -42,16 +42,19 @@ class Jobs:
         finally:
             lease.release(held)
 
-    def retry(self, budget_s: float | None = None) -> dict[str, int]:
+    def retry(
+        self, budget_s: float | None = None, timeout_s: float | None = None
+    ) -> dict[str, int]:
         """Attempt every due outbox record once (nothing to do without peers), within
-        `budget_s` (the job's timeout unless told)."""
+        `budget_s` (the job's timeout unless told), each attempt within `timeout_s` (the
+        retry job's deadline unless told)."""
         if self._services.fanout() is None:
             return dict(IDLE)
-        return self._leased("retry", IDLE, lambda: self._retry(budget_s))
+        return self._leased("retry", IDLE, lambda: self._retry(budget_s, timeout_s))
 
-    def _retry(self, budget_s: float | None) -> dict[str, int]:
+    def _retry(self, budget_s: float | None, timeout_s: float | None) -> dict[str, int]:
         fanout = self._services.fanout()
-        result = fanout.retry(budget_s=budget_s) if fanout else dict(IDLE)
+        result = fanout.retry(budget_s=budget_s, timeout_s=timeout_s) if fanout else dict(IDLE)
         # An idle run (nothing due) is the common case every interval: not worth an INFO line.
         level = logging.INFO if result["attempted"] else logging.DEBUG
         self._services.log.log(level, "outbox retry", extra={"fields": result})

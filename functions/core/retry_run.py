@@ -53,7 +53,7 @@ class Sender(Protocol):
 class RetryRun:
     """One pass over the due records. `sends` runs the deliveries, `records` the records
     (apart: a record waits for its own sends); `budget_s` bounds the run, as `monotonic`
-    tells time."""
+    tells time; each send waits `timeout_s` at most (the retry job's deadline unless told)."""
 
     def __init__(
         self,
@@ -63,10 +63,11 @@ class RetryRun:
         records: futures.ThreadPoolExecutor,
         budget_s: float,
         monotonic: Callable[[], float] = time.monotonic,
+        timeout_s: float | None = None,
     ) -> None:
         self._fanout, self._clock, self._monotonic = fanout, clock, monotonic
         self._sends, self._records = sends, records
-        self._timeout = fanout.retry_timeout
+        self._timeout = fanout.retry_timeout if timeout_s is None else timeout_s
         # The last moment a record may start: its sends end by the timeout, its writes after.
         margin = min(MARGIN_S, budget_s / 10)
         self._start_by = monotonic() + budget_s - self._timeout - margin

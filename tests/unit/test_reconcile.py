@@ -14,7 +14,7 @@ from functions.core.app import App
 from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.support.client import Captured, CoreClient
-from tests.support.fakes import CountingStore, FakeClock
+from tests.support.fakes import CountingStore, Elapsed, FakeClock
 from tools.loopback import Loopback
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci1yZWNvbmNpbGU="
@@ -495,17 +495,6 @@ def test_a_busy_hours_ids_come_a_page_at_a_time(
     assert mesh.ids("b") == sorted(sent)
     assert mesh.net.requests[(MEMBERS["a"], "GET", "/internal/ids")] == 4
     assert report["peers"][MEMBERS["a"]]["pulled"] == 10
-
-
-class Elapsed:
-    """A monotonic clock at 0 when first read, `seconds` later at every reading after."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds, self.read = seconds, False
-
-    def __call__(self) -> float:
-        first, self.read = not self.read, True
-        return 0.0 if first else self.seconds
 
 
 @pytest.mark.parametrize(("elapsed", "delivered"), [(500.0, 3), (890.0, 0)])

@@ -17,7 +17,7 @@ from functions.core.outbox import DEAD, PENDING, SCAN_CAP
 from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.support.client import CoreClient
-from tests.support.fakes import FakeClock, FakePeers, MemoryBlobStore
+from tests.support.fakes import Elapsed, FakeClock, FakePeers, MemoryBlobStore
 
 DOWN, HEALTHY, HUNG = "https://down.example", "https://healthy.example", "https://hung.example"
 
@@ -158,3 +158,51 @@ def test_a_probe_turned_away_busy_is_taken_again_from_the_next_record() -> None:
     assert result == {"attempted": 1, "delivered": 0, "failed": 39, "dead": 0, "deferred": 1}
     assert json.loads(store.objects[first])["peers"][HUNG]["attempts"] == 0
     assert sorted(attempts(store, HUNG)) == [0] + [1] * 39
+
+
+class Timeouts(FakePeers):
+    """FakePeers that also notes the deadline each post was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float] = []
+
+    def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        self.timeouts.append(timeout)
+        super().post(url, body, headers, timeout)
+
+
+def route_origin(elapsed: float) -> tuple[App, Timeouts]:
+    store, clock, peers = MemoryBlobStore(), FakeClock(), Timeouts()
+    settings = Settings(peer_urls=(HEALTHY,), peer_secret="k", retry_token="t")
+    services = Services(
+        settings, "local", lambda: store, clock, transport=lambda: peers, monotonic=Elapsed(elapsed)
+    )
+    app = App(services)
+    owe(app, clock, (HEALTHY,), 3)
+    clock.advance(minutes=1)
+    return app, peers
+
+
+def test_the_http_retry_route_runs_within_a_requests_time_not_the_jobs() -> None:
+    # GIVEN three due records, and 17 s gone by the time the run would start each
+    app, _ = route_origin(17.0)
+    # WHEN an operator calls the route on the HTTP function (stopped at ~30 s)
+    status, body, _ = CoreClient(app).request(
+        "POST", "/internal/outbox/retry", headers={"authorization": "Bearer t"}
+    )
+    # THEN it starts nothing past its own budget (20 s, less a deadline and a margin)
+    assert status == 200
+    assert (body["attempted"], body["deferred"]) == (0, 3)
+    # AND the schedule's entry point, with the job's time, sends them all
+    app, _ = route_origin(17.0)
+    assert app.jobs.retry()["delivered"] == 3
+
+
+def test_the_http_retry_routes_attempts_wait_the_webhooks_deadline() -> None:
+    app, peers = route_origin(0.0)
+    status, body, _ = CoreClient(app).request(
+        "POST", "/internal/outbox/retry", headers={"authorization": "Bearer t"}
+    )
+    assert (status, body["delivered"]) == (200, 3)
+    assert peers.timeouts == [app.services.settings.fanout_timeout_s] * 3
