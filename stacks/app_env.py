@@ -24,7 +24,7 @@ def function_environment(
         keys.PEER_URLS: peers.urls,
         keys.MAX_BODY_BYTES: str(config.max_body_bytes),
         keys.FANOUT_TIMEOUT: str(config.fanout_timeout_s),
-        keys.RETRY_TIMEOUT: str(config.retry_timeout_s),
+        keys.RETRY_TIMEOUT: f"{config.retry_timeout_s:g}",
         keys.OUTBOX_MAX_ATTEMPTS: str(config.outbox_max_attempts),
         # The job lease's lifetime: a crashed run's lease lapses once the platform stopped it.
         keys.JOB_TIMEOUT: str(config.job_timeout_s),

@@ -33,7 +33,6 @@ DEFAULTS: dict[str, str | int | bool] = {
     "peerStacks": "",
     "maxBodyBytes": 1024 * 1024,
     "fanoutTimeoutMs": 2000,
-    "retryTimeoutSeconds": 30,
     "outboxMaxAttempts": 12,
     "retryScheduleMinutes": 1,
     "reconcileScheduleHours": 1,
@@ -88,7 +87,7 @@ class StackConfig:
     azure_plan: str = "flex"
     max_body_bytes: int = 1024 * 1024
     fanout_timeout_s: float = 2.0
-    retry_timeout_s: int = 30
+    retry_timeout_s: float = 30.0
     outbox_max_attempts: int = 12
     retry_schedule_minutes: int = 1
     reconcile_schedule_hours: int = 1
@@ -218,7 +217,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
             "lambda:reconcileScheduleHours must be 1 to 24 (a cron hour step), "
             f"not {ints['reconcileScheduleHours']}"
         )
-    _retry_timeout(ints)
+    retry_timeout_s = _retry_timeout(config, ints)
     plan = _azure_plan(config.get("azurePlan") or str(DEFAULTS["azurePlan"]), cloud, ints)
     snap_start = _snap_start(config, cloud, ints["minInstances"])
     return StackConfig(
@@ -237,7 +236,7 @@ def load(environ: Mapping[str, str] | None = None) -> StackConfig:
         azure_plan=plan,
         max_body_bytes=ints["maxBodyBytes"],
         fanout_timeout_s=ints["fanoutTimeoutMs"] / 1000,
-        retry_timeout_s=ints["retryTimeoutSeconds"],
+        retry_timeout_s=retry_timeout_s,
         outbox_max_attempts=ints["outboxMaxAttempts"],
         retry_schedule_minutes=ints["retryScheduleMinutes"],
         reconcile_schedule_hours=ints["reconcileScheduleHours"],
@@ -264,15 +263,28 @@ def flex_instance_mb(memory_mb: int) -> int:
     return next(size for size in FLEX_INSTANCE_MB if size >= memory_mb)
 
 
-def _retry_timeout(ints: Mapping[str, int]) -> None:
-    """The functions refuse to start with a retry deadline over 300 s or over a quarter of the
-    job's timeout (functions/core/settings.py): stop here instead, before anything is built."""
+def _retry_timeout(config: pulumi.Config, ints: Mapping[str, int]) -> float:
+    """`lambda:retryTimeoutSeconds`, by default the functions' own (30 s, or a quarter of the
+    job's timeout if less: not declared in Pulumi.yaml, its default depends on that key). The
+    functions refuse to start with one over 300 s, over a quarter of the job's timeout or under
+    the webhook's bound (functions/core/settings.py): stop here instead, before anything is
+    built."""
+    quarter = ints["jobTimeoutSeconds"] / 4
+    value = config.get_int("retryTimeoutSeconds")
+    if value is None:
+        return min(30.0, quarter)
     limit = min(300, ints["jobTimeoutSeconds"] // 4)
-    if ints["retryTimeoutSeconds"] > limit:
+    if value > limit:
         raise ConfigMistake(
             f"lambda:retryTimeoutSeconds must be at most {limit} (300, and a quarter of "
-            f"lambda:jobTimeoutSeconds), not {ints['retryTimeoutSeconds']}"
+            f"lambda:jobTimeoutSeconds), not {value}"
         )
+    if value < ints["fanoutTimeoutMs"] / 1000:
+        raise ConfigMistake(
+            f"lambda:retryTimeoutSeconds must be at least lambda:fanoutTimeoutMs "
+            f"({ints['fanoutTimeoutMs'] / 1000:g} s), not {value}"
+        )
+    return float(value)
 
 
 def _azure_plan(plan: str, cloud: str, ints: Mapping[str, int]) -> str:

@@ -117,6 +117,7 @@ class FanOut:
         store_event: Callable[[Envelope], object] | None = None,
         retry_timeout_s: float = RETRY_TIMEOUT_S,
         run_budget_s: float = RUN_BUDGET_S,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.log = log or logging.getLogger("lambda")
         self.peers = tuple(peers)
@@ -128,6 +129,7 @@ class FanOut:
         # The retry job's attempts: nobody waits on them, so a peer slower than the inline
         # bound (a cold start on another cloud) is still delivered to (docs/peers.md).
         self.retry_timeout, self.run_budget = retry_timeout_s, run_budget_s
+        self._monotonic = monotonic  # a retry run's budget is kept by it
         self.breaker = breaker or Breaker(COOL_DOWN_S)
         # Half the retry threads at most per peer (all of them with one peer): one slow peer
         # never holds the threads another peer's deliveries need.
@@ -229,16 +231,27 @@ class FanOut:
             self.outbox.done(record)
         return {peer: peer not in failed for peer in self.peers}
 
-    def retry(self, limit: int = RETRY_BATCH, budget_s: float | None = None) -> dict[str, int]:
+    def retry(
+        self,
+        limit: int = RETRY_BATCH,
+        budget_s: float | None = None,
+        timeout_s: float | None = None,
+    ) -> dict[str, int]:
         """Attempt every due outbox record once, at each peer it is still owed to, each peer
-        probed first and each attempt bounded by the retry timeout; the run ends within
-        `budget_s` (the job's timeout). See functions/core/retry_run.py."""
+        probed first and each attempt bounded by `timeout_s` (the retry timeout unless told);
+        the run ends within `budget_s` (the job's timeout unless told). See
+        functions/core/retry_run.py."""
         budget = self.run_budget if budget_s is None else budget_s
-        return RetryRun(self, self._clock, self._retries, self._records, budget).run(limit)
+        run = RetryRun(
+            self, self._clock, self._retries, self._records, budget, self._monotonic, timeout_s
+        )
+        return run.run(limit)
 
     def verdict(self, peer: str, ok: bool) -> None:
-        """A retry's finding on a peer, for the breaker (so the webhooks of this instance
-        skip a peer the retry job found down, and send again once it answers)."""
+        """A retry's finding on a peer, for this instance's breaker: the webhooks served by the
+        same process as the retry job (the local server, an instance that took both) skip a
+        peer it found down and send again once it answers; elsewhere (a separate job function
+        or instance) each instance's breaker learns from its own webhooks only."""
         self.breaker.record(peer, ok)
 
     def store_first(self, record: Record) -> None:

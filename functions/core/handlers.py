@@ -29,6 +29,11 @@ from functions.core.mesh_routes import MeshRoutes
 from functions.core.services import Services
 from functions.core.settings import READ_TOKEN, RETRY_TOKEN
 
+# POST /internal/outbox/retry runs on the HTTP function, stopped at its own timeout (30 s by
+# default, lambda:timeoutSeconds; API Gateway's is 29 s), not the jobs' 540 s: its run ends by
+# then, so it never dies mid-run holding the retry lease (which would lapse only ~570 s later).
+ROUTE_RETRY_BUDGET_S = 20.0
+
 
 class Handlers(MeshRoutes):
     """One method per route; each takes the request and the route's path parameters."""
@@ -141,9 +146,13 @@ class Handlers(MeshRoutes):
         return _stored_response(self.services.events().receive(envelope), {})
 
     def retry_outbox(self, request: Request, params: dict[str, str]) -> Response:
-        """The outbox retry job over HTTP (Cloud Scheduler calls it on GCP)."""
+        """The outbox retry job over HTTP, on the HTTP function (an operator's nudge; the
+        schedules call the jobs' own entry points): bounded as a request is, within
+        ROUTE_RETRY_BUDGET_S and each attempt within the webhook's deadline, so the platform
+        never stops it mid-run with the job's lease held (docs/peers.md, retries)."""
         self._check_schedule_token(request)
-        return json_response(200, self.jobs.retry())
+        timeout = self.settings.fanout_timeout_s
+        return json_response(200, self.jobs.retry(ROUTE_RETRY_BUDGET_S, timeout))
 
     def requeue_dead(self, request: Request, params: dict[str, str]) -> Response:
         """Dead letters back into the outbox, for the next retry run (an operator's call, with

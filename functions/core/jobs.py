@@ -7,7 +7,6 @@ the bucket (functions/core/lease.py): a run that finds another going exits at on
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,16 +42,19 @@ class Jobs:
         finally:
             lease.release(held)
 
-    def retry(self, budget_s: float | None = None) -> dict[str, int]:
+    def retry(
+        self, budget_s: float | None = None, timeout_s: float | None = None
+    ) -> dict[str, int]:
         """Attempt every due outbox record once (nothing to do without peers), within
-        `budget_s` (the job's timeout unless told)."""
+        `budget_s` (the job's timeout unless told), each attempt within `timeout_s` (the
+        retry job's deadline unless told)."""
         if self._services.fanout() is None:
             return dict(IDLE)
-        return self._leased("retry", IDLE, lambda: self._retry(budget_s))
+        return self._leased("retry", IDLE, lambda: self._retry(budget_s, timeout_s))
 
-    def _retry(self, budget_s: float | None) -> dict[str, int]:
+    def _retry(self, budget_s: float | None, timeout_s: float | None) -> dict[str, int]:
         fanout = self._services.fanout()
-        result = fanout.retry(budget_s=budget_s) if fanout else dict(IDLE)
+        result = fanout.retry(budget_s=budget_s, timeout_s=timeout_s) if fanout else dict(IDLE)
         # An idle run (nothing due) is the common case every interval: not worth an INFO line.
         level = logging.INFO if result["attempted"] else logging.DEBUG
         self._services.log.log(level, "outbox retry", extra={"fields": result})
@@ -81,7 +83,8 @@ class Jobs:
         from functions.core.reconcile import Reconciler
 
         run = Reconciler(self._services).run
-        started = time.monotonic()
+        monotonic = self._services.monotonic
+        started = monotonic()
         if not self._services.settings.peer_urls:
             return run(days)  # an idle report: nothing to lease
         report = self._leased("reconcile", {"peers": {}}, lambda: run(days))
@@ -89,7 +92,7 @@ class Jobs:
             # What the run queued goes out now, through the retry job and so under its lease:
             # never beside a scheduled retry run settling the same records.
             # In what is left of this job's time: the platform stops it at the timeout.
-            left = self._services.settings.job_timeout_s - (time.monotonic() - started)
+            left = self._services.settings.job_timeout_s - (monotonic() - started)
             report["delivery"] = self.retry(budget_s=left)
         return report
 

@@ -231,15 +231,15 @@ class Outbox:
         return moved
 
     def backlog(self, peers: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        """Per peer, pending and dead counts, from key listings only (capped at BACKLOG_CAP
-        pending keys in all)."""
+        """Per peer, pending and dead counts, from key listings only. At most BACKLOG_CAP
+        pending keys are counted in all: past them each peer's count is a floor, and says so
+        (`"capped": true`), never a wrong definite number."""
         ids = {peer_id(url): url for url in peers}
         # Events, not keys: a record being rescheduled has its new key written before its old
         # one goes, and a listing in between sees both.
         pending: dict[str, set[str]] = {url: set() for url in peers}
-        for n, key in enumerate(self._store.list(PENDING)):
-            if n >= BACKLOG_CAP:
-                break
+        keys, capped = self._pending_keys()
+        for key in keys:
             for pid in pending_peers_of(key):
                 if pid in ids:
                     pending[ids[pid]].add(event_id_of(key))
@@ -248,17 +248,23 @@ class Outbox:
                 "pending": len(pending[url]),
                 "dead": sum(1 for _ in self._store.list(f"{DEAD}peer={peer_id(url)}/")),
             }
+            | ({"capped": True} if capped else {})
             for url in peers
         }
 
+    def _pending_keys(self) -> tuple[list[str], bool]:
+        """The first BACKLOG_CAP pending keys, and whether there are more."""
+        keys = list(islice(self._store.list(PENDING), BACKLOG_CAP + 1))
+        return keys[:BACKLOG_CAP], len(keys) > BACKLOG_CAP
+
     def delivery_state(self, event_id: str, peers: tuple[str, ...]) -> dict[str, str]:
         """Per peer, where one event's delivery stands: "dead" (a dead letter), "pending" (an
-        outbox record owes it, within the first BACKLOG_CAP keys) or "delivered"."""
-        state = dict.fromkeys(peers, "delivered")
+        outbox record owes it), "delivered", or "unknown" when no record owing it is among
+        the first BACKLOG_CAP pending keys and there are more (a record may lie beyond)."""
+        keys, capped = self._pending_keys()
+        state = dict.fromkeys(peers, "unknown" if capped else "delivered")
         ids = {peer_id(url): url for url in peers}
-        for n, key in enumerate(self._store.list(PENDING)):
-            if n >= BACKLOG_CAP:
-                break
+        for key in keys:
             if event_id_of(key) == event_id:
                 for pid in pending_peers_of(key):
                     if pid in ids:

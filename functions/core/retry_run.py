@@ -1,9 +1,10 @@
 """One run of the outbox retry job (`FanOut.retry`). Nobody waits on it, so each attempt has
 the retry job's own deadline (`LAMBDA_RETRY_TIMEOUT`), not the webhook's. Each peer owed
-anything is probed first, with the oldest due record owed to it; a peer that gives no answer
-has its other records left queued, unread and uncharged, for a later run's probe; the others
-get theirs concurrently, each peer within its share of the threads. No record starts that
-could not end within the run's budget. See docs/peers.md (retries).
+anything is probed first, with the oldest due record owed to it that can really be sent; a
+peer that gives no answer is sent nothing more in the run, and its other records are charged
+the failed attempt (no send) and move back by the backoff, as if each had waited it out; the
+others get theirs concurrently, each peer within its share of the threads. No record starts
+that could not end within the run's budget. See docs/peers.md (retries).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import concurrent.futures as futures
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol
 
 from functions.core.events import Envelope
@@ -23,9 +24,9 @@ from functions.core.transport import Busy, Unreachable
 MARGIN_S = 30.0  # of a run's budget (a tenth at most) kept for the last records' writes
 
 
-def probe_keys(keys: Iterable[str]) -> list[str]:
-    """The first key naming each peer, in order: one key may probe several peers."""
-    covered: set[str] = set()
+def probe_keys(keys: Iterable[str], probed: Collection[str] = ()) -> list[str]:
+    """The first key naming each peer not yet `probed`, in order: one key may probe several."""
+    covered = set(probed)
     probes = []
     for key in keys:
         peers = set(pending_peers_of(key))
@@ -51,7 +52,8 @@ class Sender(Protocol):
 
 class RetryRun:
     """One pass over the due records. `sends` runs the deliveries, `records` the records
-    (apart: a record waits for its own sends); `budget_s` bounds the run."""
+    (apart: a record waits for its own sends); `budget_s` bounds the run, as `monotonic`
+    tells time; each send waits `timeout_s` at most (the retry job's deadline unless told)."""
 
     def __init__(
         self,
@@ -60,14 +62,17 @@ class RetryRun:
         sends: futures.ThreadPoolExecutor,
         records: futures.ThreadPoolExecutor,
         budget_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        timeout_s: float | None = None,
     ) -> None:
-        self._fanout, self._clock = fanout, clock
+        self._fanout, self._clock, self._monotonic = fanout, clock, monotonic
         self._sends, self._records = sends, records
-        self._timeout = fanout.retry_timeout
+        self._timeout = fanout.retry_timeout if timeout_s is None else timeout_s
         # The last moment a record may start: its sends end by the timeout, its writes after.
         margin = min(MARGIN_S, budget_s / 10)
-        self._start_by = time.monotonic() + budget_s - self._timeout - margin
-        self._down: set[str] = set()  # ids of the peers that gave no answer in this run
+        self._start_by = monotonic() + budget_s - self._timeout - margin
+        self._down: dict[str, str] = {}  # peer id -> why it gave no answer in this run
+        self._probed: set[str] = set()  # ids of the peers a send really went to in this run
         self._lock = threading.Lock()
         self._read, self._limit = 0, 0
         self._tally: Counter[str] = Counter(attempted=0, delivered=0, failed=0, dead=0)
@@ -75,17 +80,31 @@ class RetryRun:
     def run(self, limit: int) -> dict[str, int]:
         """Probes first (one wait at most, however many records a hung peer is owed), then
         the rest; `limit` records read at most. Returns the counts of peer deliveries:
-        attempted, delivered, failed, dead, and deferred (left, uncharged) when any."""
+        attempted (sent), delivered, failed (charged, sent or not), dead, and deferred (left
+        due, uncharged: no room in the run's budget, or the peer's share busy) when any."""
         self._limit = limit
         keys = list(self._fanout.outbox.due_keys(self._clock()))
-        probes = probe_keys(keys)
-        self._each(probes)
-        probed = set(probes)
-        self._each(key for key in keys if key not in probed)
+        done = self._probe(keys)
+        self._each(key for key in keys if key not in done)
         result = dict(self._tally)
         if not result.get("deferred"):
             result.pop("deferred", None)
         return result
+
+    def _probe(self, keys: list[str]) -> set[str]:
+        """Rounds of probes until every peer named has been sent one: a probe whose record is
+        gone or damaged, or whose send was turned away (busy), sent nothing, so the peer's
+        next key probes it in the next round. Returns the keys taken."""
+        done: set[str] = set()
+        left = keys
+        while True:
+            left = [k for k in left if k not in done]
+            probes = probe_keys(left, self._probed)
+            read = self._read
+            self._each(probes)
+            done.update(probes)
+            if not probes or self._read == read:  # all probed, or no room left in the run
+                return done
 
     def _each(self, keys: Iterable[str]) -> None:
         """`keys` through the records' pool; a record that failed (its store failing) fails
@@ -104,13 +123,11 @@ class RetryRun:
             self._deliver(record)
 
     def _starts(self, key: str) -> bool:
-        """Whether this run takes `key` on: not when every peer it names gave no answer in
-        this run or the budget has no room left (deferred, uncharged), nor past the limit."""
-        peers = pending_peers_of(key)
+        """Whether this run takes `key` on: not when the budget has no room left (deferred,
+        uncharged), nor past the limit."""
         with self._lock:
-            down = bool(peers) and all(peer in self._down for peer in peers)
-            if down or time.monotonic() > self._start_by:
-                self._tally["deferred"] += len(peers)
+            if self._monotonic() > self._start_by:
+                self._tally["deferred"] += len(pending_peers_of(key))
                 return False
             if self._read >= self._limit:
                 return False
@@ -121,11 +138,15 @@ class RetryRun:
         fanout = self._fanout
         fanout.store_first(record)
         with self._lock:
-            down = {url for url in record.peers if peer_id(url) in self._down}
-        errors = self._send(sorted(set(record.peers) - down), record.envelope)
+            down = {
+                url: self._down[peer_id(url)] for url in record.peers if peer_id(url) in self._down
+            }
+        errors = self._send(sorted(set(record.peers) - set(down)), record.envelope)
         busy = {peer for peer, error in errors.items() if isinstance(error, Busy)}
         failed = {p: str(e) for p, e in errors.items() if e is not None and p not in busy}
-        outcome = fanout.outbox.settle(record, failed, self._clock(), deferred=down | busy)
+        # A peer that gave no answer this run: charged as if sent, without the wait.
+        failed |= {url: f"peer unreachable this run: {why}" for url, why in down.items()}
+        outcome = fanout.outbox.settle(record, failed, self._clock(), deferred=busy)
         with self._lock:
             self._tally.update(
                 attempted=len(errors) - len(busy),
@@ -141,7 +162,8 @@ class RetryRun:
 
     def _send(self, peers: Sequence[str], envelope: Envelope) -> dict[str, BaseException | None]:
         """Peer -> the error of its delivery (None: acknowledged), each waited for up to the
-        retry timeout; a peer that gave no answer is down for the rest of the run."""
+        retry timeout; a peer sent to is probed, and one that gave no answer is down for the
+        rest of the run (its verdict, either way, goes to the breaker)."""
         send = self._fanout.send
         jobs = {self._sends.submit(send, peer, envelope, self._timeout): peer for peer in peers}
         futures.wait(jobs, timeout=self._timeout)
@@ -150,9 +172,12 @@ class RetryRun:
             done = job.done()  # (a send that answered just after the wait counts as answered)
             error = job.exception() if done else Unreachable(f"no answer within {self._timeout} s")
             errors[peer] = error
+            if isinstance(error, Busy):
+                continue
+            with self._lock:
+                self._probed.add(peer_id(peer))
+                if isinstance(error, Unreachable):
+                    self._down.setdefault(peer_id(peer), str(error)[:200])
             if error is None or isinstance(error, Unreachable):
                 self._fanout.verdict(peer, error is None)
-            if isinstance(error, Unreachable):
-                with self._lock:
-                    self._down.add(peer_id(peer))
         return errors

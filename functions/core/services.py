@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -48,8 +49,10 @@ class Services:
         logger: logging.Logger | None = None,
         transport: Callable[[], Transport] | None = None,
         reader: Callable[[], PeerReader] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.monotonic = monotonic  # how the jobs tell their budgets' time (tests inject one)
         self.adapter = adapter
         self.origin = settings.origin or adapter
         self.clock = clock
@@ -139,6 +142,7 @@ class Services:
             store_event=self.store_if_missing,
             retry_timeout_s=settings.retry_timeout_s,
             run_budget_s=settings.job_timeout_s,
+            monotonic=self.monotonic,
         )
 
     def reader(self) -> PeerReader:

@@ -162,15 +162,18 @@ def _seconds_up_to(limit: float, unit: str) -> Callable[[str], float]:
     return cast
 
 
-def _retry_timeout(job_timeout_s: int) -> Callable[[str], float]:
+def _retry_timeout(job_timeout_s: int, fanout_timeout_s: float) -> Callable[[str], float]:
     """At most five minutes, and a quarter of the job's timeout: a run probes, then delivers
-    for the rest of its budget, and each record it starts must end within it."""
+    for the rest of its budget, and each record it starts must end within it. At least the
+    webhook's own bound: the retry job is there for the peers too slow for it."""
     quarter = job_timeout_s / 4
 
     def cast(raw: str) -> float:
         value = _seconds_up_to(300, "five minutes")(raw)
         if value > quarter:
             raise ValueError(f"must be at most a quarter of {JOB_TIMEOUT} ({quarter:g} seconds)")
+        if value < fanout_timeout_s:
+            raise ValueError(f"must be at least {FANOUT_TIMEOUT} ({fanout_timeout_s:g} seconds)")
         return value
 
     return cast
@@ -316,7 +319,9 @@ class Settings(NamedTuple):
             retry_token=env.optional(RETRY_TOKEN),
             read_token=env.optional(READ_TOKEN),
             webhooks=env.get(WEBHOOKS, _webhook_rules, {}),
-            fanout_timeout_s=env.get(FANOUT_TIMEOUT, _seconds_up_to(300, "five minutes"), 2.0),
+            fanout_timeout_s=(
+                fanout := env.get(FANOUT_TIMEOUT, _seconds_up_to(300, "five minutes"), 2.0)
+            ),
             outbox_max_attempts=env.get(OUTBOX_MAX_ATTEMPTS, _positive_int, 12),
             outbox_backoff_s=env.get(OUTBOX_BACKOFF, _backoff, (5.0, 600.0)),
             outbox_retry_interval_s=env.get(
@@ -326,7 +331,7 @@ class Settings(NamedTuple):
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             job_timeout_s=(job_timeout := env.get(JOB_TIMEOUT, _positive_int, 900)),
             retry_timeout_s=env.get(
-                RETRY_TIMEOUT, _retry_timeout(job_timeout), min(30.0, job_timeout / 4)
+                RETRY_TIMEOUT, _retry_timeout(job_timeout, fanout), min(30.0, job_timeout / 4)
             ),
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from functions.core.settings import Settings
 from stacks.config import DEFAULTS
 from tests.support import pulumi_cli
 from tests.support.fake_pulumi_cli import install, path_with
@@ -153,7 +154,7 @@ def test_a_retry_period_no_cron_minute_step_can_express_stops_the_program(minute
     [
         ({"lambda:retryTimeoutSeconds": "301", "lambda:jobTimeoutSeconds": "900"}, 225),
         ({"lambda:retryTimeoutSeconds": "136"}, 135),  # a quarter of the default 540 s
-        ({"lambda:jobTimeoutSeconds": "100"}, 25),  # the default 30 s no longer fits
+        ({"lambda:retryTimeoutSeconds": "30", "lambda:jobTimeoutSeconds": "100"}, 25),
     ],
 )
 def test_a_retry_deadline_the_job_cannot_hold_stops_the_program(
@@ -161,6 +162,27 @@ def test_a_retry_deadline_the_job_cannot_hold_stops_the_program(
 ) -> None:
     with pytest.raises(Exception, match=rf"lambda:retryTimeoutSeconds must be at most {limit}"):
         run_program("aws", sets)
+
+
+def test_a_retry_deadline_under_the_webhooks_bound_stops_the_program() -> None:
+    sets = {"lambda:retryTimeoutSeconds": "2", "lambda:fanoutTimeoutMs": "3000"}
+    with pytest.raises(Exception, match=r"lambda:retryTimeoutSeconds must be at least"):
+        run_program("aws", sets)
+
+
+@pytest.mark.parametrize(
+    ("job_timeout", "retry_timeout"), [("100", "25"), ("60", "15"), ("540", "30"), ("10", "2.5")]
+)
+def test_the_retry_deadline_unset_follows_the_job_timeout_as_the_functions_do(
+    job_timeout: str, retry_timeout: str
+) -> None:
+    # GIVEN a stack that never set lambda:retryTimeoutSeconds, with a short job timeout
+    mocks, _ = run_program("aws", {"lambda:jobTimeoutSeconds": job_timeout})
+    # THEN the program runs, and the retry function gets the functions' own default
+    fn = mocks.named("aws:lambda/function:Function", "lambda-retry")
+    env = fn.inputs["environment"]["variables"]
+    assert env["LAMBDA_RETRY_TIMEOUT"] == retry_timeout, fn.urn
+    assert Settings.from_env(env).retry_timeout_s == float(retry_timeout), fn.urn
 
 
 @pytest.mark.parametrize("hours", ["0", "25"])

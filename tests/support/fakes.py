@@ -32,6 +32,18 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+class Elapsed:
+    """A monotonic clock at 0 when first read, `seconds` later at every reading after: a job
+    that has spent `seconds` of its time by its second look at the clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.read = seconds, False
+
+    def __call__(self) -> float:
+        first, self.read = not self.read, True
+        return 0.0 if first else self.seconds
+
+
 class MemoryBlobStore:
     """A dict behind a lock; passes the same contract suite as the real stores."""
 

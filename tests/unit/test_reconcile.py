@@ -14,7 +14,7 @@ from functions.core.app import App
 from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.support.client import Captured, CoreClient
-from tests.support.fakes import CountingStore, FakeClock
+from tests.support.fakes import CountingStore, Elapsed, FakeClock
 from tools.loopback import Loopback
 
 SECRET = "whsec_" + "c2VjcmV0LWZvci1yZWNvbmNpbGU="
@@ -495,3 +495,32 @@ def test_a_busy_hours_ids_come_a_page_at_a_time(
     assert mesh.ids("b") == sorted(sent)
     assert mesh.net.requests[(MEMBERS["a"], "GET", "/internal/ids")] == 4
     assert report["peers"][MEMBERS["a"]]["pulled"] == 10
+
+
+@pytest.mark.parametrize(("elapsed", "delivered"), [(500.0, 3), (890.0, 0)])
+def test_the_repairs_go_out_in_what_is_left_of_the_reconcile_jobs_time(
+    mesh: Mesh, elapsed: float, delivered: int
+) -> None:
+    # GIVEN member a, whose reconcile comparisons take `elapsed` of its 900 s job time
+    settings = mesh.clients["a"].app.services.settings
+    services = Services(
+        settings,
+        "local",
+        lambda: mesh.stores["a"],
+        mesh.clock,
+        mesh.logs.logger,
+        transport=lambda: mesh.net,
+        reader=lambda: mesh.net,
+        monotonic=Elapsed(elapsed),
+    )
+    mesh.net.apps[MEMBERS["a"]] = App(services)
+    mesh.clients["a"] = CoreClient(mesh.net.apps[MEMBERS["a"]])
+    # AND three events c lacks
+    send(mesh, "a", 3)
+    mesh.stores["c"].objects.clear()
+    # WHEN a reconciles, THEN its repairs go out in the same run while there is time left for
+    # them (400 s), and none starts when what is left (10 s) is less than one retry deadline
+    report = mesh.reconcile("a")
+    assert report["peers"][MEMBERS["c"]]["queued"] == 3
+    assert report["delivery"]["delivered"] == delivered
+    assert report["delivery"].get("deferred", 0) == 3 - delivered

@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 from functions.core.app import App
 from functions.core.events import Envelope, uuid7
 from functions.core.fanout import RETRY_BATCH
-from functions.core.outbox import BACKLOG_CAP, DEAD, PENDING, Attempts, Outbox, Record, due_of
+from functions.core.outbox import (
+    BACKLOG_CAP,
+    DEAD,
+    PENDING,
+    Attempts,
+    Outbox,
+    Record,
+    due_of,
+    event_id_of,
+)
 from functions.core.services import Services
 from functions.core.settings import Settings
 from tests.conftest import Captured, CoreClient
@@ -137,12 +146,32 @@ def test_the_peers_backlog_counts_at_most_the_cap_and_each_peer_its_own() -> Non
     # GIVEN more pending records than /peers counts, owed to the first peer or to both
     store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     outbox, other = Outbox(store, 12, (5.0, 600.0)), "https://other.example"
+    keys = []
     for n in range(BACKLOG_CAP + 5):
         record_peers = (PEER, other) if n % 2 else (PEER,)
         at = now + timedelta(microseconds=n)
-        store.put(Record(envelope(at), at, {p: Attempts() for p in record_peers}).key, b"{}")
-    # THEN the first BACKLOG_CAP keys are counted, per peer, and no more
+        keys.append(Record(envelope(at), at, {p: Attempts() for p in record_peers}).key)
+        store.put(keys[-1], b"{}")
+    # THEN the first BACKLOG_CAP keys are counted, per peer, and no more: each count says it
+    # is a floor
+    assert outbox.backlog((PEER, other)) == {
+        PEER: {"pending": BACKLOG_CAP, "dead": 0, "capped": True},
+        other: {"pending": BACKLOG_CAP // 2, "dead": 0, "capped": True},
+    }
+    # AND an event past the cap is "unknown", neither pending nor (wrongly) delivered
+    last = event_id_of(sorted(keys)[-1])  # owed to PEER alone, listed past the cap
+    assert outbox.delivery_state(last, (PEER, other)) == {PEER: "unknown", other: "unknown"}
+
+
+def test_a_backlog_within_the_cap_is_counted_exactly_and_not_marked_capped() -> None:
+    store, now = MemoryBlobStore(), datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    outbox, other = Outbox(store, 12, (5.0, 600.0)), "https://other.example"
+    for n in range(BACKLOG_CAP):
+        at = now + timedelta(microseconds=n)
+        store.put(Record(envelope(at), at, {PEER: Attempts()}).key, b"{}")
     assert outbox.backlog((PEER, other)) == {
         PEER: {"pending": BACKLOG_CAP, "dead": 0},
-        other: {"pending": BACKLOG_CAP // 2, "dead": 0},
+        other: {"pending": 0, "dead": 0},
     }
+    gone = envelope(now - timedelta(hours=1)).id  # owed to nobody: delivered
+    assert outbox.delivery_state(gone, (PEER, other)) == {PEER: "delivered", other: "delivered"}
