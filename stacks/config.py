@@ -265,14 +265,14 @@ def flex_instance_mb(memory_mb: int) -> int:
 
 def _retry_timeout(config: pulumi.Config, ints: Mapping[str, int]) -> float:
     """`lambda:retryTimeoutSeconds`, by default the functions' own (30 s, or a quarter of the
-    job's timeout if less: not declared in Pulumi.yaml, its default depends on that key). The
-    functions refuse to start with one over 300 s, over a quarter of the job's timeout or under
-    the webhook's bound (functions/core/settings.py): stop here instead, before anything is
-    built."""
+    job's timeout if less, never under the webhook's bound: not declared in Pulumi.yaml, its
+    default depends on those keys). The functions refuse to start with one over 300 s, over a
+    quarter of the job's timeout or under the webhook's bound (functions/core/settings.py):
+    stop here instead, before anything is built."""
     quarter = ints["jobTimeoutSeconds"] / 4
     value = config.get_int("retryTimeoutSeconds")
-    if value is None:
-        return min(30.0, quarter)
+    if value is None:  # never under the webhook's bound, as the functions' default
+        return max(ints["fanoutTimeoutMs"] / 1000, min(30.0, quarter))
     limit = min(300, ints["jobTimeoutSeconds"] // 4)
     if value > limit:
         raise ConfigMistake(

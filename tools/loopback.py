@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from functions.core.app import App
 from functions.core.http import Request
-from functions.core.transport import DeliveryError, acknowledged
+from functions.core.transport import DeliveryError, Unreachable, acknowledged
 
 
 class Loopback:
@@ -26,7 +26,7 @@ class Loopback:
         base = f"{parts.scheme}://{parts.netloc}"
         self.requests[(base, method, parts.path)] += 1
         if base in self.down:
-            raise DeliveryError("connection refused")
+            raise Unreachable("connection refused")  # as the real transport says it
         query = {k: tuple(v) for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         lowered = {k.lower(): v for k, v in headers.items()}
         return self.apps[base].handle(Request(method, parts.path, lowered, query, body))

@@ -1,10 +1,14 @@
 """One run of the outbox retry job (`FanOut.retry`). Nobody waits on it, so each attempt has
 the retry job's own deadline (`LAMBDA_RETRY_TIMEOUT`), not the webhook's. Each peer owed
 anything is probed first, with the oldest due record owed to it that can really be sent; a
-peer that gives no answer is sent nothing more in the run, and its other records are charged
-the failed attempt (no send) and move back by the backoff, as if each had waited it out; the
-others get theirs concurrently, each peer within its share of the threads. No record starts
-that could not end within the run's budget. See docs/peers.md (retries).
+peer whose probe gets no answer is sent nothing more in the run, and its other records are
+charged the failed attempt (no send) and move back by the backoff, as if each had waited it
+out; the others get theirs concurrently, each peer within its share of the threads. A peer that
+answered its probe but later gives no answer (429 at its concurrency limit, a 5xx, a timeout)
+is only paused: that send is charged, its records not yet started stay due, uncharged. A run
+with a deadline shorter than the job's own (the HTTP route's nudge) judges no peer that is
+only late: it is paused, never charged; one that refuses or fails is judged as ever. No record
+starts that could not end within the run's budget. See docs/peers.md (retries).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Protocol
 from functions.core.events import Envelope
 from functions.core.outbox import Outbox, Record, peer_id, pending_peers_of
 from functions.core.ports import Clock
-from functions.core.transport import Busy, Unreachable
+from functions.core.transport import Busy, Late, Unreachable
 
 MARGIN_S = 30.0  # of a run's budget (a tenth at most) kept for the last records' writes
 
@@ -71,7 +75,10 @@ class RetryRun:
         # The last moment a record may start: its sends end by the timeout, its writes after.
         margin = min(MARGIN_S, budget_s / 10)
         self._start_by = monotonic() + budget_s - self._timeout - margin
-        self._down: dict[str, str] = {}  # peer id -> why it gave no answer in this run
+        # A run with the job's own deadline judges peers; a shorter one (a nudge) does not.
+        self._judges = self._timeout >= fanout.retry_timeout
+        self._down: dict[str, str] = {}  # peer id -> why its probe gave no answer in this run
+        self._paused: set[str] = set()  # ids of peers sent nothing more, their records uncharged
         self._probed: set[str] = set()  # ids of the peers a send really went to in this run
         self._lock = threading.Lock()
         self._read, self._limit = 0, 0
@@ -141,15 +148,19 @@ class RetryRun:
             down = {
                 url: self._down[peer_id(url)] for url in record.peers if peer_id(url) in self._down
             }
-        errors = self._send(sorted(set(record.peers) - set(down)), record.envelope)
+            paused = {url for url in record.peers if peer_id(url) in self._paused} - set(down)
+        errors = self._send(sorted(set(record.peers) - set(down) - paused), record.envelope)
         busy = {peer for peer, error in errors.items() if isinstance(error, Busy)}
+        sent = len(errors) - len(busy)
+        if not self._judges:  # a nudge's short deadline proves nothing against a late peer
+            busy |= {peer for peer, error in errors.items() if isinstance(error, Late)}
         failed = {p: str(e) for p, e in errors.items() if e is not None and p not in busy}
         # A peer that gave no answer this run: charged as if sent, without the wait.
         failed |= {url: f"peer unreachable this run: {why}" for url, why in down.items()}
-        outcome = fanout.outbox.settle(record, failed, self._clock(), deferred=busy)
+        outcome = fanout.outbox.settle(record, failed, self._clock(), deferred=busy | paused)
         with self._lock:
             self._tally.update(
-                attempted=len(errors) - len(busy),
+                attempted=sent,
                 delivered=len(outcome.delivered),
                 failed=len(outcome.failed),
                 dead=len(outcome.dead),
@@ -170,14 +181,27 @@ class RetryRun:
         errors: dict[str, BaseException | None] = {}
         for job, peer in jobs.items():
             done = job.done()  # (a send that answered just after the wait counts as answered)
-            error = job.exception() if done else Unreachable(f"no answer within {self._timeout} s")
+            error = job.exception() if done else Late(f"no answer within {self._timeout} s")
             errors[peer] = error
             if isinstance(error, Busy):
                 continue
             with self._lock:
+                probe = peer_id(peer) not in self._probed
                 self._probed.add(peer_id(peer))
                 if isinstance(error, Unreachable):
-                    self._down.setdefault(peer_id(peer), str(error)[:200])
-            if error is None or isinstance(error, Unreachable):
+                    self._judge(peer_id(peer), error, probe=probe)
+            if error is None or (isinstance(error, Unreachable) and not self._inconclusive(error)):
                 self._fanout.verdict(peer, error is None)
         return errors
+
+    def _inconclusive(self, error: BaseException) -> bool:
+        """Late against a nudge's short deadline: nothing said about the peer."""
+        return not self._judges and isinstance(error, Late)
+
+    def _judge(self, peer: str, error: Unreachable, *, probe: bool) -> None:
+        """A peer without an answer: down for the run when it was its probe and the failure
+        says so (its other records charged unsent), else paused (left due, uncharged)."""
+        if probe and not self._inconclusive(error):
+            self._down.setdefault(peer, str(error)[:200])
+        elif peer not in self._down:
+            self._paused.add(peer)

@@ -331,7 +331,9 @@ class Settings(NamedTuple):
             or env.get(LAMBDA_MEMORY, _positive_int, None),
             job_timeout_s=(job_timeout := env.get(JOB_TIMEOUT, _positive_int, 900)),
             retry_timeout_s=env.get(
-                RETRY_TIMEOUT, _retry_timeout(job_timeout, fanout), min(30.0, job_timeout / 4)
+                RETRY_TIMEOUT,
+                _retry_timeout(job_timeout, fanout),
+                max(fanout, min(30.0, job_timeout / 4)),  # never under the webhook's bound
             ),
             workers=env.get(WORKERS, _positive_int, None),
             sync=env.get(SYNC, _sync_mode, "fsync"),

@@ -23,6 +23,11 @@ class Unreachable(DeliveryError):
     leaves the peer's other records for a later run (docs/peers.md, retries)."""
 
 
+class Late(Unreachable):
+    """No whole answer by the deadline: against a deadline shorter than the retry job's own
+    (the HTTP route's nudge), that says nothing about the peer (docs/peers.md, retries)."""
+
+
 class Transport(Protocol):
     """Posts a signed body to a peer; raises `DeliveryError` unless the peer acknowledged."""
 
@@ -58,7 +63,9 @@ class HttpxTransport:
             ) as response:
                 answer = read_answer(response, deadline, timeout)
                 status, media_type = response.status_code, response.headers.get("content-type")
-        except self._httpx.TransportError as exc:  # connect, read, write, pool, protocol
+        except self._httpx.TimeoutException as exc:  # connect, read, write or pool timeout
+            raise Late(f"{type(exc).__name__}: {exc}") from exc
+        except self._httpx.TransportError as exc:  # refused, reset, protocol
             raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
@@ -75,7 +82,7 @@ def read_answer(response: Any, deadline: float, timeout: float, limit: int = ANS
         if len(answer) > limit:
             break
         if time.monotonic() > deadline:
-            raise Unreachable(f"no whole answer within {timeout} s")
+            raise Late(f"no whole answer within {timeout} s")
     return bytes(answer)
 
 

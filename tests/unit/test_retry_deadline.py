@@ -316,6 +316,8 @@ def test_a_bad_retry_timeout_stops_the_start_with_one_line_naming_it(
     [
         ({}, 30.0),
         ({"LAMBDA_JOB_TIMEOUT": "60"}, 15.0),
+        # never under the webhook's bound, whatever a quarter of the job's time is
+        ({"LAMBDA_JOB_TIMEOUT": "60", "LAMBDA_FANOUT_TIMEOUT": "20"}, 20.0),
         ({"LAMBDA_RETRY_TIMEOUT": "12.5"}, 12.5),
     ],
 )
