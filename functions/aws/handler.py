@@ -61,21 +61,13 @@ def app_for(request: Request) -> App:
     return default_app()
 
 
-def _store_opened() -> bool:
-    """Whether the full app has opened its store (functions/core/gc_hold.py). Never builds
-    it: /health reads no secret."""
-    return bool(default_app.cache_info().currsize) and default_app().services.store_opened()
-
-
 @functools.cache
 def _default_handler() -> Callable[[Event, Any], Event]:
     def handle(event: Event, context: Any) -> Event:
-        try:
+        with gc_hold.request(default_app):
             translation = translation_for(event)
             request = translation.to_request(event)
             return translation.to_response(app_for(request).handle(request))
-        finally:
-            gc_hold.after_request(_store_opened)
 
     return handle
 
@@ -86,10 +78,8 @@ def handler(event: Event, context: Any) -> Event:
 
 def _run(job: Callable[[Jobs], R]) -> R:
     """A scheduled job on the full app; the instance has started once it has run."""
-    try:
+    with gc_hold.job():
         return job(default_app().jobs)
-    finally:
-        gc_hold.release()
 
 
 def retry_outbox(event: Event, context: Any) -> dict[str, int]:

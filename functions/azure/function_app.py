@@ -48,19 +48,15 @@ def default_app() -> App:
 
 @app.route(route="{*path}", methods=ALL_METHODS, auth_level=func.AuthLevel.ANONYMOUS)
 def http(req: func.HttpRequest) -> func.HttpResponse:
-    try:
+    with gc_hold.request(default_app):
         response: func.HttpResponse = to_response(default_app().handle(to_request(req)))
-    finally:
-        gc_hold.after_request(lambda: default_app().services.store_opened())
     return response
 
 
 def _run(job: Callable[[Jobs], object]) -> None:
     """A scheduled job on the app; the instance has started once it has run."""
-    try:
+    with gc_hold.job():
         job(default_app().jobs)
-    finally:
-        gc_hold.release()
 
 
 # The schedule is an app setting the host resolves (`%NAME%`), set by the stack from

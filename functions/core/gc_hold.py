@@ -20,7 +20,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 MAX_HELD_REQUESTS = 16  # an instance that only answers /health releases it after these
 
@@ -70,4 +71,28 @@ def after_request(started: Callable[[], bool]) -> None:
     with contextlib.suppress(Exception):  # an app that cannot be built: the count decides
         due = due or started()
     if due:
+        release()
+
+
+@contextlib.contextmanager
+def request(app_factory: Any) -> Iterator[None]:
+    """One request, counted toward the release however it ends. `app_factory` is the entry
+    point's cached (functools.cache) app: the start has ended once that app has opened its
+    store. It is never built here (AWS answers /health with an app that reads no secret)."""
+    try:
+        yield
+    finally:
+        after_request(
+            lambda: (
+                bool(app_factory.cache_info().currsize) and app_factory().services.store_opened()
+            )
+        )
+
+
+@contextlib.contextmanager
+def job() -> Iterator[None]:
+    """A scheduled job: the instance has started once it has run, however it ended."""
+    try:
+        yield
+    finally:
         release()

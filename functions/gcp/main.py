@@ -55,10 +55,8 @@ def serve(app: App, request: Any) -> tuple[bytes, int, dict[str, str]]:
 
 @functions_framework.http
 def handle(request: Any) -> tuple[bytes, int, dict[str, str]]:
-    try:
+    with gc_hold.request(default_app):
         return serve(default_app(), request)
-    finally:
-        gc_hold.after_request(lambda: default_app().services.store_opened())
 
 
 def job_runs(app: App) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -87,8 +85,6 @@ def run_job(app: App, method: str, path: str) -> Response:
 
 @functions_framework.http
 def jobs(request: Any) -> tuple[bytes, int, dict[str, str]]:
-    try:
+    with gc_hold.job():
         response = run_job(default_app(), request.method, request.path)
-    finally:
-        gc_hold.release()
     return response.body, response.status, dict(response.headers)
