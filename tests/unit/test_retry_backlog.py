@@ -107,6 +107,15 @@ def test_a_retry_run_tells_the_breaker_what_it_found() -> None:
     assert fanout.breaker.state(DOWN) == "closed"
 
 
+def retry_against_hung(app: App, clock: FakeClock, peers: FakePeers) -> dict[str, int]:
+    """A retry run a minute on, the hung peer released afterwards however the run ended."""
+    clock.advance(minutes=1)
+    try:
+        return app.jobs.retry()
+    finally:
+        peers.release.set()
+
+
 def test_a_damaged_probe_record_does_not_let_a_hung_peer_be_sent_many() -> None:
     store, clock, peers = MemoryBlobStore(), FakeClock(), FakePeers()
     peers.hung.add(HUNG)
@@ -114,11 +123,7 @@ def test_a_damaged_probe_record_does_not_let_a_hung_peer_be_sent_many() -> None:
     owe(app, clock, (HUNG,), 40)
     first = next(iter(store.list(PENDING)))
     store.objects[first] = b"{damaged"
-    clock.advance(minutes=1)
-    try:
-        result = app.jobs.retry()
-    finally:
-        peers.release.set()
+    result = retry_against_hung(app, clock, peers)
     # THEN the next record probed it: one send, one wait; the other 38 charged unsent
     assert peers.calls == [HUNG]
     assert (result["attempted"], result["failed"]) == (1, 39)
@@ -148,11 +153,7 @@ def test_a_probe_turned_away_busy_is_taken_again_from_the_next_record() -> None:
     fanout.bulkhead = TurnsAwayFirst(fanout.bulkhead.share)
     owe(app, clock, (HUNG,), 40)
     first = next(iter(store.list(PENDING)))
-    clock.advance(minutes=1)
-    try:
-        result = app.jobs.retry()
-    finally:
-        peers.release.set()
+    result = retry_against_hung(app, clock, peers)
     # THEN the second record probed it (one send); the first stays due, uncharged
     assert peers.calls == [HUNG]
     assert result == {"attempted": 1, "delivered": 0, "failed": 39, "dead": 0, "deferred": 1}
